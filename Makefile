@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make demo   - create the environment from the lock on first use, run the demo cohort to its report
+#   make test   - the same environment, then the whole test suite (what CI runs)
+VENV := .venv
+READY := $(VENV)/.ready
+
+.PHONY: demo test lint lock bench
+demo: $(READY)
+	$(VENV)/bin/snakemake --profile workflow/profiles/default
+	@echo "Report: results/demo/report.html (index: results/index.html)"
+
+test: $(READY)
+	$(VENV)/bin/python -m pytest
+
+lint: $(READY)
+	$(VENV)/bin/ruff check src tests benchmarks envs
+	$(VENV)/bin/ruff format --check src tests benchmarks envs
+	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
+	$(VENV)/bin/snakemake --lint
+
+# Regenerate the lock (needs the package index) and the conda environment made from it.
+lock: $(READY)
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--output-file requirements.lock requirements.in
+	$(VENV)/bin/python envs/from_lock.py
+
+bench: $(READY)
+	$(VENV)/bin/python benchmarks/bayes_speed.py
+
+$(READY): requirements.lock pyproject.toml envs/make_venv.sh
+	bash envs/make_venv.sh $(VENV)
+	touch $@

@@ -1,0 +1,23 @@
+# sessionmlm: coded therapy sessions in, multilevel models of homework use and HTML reports out.
+# Run `make demo` (or `snakemake --cores all`); config/README.md documents every setting.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),

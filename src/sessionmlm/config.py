@@ -1,0 +1,313 @@
+"""Load and check the global config and the cohort files before any job runs.
+
+Every problem found is collected and raised together in one ConfigError, each naming the file,
+the key and what to change.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+KNOWN_ENGINES = ("bayes",)
+
+DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
+
+
+class ConfigError(ValueError):
+    """One or more problems in the config; the message lists them all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s) in the config:\n" + "\n".join(f"- {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The binary outcome: one source column, or the union of several codes."""
+
+    name: str
+    sources: tuple[str, ...]
+    positive: tuple[Any, ...] = (1,)
+    negative: tuple[Any, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A validated cohort: where its data are and how to read and model them."""
+
+    name: str
+    config_file: Path
+    data: Path
+    levels: dict[str, str]  # level name -> source id column, outermost first
+    outcome: Outcome
+    columns: dict[str, str]  # canonical name -> source column (only renamed ones)
+    codes: dict[str, dict[Any, Any]]
+    reference: dict[str, Any]
+    missing: tuple[Any, ...]
+    models: dict[str, ModelSpec]
+    engines: tuple[str, ...]
+    engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def grouping_levels(self) -> tuple[str, ...]:
+        """Levels above the observation (session) level, outermost first."""
+        return tuple(self.levels)[:-1]
+
+    @property
+    def session_level(self) -> str:
+        """The innermost level: one row per unit of it."""
+        return tuple(self.levels)[-1]
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """The global config with its cohorts."""
+
+    cohorts: dict[str, Cohort]
+    privacy: dict[str, Any]
+
+
+def _load_schema(name: str) -> dict:
+    return json.loads((SCHEMA_DIR / name).read_text())
+
+
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    registry = Registry().with_resource(
+        "config.schema.json", Resource.from_contents(_load_schema("config.schema.json"))
+    )
+    return jsonschema.Draft202012Validator(_load_schema(name), registry=registry)
+
+
+def schema_problems(document: Any, schema_name: str, where: str) -> list[str]:
+    """Check a document against a schema; return one readable line per problem."""
+    problems = []
+    validator = _validator(schema_name)
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            extra = sorted(set(error.instance) - set(allowed))
+            for key in extra:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    f"{where}: unknown key {key!r} under {path}.{hint} "
+                    f"Valid keys: {', '.join(allowed)}."
+                )
+        elif error.validator == "required":
+            problems.append(f"{where}: {path}: {error.message}.")
+        else:
+            problems.append(f"{where}: {path}: {error.message}.")
+    return problems
+
+
+class _StringKeyLoader(yaml.SafeLoader):
+    """Safe YAML loader that keeps mapping keys as written: a model called `null` or `yes`, or a
+    code `1`, stays the string it looks like instead of becoming None, True or an int.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key_node.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file, turning syntax errors into a ConfigError naming the file."""
+    try:
+        return yaml.load(path.read_text(), Loader=_StringKeyLoader)  # noqa: S506 (safe loader)
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{path}: not valid YAML: {error}"]) from error
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from error
+
+
+def merge(defaults: dict, overrides: dict) -> dict:
+    """Deep-merge overrides into a copy of defaults."""
+    merged = copy.deepcopy(defaults)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_header(path: Path) -> list[str]:
+    """Column names of a data file (CSV for now; other formats come with the ingest issue)."""
+    import pandas as pd
+
+    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+
+
+def _closest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3)
+    return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""
+
+
+def build_cohort(
+    raw: dict, config_file: Path, defaults: dict[str, dict], workdir: Path
+) -> tuple[Cohort | None, list[str]]:
+    """Check one cohort document and build a Cohort; return (cohort or None, problems)."""
+    where = str(config_file)
+    problems = schema_problems(raw, "cohort.schema.json", where)
+    if problems:
+        return None, problems
+    data = Path(raw["data"])
+    data = data if data.is_absolute() else workdir / data
+    if not data.exists():
+        return None, [f"{where}: data file {raw['data']!r} does not exist (looked at {data})."]
+    if data.suffix.lower() not in (".csv",):
+        return None, [
+            f"{where}: data file {raw['data']!r}: only .csv is read so far; convert the file."
+        ]
+    header = read_header(data)
+
+    def need(source: str, key: str) -> None:
+        if source not in header:
+            problems.append(
+                f"{where}: {key}: column {source!r} is not in {data.name}.{_closest(source, header)}"
+            )
+
+    levels = dict(raw["levels"])
+    for level, source in levels.items():
+        need(source, f"levels.{level}")
+    out = raw["outcome"]
+    sources = tuple(out["any_of"]) if "any_of" in out else (out["column"],)
+    for source in sources:
+        need(source, "outcome")
+    columns = dict(raw.get("columns", {}))
+    for canonical, source in columns.items():
+        need(source, f"columns.{canonical}")
+    renamed = set(columns.values()) | set(levels.values()) | set(sources)
+    canonical = set(levels) | {out["name"]} | set(columns) | {c for c in header if c not in renamed}
+    for key in ("codes", "reference"):
+        for column in raw.get(key, {}):
+            if column not in canonical:
+                problems.append(
+                    f"{where}: {key}.{column}: no such column.{_closest(column, sorted(canonical))}"
+                )
+    engines = tuple(raw.get("engines", ["bayes"]))
+    for engine in engines:
+        if engine not in KNOWN_ENGINES:
+            problems.append(
+                f"{where}: engines: unknown engine {engine!r}. "
+                f"Valid engines: {', '.join(KNOWN_ENGINES)}."
+            )
+    models = {}
+    for model_name, formula in raw["models"].items():
+        try:
+            spec = parse_formula(formula, model_name)
+        except FormulaError as error:
+            problems.append(f"{where}: models.{model_name}: {error}")
+            continue
+        if spec.outcome != out["name"]:
+            problems.append(
+                f"{where}: models.{model_name}: outcome {spec.outcome!r} is not the cohort's "
+                f"outcome {out['name']!r} (set under outcome.name)."
+            )
+        for term in spec.predictors:
+            if term in levels:
+                problems.append(
+                    f"{where}: models.{model_name}: {term!r} is a level id, not a predictor."
+                )
+            elif term not in canonical or term == out["name"]:
+                problems.append(
+                    f"{where}: models.{model_name}: term {term!r} names no column."
+                    f"{_closest(term, sorted(canonical - set(levels)))}"
+                )
+        groupable = list(levels)[:-1]
+        for group in spec.groups:
+            if group not in groupable:
+                problems.append(
+                    f"{where}: models.{model_name}: grouping {group!r} is not a level; "
+                    f"random intercepts may use {', '.join(groupable)}."
+                )
+        if not spec.groups:
+            problems.append(
+                f"{where}: models.{model_name}: no random intercept; add e.g. "
+                f"(1 | {'/'.join(groupable)})."
+            )
+        models[model_name] = spec
+    if problems:
+        return None, problems
+    settings = {e: merge(defaults.get(e, {}), raw.get(e, {})) for e in engines}
+    cohort = Cohort(
+        name=raw["name"],
+        config_file=config_file,
+        data=data,
+        levels=levels,
+        outcome=Outcome(
+            name=out["name"],
+            sources=sources,
+            positive=tuple(out.get("positive", [1])),
+            negative=tuple(out.get("negative", [0])),
+        ),
+        columns=columns,
+        codes={k: dict(v) for k, v in raw.get("codes", {}).items()},
+        reference=dict(raw.get("reference", {})),
+        missing=tuple(raw.get("missing", [])),
+        models=models,
+        engines=engines,
+        engine_settings=settings,
+    )
+    return cohort, []
+
+
+def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
+    """Validate the global config and every cohort it names; raise ConfigError listing all."""
+    workdir = Path(workdir)
+    problems = schema_problems(config, "config.schema.json", "config/config.yaml")
+    if problems:
+        raise ConfigError(problems)
+    cohorts_dir = Path(config["cohorts_dir"])
+    cohorts_dir = cohorts_dir if cohorts_dir.is_absolute() else workdir / cohorts_dir
+    files = sorted(cohorts_dir.glob("*.yaml"))
+    wanted = config.get("cohorts", "all")
+    if wanted != "all":
+        by_stem = {f.stem: f for f in files}
+        missing = [name for name in wanted if name not in by_stem]
+        problems += [
+            f"config/config.yaml: cohorts: no file {cohorts_dir / (name + '.yaml')}."
+            f"{_closest(name, sorted(by_stem))}"
+            for name in missing
+        ]
+        files = [by_stem[name] for name in wanted if name in by_stem]
+    if not files and not problems:
+        problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
+    defaults = {"bayes": config.get("bayes", {})}
+    cohorts: dict[str, Cohort] = {}
+    for file in files:
+        try:
+            raw = read_yaml(file)
+        except ConfigError as error:
+            problems += error.problems
+            continue
+        cohort, found = build_cohort(raw if raw is not None else {}, file, defaults, workdir)
+        problems += found
+        if cohort is None:
+            continue
+        if cohort.name != file.stem:
+            problems.append(f"{file}: name {cohort.name!r} must match the file name {file.stem!r}.")
+        elif cohort.name in cohorts:
+            problems.append(f"{file}: cohort name {cohort.name!r} is used twice.")
+        cohorts[cohort.name] = cohort
+    if problems:
+        raise ConfigError(problems)
+    privacy = {**DEFAULT_PRIVACY, **config.get("privacy", {})}
+    return WorkflowConfig(cohorts=cohorts, privacy=privacy)

@@ -1,0 +1,100 @@
+"""Describe a cohort: units per level, how unbalanced, the base rate, and Table 1 by level.
+
+Counts below the privacy threshold are suppressed (shown as None with suppressed = true).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sessionmlm.config import Cohort
+
+
+def level_of(table: pd.DataFrame, column: str, levels: list[str]) -> str:
+    """The outermost level within whose units the column is constant (missing values ignored)."""
+    for level in levels[:-1]:
+        varies = table.groupby(level)[column].nunique(dropna=True).gt(1).any()
+        if not varies:
+            return level
+    return levels[-1]
+
+
+def _suppress(count: int, min_cell: int) -> dict[str, Any]:
+    if 0 < count < min_cell:
+        return {"n": None, "suppressed": True}
+    return {"n": int(count), "suppressed": False}
+
+
+def summarise_variable(values: pd.Series, min_cell: int) -> dict[str, Any]:
+    """Table 1 entry for one variable over the units of its level."""
+    present = values.dropna()
+    entry: dict[str, Any] = {"n_units": int(len(values)), "missing": int(values.isna().sum())}
+    numeric = pd.api.types.is_numeric_dtype(values)
+    if numeric and set(present.unique()) <= {0.0, 1.0}:
+        entry["kind"] = "binary"
+        ones = int(present.sum())
+        entry["yes"] = _suppress(ones, min_cell)
+        entry["no"] = _suppress(len(present) - ones, min_cell)
+        entry["share"] = (
+            None
+            if entry["yes"]["suppressed"] or entry["no"]["suppressed"]
+            else (ones / len(present) if len(present) else None)
+        )
+    elif numeric:
+        entry["kind"] = "numeric"
+        entry.update(
+            mean=float(present.mean()),
+            sd=float(present.std()),
+            min=float(present.min()),
+            max=float(present.max()),
+        )
+    else:
+        entry["kind"] = "categorical"
+        counts = present.astype(str).value_counts().sort_index()
+        entry["categories"] = {k: _suppress(int(v), min_cell) for k, v in counts.items()}
+    return entry
+
+
+def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, Any]:
+    """Counts per level, unit-size distributions, base rate and Table 1 by level."""
+    levels = list(cohort.levels)
+    outcome = cohort.outcome.name
+    counts = {level: int(table[level].nunique()) for level in levels}
+    sizes = {}
+    for parent, child in zip(levels[:-1], levels[1:], strict=True):
+        per_parent = table.groupby(parent)[child].nunique()
+        sizes[f"{child}_per_{parent}"] = {
+            "min": int(per_parent.min()),
+            "median": float(per_parent.median()),
+            "mean": float(per_parent.mean()),
+            "max": int(per_parent.max()),
+            "histogram": {
+                str(k): int(v) for k, v in per_parent.value_counts().sort_index().items()
+            },
+        }
+    predictors = [c for c in table.columns if c not in levels and c != outcome]
+    table1: dict[str, dict[str, Any]] = {level: {} for level in levels}
+    for column in predictors:
+        level = level_of(table, column, levels)
+        units = table.groupby(level)[column].first() if level != levels[-1] else table[column]
+        table1[level][column] = summarise_variable(units, min_cell)
+    y = table[outcome]
+    return {
+        "cohort": cohort.name,
+        "levels": levels,
+        "counts": counts,
+        "sizes": sizes,
+        "outcome": {
+            "name": outcome,
+            "sources": list(cohort.outcome.sources),
+            "n": int(y.notna().sum()),
+            "missing": int(y.isna().sum()),
+            "base_rate": float(y.mean()) if y.notna().any() else None,
+            "positive": _suppress(int((y == 1).sum()), min_cell),
+        },
+        "table1": table1,
+        "min_cell": min_cell,
+    }

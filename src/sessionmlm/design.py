@@ -1,0 +1,111 @@
+"""Turn the canonical table and a model specification into arrays an engine can fit.
+
+Listwise deletion happens here, per model, and is counted by variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sessionmlm.formula import ModelSpec
+
+
+class DesignError(ValueError):
+    """The data cannot support the model as written."""
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Arrays for one model: n sessions, p fixed-effect columns, K grouping levels.
+
+    unit_of_session[k] is (n,) with values in 0..n_units[k]-1 for the k-th grouping level
+    (outermost first); X holds no intercept column.
+    """
+
+    spec: ModelSpec
+    y: np.ndarray  # (n,) 0/1
+    X: np.ndarray  # (n, p)
+    terms: tuple[str, ...]  # (p,) column names of X
+    groups: tuple[str, ...]  # (K,)
+    unit_of_session: tuple[np.ndarray, ...]  # K arrays of shape (n,)
+    unit_ids: tuple[np.ndarray, ...]  # K arrays of pseudonyms, shape (n_units[k],)
+    dropped: dict[str, int]  # variable -> rows with it missing (before deletion)
+    n_dropped: int
+
+    @property
+    def n_units(self) -> tuple[int, ...]:
+        """Number of units at each grouping level."""
+        return tuple(len(ids) for ids in self.unit_ids)
+
+
+def _reference_first(values: pd.Series, reference: Any) -> list[str]:
+    levels = sorted(values.dropna().astype(str).unique())
+    if reference is not None and str(reference) in levels:
+        levels.remove(str(reference))
+        levels.insert(0, str(reference))
+    return levels
+
+
+def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]) -> ModelData:
+    """Build the design for spec from the canonical table (treatment coding, listwise deletion).
+
+    Categorical predictors (text columns) get one 0/1 column per level other than the
+    reference, named `column[level]`; the reference is set in config or else the first level
+    in sorted order.
+    """
+    used = [spec.outcome, *spec.predictors, *spec.groups]
+    missing = table[used].isna()
+    dropped = {c: int(n) for c, n in missing.sum().items() if n}
+    keep = ~missing.any(axis=1)
+    data = table.loc[keep, used].reset_index(drop=True)
+
+    columns, terms = [], []
+    for name in spec.predictors:
+        col = data[name]
+        if pd.api.types.is_numeric_dtype(col):
+            columns.append(col.to_numpy(float))
+            terms.append(name)
+            continue
+        levels = _reference_first(col, reference.get(name))
+        text = col.astype(str)
+        for level in levels[1:]:
+            columns.append((text == level).to_numpy(float))
+            terms.append(f"{name}[{level}]")
+    n = len(data)
+    constant = [t for t, c in zip(terms, columns, strict=True) if np.ptp(c) == 0]
+    if constant:
+        raise DesignError(
+            f"model {spec.name!r}: {', '.join(constant)} take(s) a single value in the "
+            f"{n} complete rows; drop the term from the formula or check its codes."
+        )
+    if n == 0 or np.ptp(data[spec.outcome].to_numpy(float)) == 0:
+        raise DesignError(
+            f"model {spec.name!r}: the outcome {spec.outcome!r} has no variation in the "
+            f"{n} complete rows; nothing can be estimated."
+        )
+    X = np.column_stack(columns) if columns else np.empty((n, 0))
+
+    units, ids = [], []
+    parent = None
+    for group in spec.groups:
+        # Nested units: a client is identified within its therapist, as lme4's a/b.
+        key = data[group].astype(str) if parent is None else parent + "/" + data[group].astype(str)
+        codes, uniques = pd.factorize(key, sort=True)
+        units.append(codes.astype(np.int64))
+        ids.append(np.asarray([u.rsplit("/", 1)[-1] for u in uniques]))
+        parent = key
+    return ModelData(
+        spec=spec,
+        y=data[spec.outcome].to_numpy(float),
+        X=X,
+        terms=tuple(terms),
+        groups=spec.groups,
+        unit_of_session=tuple(units),
+        unit_ids=tuple(ids),
+        dropped=dropped,
+        n_dropped=int((~keep).sum()),
+    )

@@ -1,0 +1,65 @@
+"""Engines: each fits a ModelData and returns a FitResult in the output contract.
+
+Only the engine modules import their modelling libraries; this module stays light.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sessionmlm.design import ModelData
+
+ESTIMATE_COLUMNS = [
+    "term", "estimate", "std_error", "ci_low", "ci_high",
+    "odds_ratio", "or_low", "or_high",
+]  # fmt: skip
+VARIANCE_COLUMNS = ["level", "sd", "sd_low", "sd_high", "icc", "mor"]
+
+ENGINE_MODULES = {"bayes": "sessionmlm.engines.bayes"}
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What every engine returns: the three files of the output contract."""
+
+    estimates: pd.DataFrame  # ESTIMATE_COLUMNS first, then engine-specific columns
+    variance: pd.DataFrame  # VARIANCE_COLUMNS first, then engine-specific columns
+    info: dict[str, Any]  # fit.json
+
+    @property
+    def converged(self) -> bool:
+        """Whether the engine trusts its own result."""
+        return bool(self.info["converged"])
+
+
+def get_engine(name: str) -> Callable[[ModelData, dict[str, Any]], FitResult]:
+    """Return the engine's fit function; unknown names list the valid choices."""
+    if name not in ENGINE_MODULES:
+        raise ValueError(
+            f"unknown engine {name!r}; valid engines: {', '.join(sorted(ENGINE_MODULES))}"
+        )
+    return import_module(ENGINE_MODULES[name]).fit
+
+
+def write_result(
+    result: FitResult, estimates: Path | str, variance: Path | str, fit_json: Path | str
+) -> None:
+    """Write the output contract's three files."""
+    result.estimates.to_csv(estimates, index=False, float_format="%.6g")
+    result.variance.to_csv(variance, index=False, float_format="%.6g")
+    Path(fit_json).write_text(json.dumps(result.info, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

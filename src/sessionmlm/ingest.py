@@ -1,0 +1,242 @@
+"""Ingest: read a cohort's file, map columns and codes, validate, pseudonymise ids.
+
+The result is the canonical session table: one row per session, one column per level holding a
+keyed pseudonym, the 0/1 outcome and every predictor a model names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sessionmlm.config import Cohort
+
+log = logging.getLogger(__name__)
+SHOW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: where it is, how often, and what to change."""
+
+    file: str
+    column: str
+    rows: tuple[int, ...]  # file line numbers (header is line 1), first few
+    count: int
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        rows = ", ".join(str(r) for r in self.rows)
+        more = f" and {self.count - len(self.rows)} more" if self.count > len(self.rows) else ""
+        return (
+            f"{self.file}: column {self.column!r}, rows {rows}{more} ({self.count} in all): "
+            f"{self.message}. {self.fix}"
+        )
+
+
+@dataclass
+class Validation:
+    """Everything validation found in one cohort."""
+
+    cohort: str
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the cohort."""
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        """JSON-ready form written to validation.json."""
+        return {
+            "cohort": self.cohort,
+            "file": self.file,
+            "ok": self.ok,
+            "problems": [
+                {**p.__dict__, "rows": list(p.rows), "text": str(p)} for p in self.problems
+            ],
+        }
+
+
+class ValidationError(ValueError):
+    """The cohort's data cannot be modelled; the message lists every problem."""
+
+    def __init__(self, validation: Validation):
+        self.validation = validation
+        lines = "\n".join(f"- {p}" for p in validation.problems)
+        super().__init__(
+            f"cohort {validation.cohort!r}: {len(validation.problems)} problem(s) in "
+            f"{validation.file}:\n{lines}"
+        )
+
+
+def pseudonym_key(privacy: dict[str, Any]) -> bytes:
+    """The secret key for pseudonyms: from the environment, else a local key file (created once)."""
+    from_env = os.environ.get(privacy["key_env"])
+    if from_env:
+        return from_env.encode()
+    key_file = Path(privacy["key_file"])
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32) + "\n")
+        key_file.chmod(0o600)
+        log.warning(
+            "created a new pseudonym key in %s; keep it private and keep it to get the same "
+            "pseudonyms on later runs (or set %s)",
+            key_file,
+            privacy["key_env"],
+        )
+    return key_file.read_text().strip().encode()
+
+
+def pseudonymise(values: pd.Series, level: str, key: bytes) -> pd.Series:
+    """Replace raw ids by keyed hashes (HMAC-SHA256), stable for a given key and level."""
+    prefix = level[:1].upper()
+    mapping = {
+        raw: f"{prefix}-{hmac.new(key, f'{level}:{raw}'.encode(), hashlib.sha256).hexdigest()[:12]}"
+        for raw in values.unique()
+    }
+    return values.map(mapping)
+
+
+def _lines(mask: np.ndarray) -> tuple[int, tuple[int, ...]]:
+    """Count and first few file line numbers of the rows flagged in mask."""
+    index = np.flatnonzero(mask)
+    return len(index), tuple(int(i) + 2 for i in index[:SHOW_ROWS])
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a cohort file as text, so that codes are compared as written."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _as_code(value: Any) -> str:
+    """Codes from YAML (1, 1.0, True, 'Y') compared with cell text."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_canonical(raw: pd.DataFrame, cohort: Cohort, key: bytes) -> tuple[pd.DataFrame, Validation]:
+    """Map a raw table to the canonical session table and validate it.
+
+    Returns the table (meaningful only when validation is ok) and the validation record.
+    """
+    name = cohort.data.name
+    check = Validation(cohort=cohort.name, file=str(cohort.data))
+
+    def problem(column, mask, message, fix):
+        count, rows = _lines(mask)
+        if count:
+            check.problems.append(Problem(name, column, rows, count, message, fix))
+
+    missing_codes = {_as_code(m) for m in cohort.missing}
+    text = raw.apply(lambda col: col.str.strip())
+    is_missing = text.isin(missing_codes) | (text == "")
+
+    table = pd.DataFrame(index=raw.index)
+    # Identifiers: present, unique sessions, each unit inside one parent.
+    for level, source in cohort.levels.items():
+        problem(
+            source,
+            is_missing[source].to_numpy(),
+            f"the {level} id is empty or a missing code",
+            "Every session needs an id at every level; fix the file.",
+        )
+    session_source = cohort.levels[cohort.session_level]
+    problem(
+        session_source,
+        text[session_source].duplicated(keep=False).to_numpy(),
+        "duplicate session ids",
+        "Each row must be one session with its own id.",
+    )
+    sources = list(cohort.levels.values())
+    for parent, child in zip(sources[:-2], sources[1:-1], strict=False):
+        parents_per_child = text.groupby(child)[parent].transform("nunique")
+        problem(
+            child,
+            (parents_per_child > 1).to_numpy(),
+            f"a {child} appears under more than one {parent}",
+            f"Levels must nest: give such units distinct ids in {child!r}.",
+        )
+
+    # Outcome: union of its source codes.
+    positive = {_as_code(v) for v in cohort.outcome.positive}
+    negative = {_as_code(v) for v in cohort.outcome.negative}
+    outcome = pd.Series(np.nan, index=raw.index)
+    any_positive = np.zeros(len(raw), bool)
+    all_negative = np.ones(len(raw), bool)
+    for source in cohort.outcome.sources:
+        col, miss = text[source], is_missing[source]
+        bad = ~(col.isin(positive) | col.isin(negative) | miss)
+        seen = sorted(col[bad].unique())[:5]
+        problem(
+            source,
+            bad.to_numpy(),
+            f"outcome code(s) {seen} are neither positive "
+            f"{sorted(positive)} nor negative {sorted(negative)}",
+            "List them under outcome.positive or outcome.negative, or under missing.",
+        )
+        any_positive |= col.isin(positive).to_numpy()
+        all_negative &= col.isin(negative).to_numpy()
+    outcome[all_negative] = 0.0
+    outcome[any_positive] = 1.0
+    table[cohort.outcome.name] = outcome
+
+    # Predictors named by any model, after renaming and code mapping.
+    source_of = {c: c for c in raw.columns} | cohort.columns
+    predictors = sorted({p for spec in cohort.models.values() for p in spec.predictors})
+    for column in predictors:
+        source = source_of[column]
+        col, miss = text[source], is_missing[source]
+        if column in cohort.codes:
+            codes = {_as_code(k): v for k, v in cohort.codes[column].items()}
+            bad = ~(col.isin(codes) | miss)
+            seen = sorted(col[bad].unique())[:5]
+            problem(
+                source,
+                bad.to_numpy(),
+                f"value(s) {seen} are not in codes.{column}",
+                f"Add them under codes.{column} in {cohort.config_file.name}, or under missing.",
+            )
+            mapped = col.map(codes).where(~miss)
+            table[column] = mapped
+        else:
+            table[column] = col.where(~miss)
+        numeric = pd.to_numeric(table[column], errors="coerce")
+        if numeric.notna().sum() == table[column].notna().sum():
+            table[column] = numeric.astype(float)
+        else:
+            table[column] = table[column].astype("string")
+    for column, level in cohort.reference.items():
+        if column in table and (table[column].astype("string") != _as_code(level)).all():
+            present = sorted(table[column].dropna().astype(str).unique())[:8]
+            problem(
+                source_of.get(column, column),
+                np.ones(len(raw), bool),
+                f"reference level {level!r} never occurs (values: {present})",
+                f"Set reference.{column} to one of the values present.",
+            )
+
+    for level, source in cohort.levels.items():
+        table.insert(0, level, pseudonymise(text[source], level, key))
+    table = table[list(cohort.levels) + [cohort.outcome.name, *predictors]]
+    return table.reset_index(drop=True), check
+
+
+def ingest(cohort: Cohort, privacy: dict[str, Any]) -> tuple[pd.DataFrame, Validation]:
+    """Read, map, validate and pseudonymise one cohort's data."""
+    raw = read_table(cohort.data)
+    return to_canonical(raw, cohort, pseudonym_key(privacy))

@@ -1,0 +1,222 @@
+"""Simulate coded-session cohorts from a design and true parameters.
+
+The default design and parameters mirror the reference study (Corona et al.): 103 therapists,
+274 clients, 680 sessions, three nested levels, homework more likely with a caregiver present
+and an older child and less likely with a licensed therapist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EBPS = ("MAP", "TF-CBT", "CBITS", "Seeking Safety", "CPP", "Triple P")
+
+
+@dataclass(frozen=True)
+class Design:
+    """How many units there are at each level and how unbalanced they may be."""
+
+    n_therapists: int = 103
+    n_clients: int = 274
+    n_sessions: int = 680
+    clients_per_therapist: tuple[int, int] = (1, 6)
+    sessions_per_client: tuple[int, int] = (1, 6)
+
+
+@dataclass(frozen=True)
+class TrueParameters:
+    """Log-odds effects and random-intercept standard deviations of the generating model.
+
+    Continuous predictors enter as stored (child age in years, scores in their own units).
+    """
+
+    intercept: float = -2.2
+    caregiver_present: float = 0.75
+    child_age: float = 0.08
+    licensed: float = -0.6
+    hispanic_latinx: float = 0.0
+    ebp_attitudes: float = 0.0
+    emotional_exhaustion: float = 0.0
+    direct_hours: float = 0.0
+    stressful_event: float = -0.1
+    n_ebps_trained: float = 0.12
+    ebp: dict[str, float] = field(
+        default_factory=lambda: {
+            "TF-CBT": 0.3,
+            "CBITS": 0.5,
+            "Seeking Safety": 0.2,
+            "CPP": -0.4,
+            "Triple P": 0.6,
+        }
+    )
+    sd_therapist: float = 0.8
+    sd_client: float = 0.9
+
+    def coefficients(self) -> dict[str, float]:
+        """Return the fixed effects named as the engines name their terms."""
+        scalar = {k: v for k, v in asdict(self).items() if not k.startswith("sd_") and k != "ebp"}
+        scalar["Intercept"] = scalar.pop("intercept")
+        scalar.update({f"ebp[{level}]": value for level, value in self.ebp.items()})
+        return scalar
+
+
+def allocate(n_units: int, n_parents: int, bounds: tuple[int, int], rng: np.random.Generator):
+    """Spread n_units over n_parents so that each parent gets between bounds[0] and bounds[1].
+
+    Returns the parent index of every unit, shape (n_units,), sorted by parent.
+    """
+    low, high = bounds
+    if not n_parents * low <= n_units <= n_parents * high:
+        raise ValueError(
+            f"cannot place {n_units} units in {n_parents} parents with {low} to {high} each"
+        )
+    counts = np.full(n_parents, low)
+    for _ in range(n_units - counts.sum()):
+        open_parents = np.flatnonzero(counts < high)
+        counts[rng.choice(open_parents)] += 1
+    return np.repeat(np.arange(n_parents), counts)
+
+
+def simulate_cohort(
+    design: Design = Design(), truth: TrueParameters = TrueParameters(), seed: int = 1
+) -> pd.DataFrame:
+    """Draw one cohort: one row per coded session with raw ids and source-style codes."""
+    rng = np.random.default_rng(seed)
+    therapist_of_client = allocate(
+        design.n_clients, design.n_therapists, design.clients_per_therapist, rng
+    )
+    client_of_session = allocate(
+        design.n_sessions, design.n_clients, design.sessions_per_client, rng
+    )
+    therapist_of_session = therapist_of_client[client_of_session]
+    nt, nc, ns = design.n_therapists, design.n_clients, design.n_sessions
+
+    therapists = pd.DataFrame(
+        {
+            "licensed": rng.binomial(1, 0.45, nt),
+            "hispanic_latinx": rng.binomial(1, 0.55, nt),
+            "ebp_attitudes": np.round(np.clip(rng.normal(3.0, 0.45, nt), 0, 4), 2),
+            "emotional_exhaustion": np.round(np.clip(rng.normal(2.5, 1.1, nt), 0, 6), 2),
+            "direct_hours": np.round(np.clip(rng.normal(22, 7, nt), 2, 40)).astype(int),
+            "n_ebps_trained": rng.integers(1, 7, nt),
+        }
+    )
+    child_age = rng.integers(4, 19, nc)
+    # Younger children come with a caregiver more often; CPP and Triple P serve the youngest.
+    caregiver_prob = 1 / (1 + np.exp(-(2.0 - 0.2 * child_age[client_of_session])))
+    caregiver_present = rng.binomial(1, caregiver_prob)
+    ebp_of_client = np.array(
+        [
+            rng.choice(
+                EBPS,
+                p=[0.3, 0.25, 0.15, 0.1, 0.1, 0.1] if age >= 6 else [0.3, 0.1, 0, 0, 0.35, 0.25],
+            )
+            for age in child_age
+        ]
+    )
+    stressful_event = rng.binomial(1, 0.2, ns)
+
+    ts = therapists.iloc[therapist_of_session].reset_index(drop=True)
+    ebp = ebp_of_client[client_of_session]
+    eta = (
+        truth.intercept
+        + truth.caregiver_present * caregiver_present
+        + truth.child_age * child_age[client_of_session]
+        + truth.stressful_event * stressful_event
+        + sum(getattr(truth, name) * ts[name].to_numpy() for name in therapists.columns)
+        + np.array([truth.ebp.get(e, 0.0) for e in ebp])
+        + truth.sd_therapist * rng.standard_normal(nt)[therapist_of_session]
+        + truth.sd_client * rng.standard_normal(nc)[client_of_session]
+    )
+    homework = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    # The observed codes: homework was assigned, reviewed or both; the outcome is their union.
+    kind = rng.choice(3, size=ns, p=[0.45, 0.25, 0.30])  # assigned only, reviewed only, both
+    hw_assigned = homework * (kind != 1)
+    hw_reviewed = homework * (kind != 0)
+
+    session_number = pd.Series(client_of_session).groupby(client_of_session).cumcount() + 1
+    table = pd.DataFrame(
+        {
+            "therapist_id": [f"T{t + 1:04d}" for t in therapist_of_session],
+            "client_id": [f"C{c + 1:05d}" for c in client_of_session],
+            "session_id": [f"S{s + 1:06d}" for s in range(ns)],
+            "session_number": session_number.to_numpy(),
+            "hw_assigned": hw_assigned,
+            "hw_reviewed": hw_reviewed,
+            "caregiver_present": np.where(caregiver_present == 1, "Y", "N"),
+            "stressful_event": stressful_event,
+            "ebp": ebp,
+            "child_age": child_age[client_of_session],
+        }
+    )
+    return pd.concat([table, ts], axis=1)
+
+
+def truth_record(design: Design, truth: TrueParameters, seed: int) -> dict:
+    """Describe how a cohort was generated, in the engines' naming, for recovery checks."""
+    total = truth.sd_therapist**2 + truth.sd_client**2 + math.pi**2 / 3
+    return {
+        "seed": seed,
+        "design": asdict(design),
+        "coefficients": truth.coefficients(),
+        "reference": {"ebp": "MAP"},
+        "variance": {
+            "therapist": {
+                "sd": truth.sd_therapist,
+                "icc": truth.sd_therapist**2 / total,
+                "mor": median_odds_ratio(truth.sd_therapist),
+            },
+            "client": {
+                "sd": truth.sd_client,
+                "icc": (truth.sd_therapist**2 + truth.sd_client**2) / total,
+                "mor": median_odds_ratio(truth.sd_client),
+            },
+        },
+    }
+
+
+def median_odds_ratio(sd: float) -> float:
+    """Merlo's median odds ratio for a random intercept with standard deviation sd."""
+    return math.exp(math.sqrt(2 * sd**2) * 0.6744897501960817)
+
+
+def write_cohort(out_dir: Path, design: Design, truth: TrueParameters, seed: int) -> None:
+    """Write sessions.csv and truth.json to out_dir; the same seed gives the same bytes."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = simulate_cohort(design, truth, seed)
+    table.to_csv(out_dir / "sessions.csv", index=False, lineterminator="\n")
+    record = truth_record(design, truth, seed)
+    (out_dir / "truth.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: sessionmlm-simulate OUT_DIR [--seed N] [--therapists N] ..."""
+    parser = argparse.ArgumentParser(
+        prog="sessionmlm-simulate",
+        description="Simulate a coded-session cohort (sessions.csv) and its true parameters "
+        "(truth.json) with the reference study's design.",
+    )
+    parser.add_argument("out_dir", type=Path, help="folder to write sessions.csv and truth.json")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    d = Design()
+    parser.add_argument("--therapists", type=int, default=d.n_therapists)
+    parser.add_argument("--clients", type=int, default=d.n_clients)
+    parser.add_argument("--sessions", type=int, default=d.n_sessions)
+    args = parser.parse_args(argv)
+    design = Design(args.therapists, args.clients, args.sessions)
+    try:
+        write_cohort(args.out_dir, design, TrueParameters(), args.seed)
+    except ValueError as error:
+        parser.error(str(error))
+    print(f"wrote {args.out_dir / 'sessions.csv'} and {args.out_dir / 'truth.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The workflow's stages as plain functions: each reads its inputs, calls the package and
+writes its outputs. workflow/scripts/*.py only adapt Snakemake's objects to these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sessionmlm.config import Cohort
+from sessionmlm.describe import describe
+from sessionmlm.design import build_model_data
+from sessionmlm.engines import get_engine, write_result
+from sessionmlm.ingest import ValidationError, ingest
+
+log = logging.getLogger(__name__)
+
+
+def setup_logging(path: str | os.PathLike) -> None:
+    """Send the package's log to a job's log file (and keep warnings on the terminal)."""
+    handler = logging.FileHandler(path, mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.handlers[:] = [handler, console]
+    root.setLevel(logging.INFO)
+    for noisy in ("pytensor", "arviz", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, recorded so a result can be traced to its exact input."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """Write JSON with a trailing newline."""
+    Path(path).write_text(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validation: str) -> None:
+    """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
+    log.info("reading %s", cohort.data)
+    table, check = ingest(cohort, privacy)
+    record = check.to_dict() | {"input_hash": file_hash(cohort.data), "n_rows": len(table)}
+    write_json(validation, record)
+    if not check.ok:
+        raise ValidationError(check)
+    table.to_parquet(sessions, index=False)
+    log.info("wrote %d sessions to %s", len(table), sessions)
+
+
+def run_describe(cohort: Cohort, privacy: dict[str, Any], sessions: str, out: str) -> None:
+    """Describe one cohort's canonical table."""
+    table = pd.read_parquet(sessions)
+    write_json(out, describe(table, cohort, privacy["min_cell"]))
+
+
+def run_fit(
+    cohort: Cohort, model: str, engine: str, sessions: str, outputs: dict[str, str], threads: int
+) -> None:
+    """Fit one (model, engine) pair of a cohort and write the output contract."""
+    table = pd.read_parquet(sessions)
+    data = build_model_data(table, cohort.models[model], cohort.reference)
+    log.info(
+        "fitting %s with %s: %d sessions (%d dropped for missing values), units %s",
+        model, engine, len(data.y), data.n_dropped, dict(zip(data.groups, data.n_units)),
+    )  # fmt: skip
+    settings = dict(cohort.engine_settings.get(engine, {}))
+    if engine == "bayes":
+        from sessionmlm.engines.bayes import BayesSettings
+
+        settings = BayesSettings.from_config(settings, cores=threads)
+    result = get_engine(engine)(data, settings)
+    result.info["cohort"] = cohort.name
+    result.info["input_hash"] = file_hash(sessions)
+    write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
+    level = logging.INFO if result.converged else logging.WARNING
+    log.log(level, "%s/%s/%s: %s", cohort.name, model, engine, result.info["status"])

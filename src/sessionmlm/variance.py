@@ -1,0 +1,27 @@
+"""Variance summaries of random intercepts on the latent (logistic) scale.
+
+Shared by every engine so that ICC and median odds ratio mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LATENT_RESIDUAL = np.pi**2 / 3  # variance of the standard logistic distribution
+Z75 = 0.6744897501960817  # standard normal 75th percentile
+
+
+def median_odds_ratio(sd: np.ndarray | float) -> np.ndarray | float:
+    """Merlo et al. (2006): MOR = exp(sqrt(2 sigma^2) * z_0.75)."""
+    return np.exp(np.sqrt(2.0) * np.asarray(sd) * Z75)
+
+
+def icc_by_level(sds: np.ndarray) -> np.ndarray:
+    """Latent-scale ICC per level, levels outermost first along the last axis.
+
+    The ICC of level k is the correlation of two sessions that share a unit of level k (and so
+    every level above it): sum of variances down to k over the total with residual pi^2/3.
+    sds has shape (..., K); the result has the same shape.
+    """
+    var = np.asarray(sds) ** 2
+    return np.cumsum(var, axis=-1) / (var.sum(axis=-1, keepdims=True) + LATENT_RESIDUAL)

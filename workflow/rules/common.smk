@@ -1,0 +1,40 @@
+import os
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+# The package lives in src/; jobs (local, conda or SLURM) import it from there too.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+
+from sessionmlm.config import ConfigError, load_config  # noqa: E402
+
+ENV = "../../envs/sessionmlm.yaml"
+
+# Check the config, every cohort file, its data file's columns and every formula before any job.
+try:
+    WORKFLOW = load_config(config, workdir=Path.cwd())
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+COHORTS = WORKFLOW.cohorts
+
+
+wildcard_constraints:
+    cohort="|".join(COHORTS),
+    model="[A-Za-z0-9][A-Za-z0-9_-]*",
+    engine="bayes",
+
+
+def fit_outputs(cohort, name):
+    """One output file of every (model, engine) pair of a cohort."""
+    c = COHORTS[cohort]
+    return [
+        f"results/{cohort}/{model}/{engine}/{name}" for model in c.models for engine in c.engines
+    ]
+
+
+def all_outputs():
+    return ["results/index.html"] + [f"results/{c}/report.html" for c in COHORTS]

@@ -1,0 +1,31 @@
+rule fit:
+    input:
+        sessions="results/{cohort}/sessions.parquet",
+    output:
+        estimates=report(
+            "results/{cohort}/{model}/{engine}/estimates.csv",
+            caption="../report/estimates.rst",
+            category="{cohort}",
+            subcategory="{model}",
+            labels={"cohort": "{cohort}", "model": "{model}", "engine": "{engine}", "table": "estimates"},
+        ),
+        variance=report(
+            "results/{cohort}/{model}/{engine}/variance.csv",
+            caption="../report/variance.rst",
+            category="{cohort}",
+            subcategory="{model}",
+            labels={"cohort": "{cohort}", "model": "{model}", "engine": "{engine}", "table": "variance"},
+        ),
+        fit="results/{cohort}/{model}/{engine}/fit.json",
+    log:
+        "logs/fit/{cohort}/{model}/{engine}.log",
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+    threads: 4
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/fit.py"

@@ -1,0 +1,38 @@
+rule ingest:
+    input:
+        data=lambda wc: COHORTS[wc.cohort].data,
+        cohort_file=lambda wc: COHORTS[wc.cohort].config_file,
+    output:
+        sessions="results/{cohort}/sessions.parquet",
+        validation="results/{cohort}/validation.json",
+    log:
+        "logs/ingest/{cohort}.log",
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+        privacy=WORKFLOW.privacy,
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    conda:
+        ENV
+    script:
+        "../scripts/ingest.py"
+
+
+rule describe:
+    input:
+        sessions="results/{cohort}/sessions.parquet",
+    output:
+        descriptives="results/{cohort}/descriptives.json",
+    log:
+        "logs/describe/{cohort}.log",
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+        privacy=WORKFLOW.privacy,
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    conda:
+        ENV
+    script:
+        "../scripts/describe.py"

@@ -1,0 +1,44 @@
+rule report:
+    input:
+        descriptives="results/{cohort}/descriptives.json",
+        validation="results/{cohort}/validation.json",
+        fits=lambda wc: fit_outputs(wc.cohort, "fit.json"),
+        estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
+        variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
+    output:
+        report=report(
+            "results/{cohort}/report.html",
+            caption="../report/cohort_report.rst",
+            category="Cohort reports",
+            labels={"cohort": "{cohort}"},
+        ),
+    log:
+        "logs/report/{cohort}.log",
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+        results_dir=lambda wc: f"results/{wc.cohort}",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/report.py"
+
+
+rule index:
+    input:
+        reports=expand("results/{cohort}/report.html", cohort=COHORTS),
+    output:
+        index="results/index.html",
+    log:
+        "logs/index/index.log",
+    params:
+        cohorts=list(COHORTS),
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../scripts/index.py"

@@ -1,0 +1,9 @@
+from sessionmlm.stages import run_describe, setup_logging
+
+setup_logging(snakemake.log[0])
+run_describe(
+    snakemake.params.cohort,
+    snakemake.params.privacy,
+    sessions=snakemake.input.sessions,
+    out=snakemake.output.descriptives,
+)

@@ -1,0 +1,5 @@
+from sessionmlm.report import write_index
+from sessionmlm.stages import setup_logging
+
+setup_logging(snakemake.log[0])
+write_index(snakemake.params.cohorts, reports=list(snakemake.input.reports), out=snakemake.output.index)

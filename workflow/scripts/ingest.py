@@ -1,0 +1,9 @@
+from sessionmlm.stages import run_ingest, setup_logging
+
+setup_logging(snakemake.log[0])
+run_ingest(
+    snakemake.params.cohort,
+    snakemake.params.privacy,
+    sessions=snakemake.output.sessions,
+    validation=snakemake.output.validation,
+)

@@ -1,0 +1,11 @@
+from sessionmlm.report import write_cohort_report
+from sessionmlm.stages import setup_logging
+
+setup_logging(snakemake.log[0])
+write_cohort_report(
+    snakemake.params.cohort,
+    results_dir=snakemake.params.results_dir,
+    descriptives=snakemake.input.descriptives,
+    validation=snakemake.input.validation,
+    out=snakemake.output.report,
+)

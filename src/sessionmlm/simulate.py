@@ -159,6 +159,27 @@ def simulate_cohort(
     return pd.concat([table, ts], axis=1)
 
 
+NUMERIC = (
+    "stressful_event", "child_age", "licensed", "hispanic_latinx", "ebp_attitudes",
+    "emotional_exhaustion", "direct_hours", "n_ebps_trained",
+)  # fmt: skip
+
+
+def canonical(table: pd.DataFrame) -> pd.DataFrame:
+    """A simulated table in canonical form, as ingest would give it but with the raw ids.
+
+    For simulation studies, which need no pseudonyms and no file round trip.
+    """
+    out = table.rename(
+        columns={"therapist_id": "therapist", "client_id": "client", "session_id": "session"}
+    )
+    out["homework"] = (table.hw_assigned | table.hw_reviewed).astype(float)
+    out["caregiver_present"] = (table.caregiver_present == "Y").astype(float)
+    out["ebp"] = out["ebp"].astype("string")
+    out[list(NUMERIC)] = out[list(NUMERIC)].astype(float)
+    return out
+
+
 def truth_record(design: Design, truth: TrueParameters, seed: int) -> dict:
     """Describe how a cohort was generated, in the engines' naming, for recovery checks."""
     total = truth.sd_therapist**2 + truth.sd_client**2 + math.pi**2 / 3

@@ -1,0 +1,72 @@
+"""Shared fixtures: seeded synthetic cohorts written the way users store them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sessionmlm.simulate import Design, TrueParameters, simulate_cohort
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = Design(n_therapists=30, n_clients=80, n_sessions=200)
+
+TINY_COHORT = {
+    "name": "tiny",
+    "data": "data/tiny/sessions.csv",
+    "levels": {"therapist": "therapist_id", "client": "client_id", "session": "session_id"},
+    "outcome": {"name": "homework", "any_of": ["hw_assigned", "hw_reviewed"], "positive": [1], "negative": [0]},
+    "codes": {"caregiver_present": {"Y": 1, "N": 0}},
+    "reference": {"ebp": "MAP"},
+    "missing": [-99, "NA", ""],
+    "models": {
+        "null": "homework ~ 1 + (1 | therapist/client)",
+        "small": "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)",
+    },
+    "engines": ["bayes"],
+    # Few draws keep the test quick; the thresholds are loosened to match, on purpose.
+    "bayes": {"chains": 2, "draws": 300, "tune": 300, "min_ess": 50, "max_rhat": 1.05, "max_attempts": 1},
+}  # fmt: skip
+
+
+def write_project(folder: Path, cohorts: dict[str, dict], tables: dict[str, object]) -> Path:
+    """Lay out a project folder: config/config.yaml, config/cohorts/*.yaml and data files."""
+    (folder / "config" / "cohorts").mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    for name, cohort in cohorts.items():
+        (folder / "config" / "cohorts" / f"{name}.yaml").write_text(
+            yaml.safe_dump(cohort, sort_keys=False)
+        )
+    for relative, table in tables.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(path, index=False)
+    return folder
+
+
+@pytest.fixture
+def tiny_table():
+    return simulate_cohort(TINY, TrueParameters(), seed=3)
+
+
+@pytest.fixture
+def tiny_project(tmp_path, tiny_table, monkeypatch):
+    """A project with the tiny cohort; the working directory is the project folder."""
+    write_project(tmp_path, {"tiny": TINY_COHORT}, {"data/tiny/sessions.csv": tiny_table})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
+    return tmp_path
+
+
+@pytest.fixture
+def demo_config():
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def copy_demo(folder: Path) -> None:
+    """Copy the committed demo cohort and config into folder."""
+    shutil.copytree(ROOT / "config", folder / "config")
+    shutil.copytree(ROOT / "data", folder / "data")

@@ -1,0 +1,102 @@
+"""The Bayesian engine against the truth: simulated cohorts with known parameters."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sessionmlm.design import build_model_data
+from sessionmlm.engines import ESTIMATE_COLUMNS, VARIANCE_COLUMNS, write_result
+from sessionmlm.engines.bayes import BayesSettings, compile_model, fit
+from sessionmlm.formula import parse_formula
+from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort, truth_record
+from sessionmlm.variance import median_odds_ratio
+
+pytestmark = pytest.mark.slow
+
+FULL = (
+    "homework ~ ebp + n_ebps_trained + caregiver_present + stressful_event + child_age + licensed"
+    " + hispanic_latinx + ebp_attitudes + emotional_exhaustion + direct_hours"
+    " + (1 | therapist/client)"
+)
+
+
+SMALL = BayesSettings(chains=2, draws=300, tune=300, min_ess=50, max_rhat=1.05, max_attempts=1)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    table = canonical(simulate_cohort(Design(30, 80, 200), seed=11))
+    spec = parse_formula("homework ~ caregiver_present + ebp + (1 | therapist/client)", "small")
+    return build_model_data(table, spec, {"ebp": "MAP"})
+
+
+@pytest.fixture(scope="module")
+def compiled(small_data):
+    return compile_model(small_data, SMALL, reusable=True)
+
+
+def test_output_contract(small_data, compiled, tmp_path):
+    result = fit(small_data, SMALL, compiled=compiled)
+    est, var, info = result.estimates, result.variance, result.info
+    assert list(est.columns[:8]) == ESTIMATE_COLUMNS and "prob_positive" in est
+    assert list(var.columns[:6]) == VARIANCE_COLUMNS
+    assert list(est.term) == ["Intercept", "caregiver_present", *[f"ebp[{e}]" for e in
+                              ["CBITS", "CPP", "Seeking Safety", "TF-CBT", "Triple P"]]]  # fmt: skip
+    assert np.allclose(est.odds_ratio, np.exp(est.estimate))
+    assert (est.ci_low < est.estimate).all() and (est.estimate < est.ci_high).all()
+    assert list(var.level) == ["therapist", "client"] and list(var.units) == [30, 80]
+    # MOR is monotone in the SD, so its posterior median is the MOR of the SD's median.
+    assert np.allclose(var.mor, median_odds_ratio(var.sd), rtol=1e-3)
+    assert (var.icc.diff().dropna() > 0).all()  # client-level ICC includes the therapist share
+    assert info["wall_seconds"]["compile"] == 0.0  # the compiled model was reused
+    assert info["diagnostics"]["divergences"] >= 0 and info["units"] == {
+        "therapist": 30,
+        "client": 80,
+    }
+    paths = [tmp_path / n for n in ("estimates.csv", "variance.csv", "fit.json")]
+    write_result(result, *paths)
+    assert json.loads(paths[2].read_text())["engine"] == "bayes"
+    assert list(pd.read_csv(paths[0]).columns) == list(est.columns)
+
+
+def test_failing_diagnostics_retry_then_report_failure(small_data, compiled):
+    demanding = BayesSettings(chains=2, draws=100, tune=200, min_ess=10**6, max_attempts=2)
+    result = fit(small_data, demanding, compiled=compiled)
+    info = result.info
+    assert not result.converged and info["status"] == "failed"
+    assert [a["draws"] for a in info["attempts"]] == [100, 200]
+    assert [a["target_accept"] for a in info["attempts"]] == [0.8, 0.9]
+    assert any(p.startswith("ESS of Intercept is") for p in info["problems"])
+
+
+def test_same_seed_same_draws(small_data, compiled):
+    a = fit(small_data, SMALL, compiled=compiled).estimates
+    b = fit(small_data, SMALL, compiled=compiled).estimates
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_recovers_known_parameters_on_a_large_cohort():
+    """Every true effect and variance component inside its 95% interval (5,400 sessions).
+
+    One fixed seed, chosen before the first run; calibration over many seeds is measured by
+    benchmarks/bayes_coverage.py, not here.
+    """
+    design, truth = Design(600, 1800, 5400), TrueParameters()
+    table = canonical(simulate_cohort(design, truth, seed=7))
+    data = build_model_data(table, parse_formula(FULL, "full"), {"ebp": "MAP"})
+    result = fit(data, BayesSettings(draws=1000))
+    assert result.converged, result.info["problems"]
+    record = truth_record(design, truth, seed=7)
+    est = result.estimates.set_index("term")
+    for term, value in record["coefficients"].items():
+        assert est.ci_low[term] <= value <= est.ci_high[term], term
+    var = result.variance.set_index("level")
+    for level, true in record["variance"].items():
+        assert var.sd_low[level] <= true["sd"] <= var.sd_high[level], level
+        assert var.icc_low[level] <= true["icc"] <= var.icc_high[level], level
+        assert var.mor_low[level] <= true["mor"] <= var.mor_high[level], level
+    # "Large enough": the intervals are tight, not trivially wide.
+    assert (est.ci_high - est.ci_low)["caregiver_present"] < 0.4
+    assert (var.sd_high - var.sd_low).max() < 0.4

@@ -1,0 +1,134 @@
+import copy
+
+import pytest
+import yaml
+
+from sessionmlm.config import ConfigError, load_config, read_yaml
+from sessionmlm.engines.bayes import BayesSettings, Prior
+
+from .conftest import ROOT, TINY_COHORT, write_project
+
+
+def test_committed_config_and_demo_cohort_load(demo_config):
+    loaded = load_config(demo_config, workdir=ROOT)
+    demo = loaded.cohorts["demo"]
+    assert list(demo.models) == ["null", "controls", "full"]  # `null:` stays a string key
+    assert demo.models["controls"].predictors == ("ebp", "n_ebps_trained")
+    assert set(demo.models["full"].predictors) == {
+        "ebp", "n_ebps_trained", "caregiver_present", "stressful_event", "child_age", "licensed",
+        "hispanic_latinx", "ebp_attitudes", "emotional_exhaustion", "direct_hours",
+    }  # fmt: skip
+    assert demo.grouping_levels == ("therapist", "client")
+    assert demo.outcome.sources == ("hw_assigned", "hw_reviewed")
+
+
+def test_config_yaml_states_the_engine_defaults(demo_config):
+    # The documented defaults and the code's defaults must be the same numbers.
+    assert BayesSettings.from_config(demo_config["bayes"]) == BayesSettings()
+    assert BayesSettings().group_sd == Prior("half_normal", 1.5)
+
+
+def problems_for(tmp_path, cohort=None, config_change=None, monkeypatch=None):
+    from sessionmlm.simulate import Design, simulate_cohort
+
+    table = simulate_cohort(Design(10, 20, 40), seed=1)
+    write_project(tmp_path, {"tiny": cohort or TINY_COHORT}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    if config_change:
+        config_change(config)
+    with pytest.raises(ConfigError) as error:
+        load_config(config, workdir=tmp_path)
+    return str(error.value)
+
+
+def changed(**edits):
+    cohort = copy.deepcopy(TINY_COHORT)
+    for key, value in edits.items():
+        cohort[key] = value
+    return cohort
+
+
+def test_unknown_cohort_key_is_named_with_a_suggestion(tmp_path):
+    message = problems_for(tmp_path, changed(modles={"a": "homework ~ 1 + (1 | client)"}))
+    assert "unknown key 'modles'" in message and "Did you mean 'models'?" in message
+
+
+def test_unknown_global_key_lists_valid_keys(tmp_path):
+    message = problems_for(tmp_path, config_change=lambda c: c.update(cohort_dir="x"))
+    assert (
+        "unknown key 'cohort_dir'" in message
+        and "Valid keys: bayes, cohorts, cohorts_dir" in message
+    )
+
+
+def test_unknown_bayes_setting_and_prior(tmp_path):
+    message = problems_for(
+        tmp_path,
+        changed(bayes={"draw": 10, "priors": {"group_sd": {"dist": "cauchy", "sigma": 1}}}),
+    )
+    assert "unknown key 'draw' under bayes" in message
+    assert "'cauchy' is not one of ['half_normal', 'half_student_t']" in message
+
+
+def test_missing_column_names_closest_existing_ones(tmp_path):
+    levels = {"therapist": "therapist_id", "client": "clientid", "session": "session_id"}
+    message = problems_for(tmp_path, changed(levels=levels))
+    assert (
+        "levels.client: column 'clientid' is not in sessions.csv. Closest: 'client_id'" in message
+    )
+
+
+def test_formula_term_that_names_no_column(tmp_path):
+    models = {"m": "homework ~ caregiver_presnt + (1 | therapist/client)"}
+    message = problems_for(tmp_path, changed(models=models))
+    assert (
+        "models.m: term 'caregiver_presnt' names no column. Closest: 'caregiver_present'" in message
+    )
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    models = {
+        "a": "homework ~ nope + (1 | therapist/client)",
+        "b": "homework ~ x*y",
+        "c": "outcome2 ~ 1 + (1 | therapist)",
+        "d": "homework ~ 1 + (1 | clinic)",
+    }
+    message = problems_for(tmp_path, changed(models=models, engines=["bayes", "stan"]))
+    assert "5 problem(s)" in message
+    for part in ["term 'nope' names no column", "cannot read '*y'",
+                 "outcome 'outcome2' is not the cohort's outcome 'homework'",
+                 "grouping 'clinic' is not a level", "unknown engine 'stan'. Valid engines: bayes"]:  # fmt: skip
+        assert part in message
+
+
+def test_model_without_random_intercept_is_refused(tmp_path):
+    message = problems_for(tmp_path, changed(models={"glm": "homework ~ licensed"}))
+    assert "no random intercept; add e.g. (1 | therapist/client)" in message
+
+
+def test_missing_data_file_and_unknown_cohort(tmp_path):
+    message = problems_for(tmp_path, changed(data="data/tiny/nothere.csv"))
+    assert "data file 'data/tiny/nothere.csv' does not exist" in message
+    message = problems_for(tmp_path, config_change=lambda c: c.update(cohorts=["tiny", "tinny"]))
+    assert "cohorts: no file" in message and "tinny.yaml" in message
+
+
+def test_name_must_match_file(tmp_path):
+    message = problems_for(tmp_path, changed(name="other"))
+    assert "name 'other' must match the file name 'tiny'" in message
+
+
+def test_yaml_syntax_error_names_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: [unclosed\n")
+    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+        read_yaml(bad)
+
+
+def test_keys_stay_strings(tmp_path):
+    path = tmp_path / "k.yaml"
+    path.write_text("models:\n  null: a\n  yes: b\ncodes:\n  x: {1: 0, Y: 1}\n")
+    loaded = read_yaml(path)
+    assert list(loaded["models"]) == ["null", "yes"]
+    assert loaded["codes"]["x"] == {"1": 0, "Y": 1}

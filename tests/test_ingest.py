@@ -1,0 +1,98 @@
+import copy
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sessionmlm.config import load_config
+from sessionmlm.ingest import ValidationError, pseudonymise, to_canonical
+
+from .conftest import TINY_COHORT, write_project
+
+
+def cohort_for(tmp_path, table, **edits):
+    cohort = copy.deepcopy(TINY_COHORT) | edits
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    return load_config(config, workdir=tmp_path).cohorts["tiny"]
+
+
+def raw(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_maps_codes_outcome_union_and_pseudonymises(tmp_path, tiny_table):
+    cohort = cohort_for(tmp_path, tiny_table)
+    table, check = to_canonical(raw(cohort.data), cohort, b"k1")
+    assert check.ok
+    assert list(table.columns[:4]) == ["therapist", "client", "session", "homework"]
+    expected = (tiny_table.hw_assigned | tiny_table.hw_reviewed).to_numpy(float)
+    assert np.array_equal(table.homework.to_numpy(), expected)
+    assert np.array_equal(
+        table.caregiver_present, (tiny_table.caregiver_present == "Y").astype(float)
+    )
+    assert table.child_age.dtype == float
+    raw_ids = set(tiny_table.therapist_id) | set(tiny_table.client_id) | set(tiny_table.session_id)
+    assert not raw_ids & set(table[["therapist", "client", "session"]].to_numpy().ravel())
+    assert table.therapist.str.fullmatch(r"T-[0-9a-f]{12}").all()
+    # Same key, same pseudonyms; another key, others; same number of distinct units.
+    again, _ = to_canonical(raw(cohort.data), cohort, b"k1")
+    other, _ = to_canonical(raw(cohort.data), cohort, b"k2")
+    assert again.client.equals(table.client) and not other.client.equals(table.client)
+    assert table.client.nunique() == tiny_table.client_id.nunique()
+
+
+def test_pseudonyms_are_keyed_per_level():
+    ids = pd.Series(["7", "7", "8"])
+    a = pseudonymise(ids, "client", b"k")
+    b = pseudonymise(ids, "therapist", b"k")
+    assert a[0] == a[1] != a[2] and a[0][2:] != b[0][2:]
+
+
+def test_missing_codes_become_missing(tmp_path, tiny_table):
+    tiny_table.loc[[0, 5], "child_age"] = -99
+    tiny_table.loc[3, "caregiver_present"] = "NA"
+    cohort = cohort_for(tmp_path, tiny_table)
+    table, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert check.ok
+    assert table.child_age.isna().sum() == 2 and table.caregiver_present.isna().sum() == 1
+
+
+def test_every_problem_found_with_rows_and_fix(tmp_path, tiny_table):
+    tiny_table.loc[[4, 9], "caregiver_present"] = "maybe"
+    tiny_table.loc[7, "hw_assigned"] = 2
+    tiny_table.loc[12, "session_id"] = tiny_table.loc[11, "session_id"]
+    # Client of row 20 also seen under another therapist.
+    tiny_table.loc[20, "client_id"] = tiny_table.loc[
+        tiny_table.therapist_id != tiny_table.loc[20, "therapist_id"], "client_id"
+    ].iloc[0]
+    cohort = cohort_for(tmp_path, tiny_table)
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    text = "\n".join(str(p) for p in check.problems)
+    assert (
+        "column 'caregiver_present', rows 6, 11 (2 in all): value(s) ['maybe'] are not in codes.caregiver_present. Add them under codes.caregiver_present"
+        in text
+    )
+    assert (
+        "column 'hw_assigned', rows 9 (1 in all): outcome code(s) ['2'] are neither positive ['1'] nor negative ['0']"
+        in text
+    )
+    assert "column 'session_id', rows 13, 14 (2 in all): duplicate session ids" in text
+    assert re.search(
+        r"column 'client_id', rows [\d, ]+ \(\d+ in all\): a client_id appears under more than one therapist_id",
+        text,
+    )
+    with pytest.raises(ValidationError, match="4 problem"):
+        raise ValidationError(check)
+
+
+def test_reference_level_that_never_occurs(tmp_path, tiny_table):
+    cohort = cohort_for(
+        tmp_path, tiny_table, reference={"ebp": "MAPP"},
+        models={"m": "homework ~ ebp + (1 | therapist/client)"},
+    )  # fmt: skip
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert "reference level 'MAPP' never occurs" in str(check.problems[0])

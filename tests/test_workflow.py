@@ -1,0 +1,71 @@
+"""Run the real workflow with snakemake on a tiny cohort, end to end."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(folder), "--cores", "2", *args],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
+    run = snakemake(tiny_project)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tiny_project / "results"
+    for model in ["null", "small"]:
+        folder = results / "tiny" / model / "bayes"
+        est = pd.read_csv(folder / "estimates.csv")
+        var = pd.read_csv(folder / "variance.csv")
+        info = json.loads((folder / "fit.json").read_text())
+        assert {"term", "estimate", "std_error", "ci_low", "ci_high", "odds_ratio", "or_low",
+                "or_high", "prob_positive"} <= set(est.columns)  # fmt: skip
+        assert list(var.level) == ["therapist", "client"]
+        assert info["n_obs"] == 200 and info["units"] == {"therapist": 30, "client": 80}
+        assert info["cohort"] == "tiny" and len(info["input_hash"]) == 64
+    small = pd.read_csv(results / "tiny" / "small" / "bayes" / "estimates.csv")
+    assert list(small.term) == ["Intercept", "caregiver_present", "child_age", "licensed"]
+
+    report = (results / "tiny" / "report.html").read_text()
+    for section in ["id='design'", "id='table1'", "id='models'", "id='forest'", "id='appendix'"]:
+        assert section in report
+    assert "<svg" in report and "Odds ratios" in report
+    # Self-contained: nothing to fetch.
+    assert not re.search(r"(src=|href=['\"]https?:|url\(|@import|<script|<link)", report)
+    # Pseudonymous: no raw id of the input anywhere under results/.
+    raw_ids = set(tiny_table.therapist_id) | set(tiny_table.client_id) | set(tiny_table.session_id)
+    for path in results.rglob("*"):
+        if path.is_file() and path.suffix in {".csv", ".json", ".html"}:
+            text = path.read_text()
+            assert not [i for i in raw_ids if re.search(rf"\b{i}\b", text)], path
+    assert "tiny/report.html" in (results / "index.html").read_text()
+
+    # A second run has nothing to do.
+    again = snakemake(tiny_project, "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_config_error_stops_before_any_job(tiny_project):
+    cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"
+    cohort.write_text(
+        cohort.read_text().replace("caregiver_present + child_age", "caregiver + child_age")
+    )
+    run = snakemake(tiny_project)
+    assert run.returncode != 0
+    assert (
+        "models.small: term 'caregiver' names no column. Closest: 'caregiver_present'" in run.stderr
+    )
+    assert not (tiny_project / "results").exists()

@@ -42,7 +42,7 @@ def main() -> None:
             canonical(simulate_cohort(design, truth, seed)), spec, {"ebp": "MAP"}
         )
         if compiled is None or compiled.shape != (data.X.shape, data.groups, data.n_units):
-            compiled = compile_model(data, settings, reusable=True)
+            compiled = compile_model(data, settings)
         start = time.perf_counter()
         result = fit(data, settings, compiled=compiled)
         times.append(time.perf_counter() - start)

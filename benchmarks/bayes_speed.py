@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_FIT = """
 import json, sys, time
 t0 = time.perf_counter()
-import yaml
+import yaml, pymc, nutpie, arviz_stats
 from sessionmlm.config import load_config
 from sessionmlm.design import build_model_data
 from sessionmlm.engines.bayes import BayesSettings, fit
@@ -66,7 +66,7 @@ def main() -> None:
     med = {k: statistics.median(r[k] for r in runs) for k in
            ("process", "imports", "compile", "sampling", "min_ess_bulk", "min_ess_tail", "max_rhat")}  # fmt: skip
     print(
-        f"median of {len(runs)}: wall {med['process']:.1f} s = imports {med['imports']:.1f} + "
+        f"median of {len(runs)}: wall {med['process']:.1f} s = imports (PyMC, nutpie) {med['imports']:.1f} + "
         f"compile {med['compile']:.1f} + sampling {med['sampling']:.1f} + rest; "
         f"min ESS bulk {med['min_ess_bulk']:.0f}, tail {med['min_ess_tail']:.0f}; "
         f"max R-hat {med['max_rhat']:.3f}; all converged: {all(r['converged'] for r in runs)}"

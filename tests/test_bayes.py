@@ -34,7 +34,7 @@ def small_data():
 
 @pytest.fixture(scope="module")
 def compiled(small_data):
-    return compile_model(small_data, SMALL, reusable=True)
+    return compile_model(small_data, SMALL)
 
 
 def test_output_contract(small_data, compiled, tmp_path):

@@ -116,8 +116,10 @@ def schema_problems(document: Any, schema_name: str, where: str) -> list[str]:
 
 
 class _StringKeyLoader(yaml.SafeLoader):
-    """Safe YAML loader that keeps mapping keys as written: a model called `null` or `yes`, or a
-    code `1`, stays the string it looks like instead of becoming None, True or an int.
+    """Safe YAML loader that keeps mapping keys as written.
+
+    A model called `null` or `yes`, or a code `1`, stays the string it looks like instead of
+    becoming None, True or an int.
     """
 
     def construct_mapping(self, node, deep=False):
@@ -181,7 +183,8 @@ def build_cohort(
     def need(source: str, key: str) -> None:
         if source not in header:
             problems.append(
-                f"{where}: {key}: column {source!r} is not in {data.name}.{_closest(source, header)}"
+                f"{where}: {key}: column {source!r} is not in {data.name}."
+                + _closest(source, header)
             )
 
     levels = dict(raw["levels"])

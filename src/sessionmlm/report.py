@@ -18,9 +18,10 @@ from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot, histogram_bars
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;color:#1d2733;line-height:1.45}
-h1{font-size:1.7rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px solid #dde3ea;padding-bottom:.2rem}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#1d2733;line-height:1.45}
+h1{font-size:1.7rem;margin-bottom:.2rem}
+h2{margin-top:2.2rem;border-bottom:2px solid #dde3ea;padding-bottom:.2rem}
 h3{margin-top:1.6rem}table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.92rem}
 th,td{padding:.25rem .6rem;border-bottom:1px solid #e3e7ec;text-align:right}
 th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #9aa7b5}
@@ -61,6 +62,13 @@ def _num(value: Any, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return f"{value:.{digits}f}"
+
+
+def _with_interval(row: Any, name: str, digits: int) -> str:
+    """'value (low to high)' from a row with name, name_low, name_high (interval optional)."""
+    low, high = getattr(row, f"{name}_low", None), getattr(row, f"{name}_high", None)
+    interval = f" ({_num(low, digits)} to {_num(high, digits)})" if low is not None else ""
+    return _num(getattr(row, name), digits) + interval
 
 
 def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
@@ -175,11 +183,18 @@ def model_section(fit: Fit) -> str:
             )
         )
     rows = [
-        [escape(r.term), _num(r.odds_ratio), f"{_num(r.or_low)} to {_num(r.or_high)}",
-         _num(r.estimate, 3), _num(r.std_error, 3),
-         _num(r.prob_positive, 3) if "prob_positive" in est else _num(getattr(r, "p_value", None), 3)]
+        [
+            escape(r.term),
+            _num(r.odds_ratio),
+            f"{_num(r.or_low)} to {_num(r.or_high)}",
+            _num(r.estimate, 3),
+            _num(r.std_error, 3),
+            _num(r.prob_positive, 3)
+            if "prob_positive" in est
+            else _num(getattr(r, "p_value", None), 3),
+        ]
         for r in est.itertuples()
-    ]  # fmt: skip
+    ]
     last = "P(β > 0)" if "prob_positive" in est else "p"
     parts.append(
         _table(
@@ -189,11 +204,15 @@ def model_section(fit: Fit) -> str:
         )
     )
     rows = [
-        [escape(r.level), str(getattr(r, "units", "")), f"{_num(r.sd)} ({_num(r.sd_low)} to {_num(r.sd_high)})",
-         f"{_num(r.icc, 3)} ({_num(getattr(r, 'icc_low', None), 3)} to {_num(getattr(r, 'icc_high', None), 3)})",
-         f"{_num(r.mor)} ({_num(getattr(r, 'mor_low', None))} to {_num(getattr(r, 'mor_high', None))})"]
+        [
+            escape(r.level),
+            str(getattr(r, "units", "")),
+            _with_interval(r, "sd", 2),
+            _with_interval(r, "icc", 3),
+            _with_interval(r, "mor", 2),
+        ]
         for r in var.itertuples()
-    ]  # fmt: skip
+    ]
     parts.append(
         _table(
             ["level", "units", "SD (95% interval)", "ICC", "median odds ratio"],
@@ -233,7 +252,8 @@ def plain_language(fit: Fit) -> str:
             subject = f"For each one-unit higher {escape(r.term)}"
         items.append(
             f"<li>{subject}, the odds of the outcome were {size} (95% interval {low:.2f} to "
-            f"{high:.2f}), holding the other predictors and the therapist and client fixed. {certain}</li>"
+            f"{high:.2f}), holding the other predictors and the therapist and client fixed. "
+            f"{certain}</li>"
         )
     return "<ul>" + "".join(items) + "</ul>"
 
@@ -241,11 +261,15 @@ def plain_language(fit: Fit) -> str:
 def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: list[Fit]) -> str:
     """The whole cohort report as one HTML string."""
     models = list(dict.fromkeys(f.model for f in fits))
-    toc = ["<li><a href='#glance'>At a glance</a></li>", "<li><a href='#design'>Design</a></li>",
-           "<li><a href='#table1'>Table 1 by level</a></li>", "<li><a href='#models'>Models</a></li>",
-           "<li><a href='#forest'>Odds ratios across models</a></li>",
-           "<li><a href='#plain'>In plain language</a></li>",
-           "<li><a href='#appendix'>Reproducibility</a></li>"]  # fmt: skip
+    toc = [
+        "<li><a href='#glance'>At a glance</a></li>",
+        "<li><a href='#design'>Design</a></li>",
+        "<li><a href='#table1'>Table 1 by level</a></li>",
+        "<li><a href='#models'>Models</a></li>",
+        "<li><a href='#forest'>Odds ratios across models</a></li>",
+        "<li><a href='#plain'>In plain language</a></li>",
+        "<li><a href='#appendix'>Reproducibility</a></li>",
+    ]
     glance = [
         [
             escape(f.model),
@@ -256,26 +280,42 @@ def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: lis
         for f in fits
     ]
     forest_rows = [
-        {"term": r.term, "series": f"{f.model} ({f.engine})", "odds_ratio": r.odds_ratio,
-         "or_low": r.or_low, "or_high": r.or_high}
-        for f in fits for r in f.estimates.itertuples() if r.term != "Intercept"
-    ]  # fmt: skip
+        {
+            "term": r.term,
+            "series": f"{f.model} ({f.engine})",
+            "odds_ratio": r.odds_ratio,
+            "or_low": r.or_low,
+            "or_high": r.or_high,
+        }
+        for f in fits
+        for r in f.estimates.itertuples()
+        if r.term != "Intercept"
+    ]
     main = next((f for f in reversed(fits) if f.model == models[-1]), None)
     versions = fits[0].info.get("versions", {}) if fits else {}
     appendix = _table(
         ["item", "value"],
-        [["cohort file", escape(str(cohort.config_file))], ["data file", escape(str(cohort.data))],
-         ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"]]
-        + [[f"{escape(f.model)}/{escape(f.engine)}",
-            f"seed {f.info.get('seed')}, {f.info['wall_seconds']['total']:.1f} s "
-            f"(compile {f.info['wall_seconds'].get('compile', 0):.1f} s)"] for f in fits]
+        [
+            ["cohort file", escape(str(cohort.config_file))],
+            ["data file", escape(str(cohort.data))],
+            ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"],
+        ]
+        + [
+            [
+                f"{escape(f.model)}/{escape(f.engine)}",
+                f"seed {f.info.get('seed')}, {f.info['wall_seconds']['total']:.1f} s "
+                f"(compile {f.info['wall_seconds'].get('compile', 0):.1f} s)",
+            ]
+            for f in fits
+        ]
         + [[escape(k), escape(str(v))] for k, v in versions.items()],
         "Run record",
-    )  # fmt: skip
+    )
+    nesting = " in ".join(escape(g) for g in reversed(cohort.grouping_levels))
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
         f"<p class='note'>Multilevel logistic models of <code>{escape(cohort.outcome.name)}</code> "
-        f"with sessions nested in {' in '.join(escape(g) for g in reversed(cohort.grouping_levels))}. "
+        f"with sessions nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{''.join(toc)}</ol></nav>",
         "<h2 id='glance'>At a glance</h2>",
@@ -291,7 +331,8 @@ def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: lis
         f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model)</h2>",
         plain_language(main)
         if main and main.info["converged"]
-        else "<p>The main model did not pass its diagnostics, so no plain-language summary is given.</p>",
+        else "<p>The main model did not pass its diagnostics, so no plain-language summary "
+        "is given.</p>",
         "<h2 id='appendix'>Reproducibility</h2>",
         appendix,
         "<p>Reproduce with <code>make demo</code> (or <code>snakemake --cores all</code>) "
@@ -324,6 +365,7 @@ def write_index(cohorts: list[str], reports: list[str], out: str) -> None:
         for c, r in zip(cohorts, reports, strict=True)
     )
     Path(out).write_text(
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>sessionmlm results</title>"
-        f"<style>{CSS}</style></head><body><h1>sessionmlm results</h1><ul>{items}</ul></body></html>\n"
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>sessionmlm results</title><style>{CSS}</style></head><body>"
+        f"<h1>sessionmlm results</h1><ul>{items}</ul></body></html>\n"
     )

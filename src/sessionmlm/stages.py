@@ -1,5 +1,7 @@
-"""The workflow's stages as plain functions: each reads its inputs, calls the package and
-writes its outputs. workflow/scripts/*.py only adapt Snakemake's objects to these.
+"""The workflow's stages as plain functions.
+
+Each reads its inputs, calls the package and writes its outputs; workflow/scripts/*.py only
+adapt Snakemake's objects to these.
 """
 
 from __future__ import annotations
@@ -75,8 +77,12 @@ def run_fit(
     data = build_model_data(table, cohort.models[model], cohort.reference)
     log.info(
         "fitting %s with %s: %d sessions (%d dropped for missing values), units %s",
-        model, engine, len(data.y), data.n_dropped, dict(zip(data.groups, data.n_units)),
-    )  # fmt: skip
+        model,
+        engine,
+        len(data.y),
+        data.n_dropped,
+        dict(zip(data.groups, data.n_units, strict=True)),
+    )
     settings = dict(cohort.engine_settings.get(engine, {}))
     if engine == "bayes":
         from sessionmlm.engines.bayes import BayesSettings

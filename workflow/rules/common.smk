@@ -1,13 +1,10 @@
-import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-# The package lives in src/; jobs (local, conda or SLURM) import it from there too.
-SRC = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+# The package lives in src/ (jobs find it through workflow/scripts/sessionmlm_path.py).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from sessionmlm.config import ConfigError, load_config  # noqa: E402
 
@@ -32,7 +29,9 @@ def fit_outputs(cohort, name):
     """One output file of every (model, engine) pair of a cohort."""
     c = COHORTS[cohort]
     return [
-        f"results/{cohort}/{model}/{engine}/{name}" for model in c.models for engine in c.engines
+        f"results/{cohort}/{model}/{engine}/{name}"
+        for model in c.models
+        for engine in c.engines
     ]
 
 

@@ -7,25 +7,35 @@ rule fit:
             caption="../report/estimates.rst",
             category="{cohort}",
             subcategory="{model}",
-            labels={"cohort": "{cohort}", "model": "{model}", "engine": "{engine}", "table": "estimates"},
+            labels={
+                "cohort": "{cohort}",
+                "model": "{model}",
+                "engine": "{engine}",
+                "table": "estimates",
+            },
         ),
         variance=report(
             "results/{cohort}/{model}/{engine}/variance.csv",
             caption="../report/variance.rst",
             category="{cohort}",
             subcategory="{model}",
-            labels={"cohort": "{cohort}", "model": "{model}", "engine": "{engine}", "table": "variance"},
+            labels={
+                "cohort": "{cohort}",
+                "model": "{model}",
+                "engine": "{engine}",
+                "table": "variance",
+            },
         ),
         fit="results/{cohort}/{model}/{engine}/fit.json",
     log:
         "logs/fit/{cohort}/{model}/{engine}.log",
-    params:
-        cohort=lambda wc: COHORTS[wc.cohort],
+    conda:
+        ENV
     threads: 4
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        ENV
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
     script:
         "../scripts/fit.py"

@@ -7,14 +7,14 @@ rule ingest:
         validation="results/{cohort}/validation.json",
     log:
         "logs/ingest/{cohort}.log",
-    params:
-        cohort=lambda wc: COHORTS[wc.cohort],
-        privacy=WORKFLOW.privacy,
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        ENV
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+        privacy=WORKFLOW.privacy,
     script:
         "../scripts/ingest.py"
 
@@ -26,13 +26,13 @@ rule describe:
         descriptives="results/{cohort}/descriptives.json",
     log:
         "logs/describe/{cohort}.log",
-    params:
-        cohort=lambda wc: COHORTS[wc.cohort],
-        privacy=WORKFLOW.privacy,
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        ENV
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+        privacy=WORKFLOW.privacy,
     script:
         "../scripts/describe.py"

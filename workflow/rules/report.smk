@@ -14,14 +14,14 @@ rule report:
         ),
     log:
         "logs/report/{cohort}.log",
-    params:
-        cohort=lambda wc: COHORTS[wc.cohort],
-        results_dir=lambda wc: f"results/{wc.cohort}",
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        cohort=lambda wc: COHORTS[wc.cohort],
+        results_dir=lambda wc: f"results/{wc.cohort}",
     script:
         "../scripts/report.py"
 
@@ -33,12 +33,12 @@ rule index:
         index="results/index.html",
     log:
         "logs/index/index.log",
-    params:
-        cohorts=list(COHORTS),
+    conda:
+        ENV
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        ENV
+    params:
+        cohorts=list(COHORTS),
     script:
         "../scripts/index.py"

@@ -1,3 +1,4 @@
+import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
 from sessionmlm.stages import run_describe, setup_logging
 
 setup_logging(snakemake.log[0])

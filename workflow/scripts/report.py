@@ -1,3 +1,4 @@
+import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
 from sessionmlm.report import write_cohort_report
 from sessionmlm.stages import setup_logging
 

@@ -57,6 +57,14 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     again = snakemake(tiny_project, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
 
+    # Snakemake's own report: captions, a category per cohort, the cohort report linked.
+    made = snakemake(tiny_project, "--report", "snakemake-report.html")
+    assert made.returncode == 0, made.stderr[-2000:]
+    html = (tiny_project / "snakemake-report.html").read_text()
+    for text in ["Cohort reports", "Fixed effects of model", "Variance components of model",
+                 "self-contained HTML report of cohort", "report.html"]:  # fmt: skip
+        assert text in html, text
+
 
 def test_config_error_stops_before_any_job(tiny_project):
     cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"

@@ -153,7 +153,8 @@ def _equation(fit: Fit, groups: list[str]) -> str:
     sds = "; ".join(
         f"u<sub>{escape(g)}</sub> ~ Normal(0, σ<sub>{escape(g)}</sub>²)" for g in groups
     )
-    return f"<p class='eq'>logit P(homework = 1) = {fixed} + {random}; {sds}</p>"
+    outcome = escape(fit.info["formula"].split("~")[0].strip())
+    return f"<p class='eq'>logit P({outcome} = 1) = {fixed} + {random}; {sds}</p>"
 
 
 def model_section(fit: Fit) -> str:

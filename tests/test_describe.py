@@ -1,0 +1,48 @@
+import numpy as np
+import pandas as pd
+
+from sessionmlm.config import load_config
+from sessionmlm.describe import describe, level_of, summarise_variable
+
+from .conftest import ROOT
+
+
+def canonical_demo(demo_config):
+    from sessionmlm.ingest import to_canonical, read_table
+
+    cohort = load_config(demo_config, workdir=ROOT).cohorts["demo"]
+    table, _ = to_canonical(read_table(cohort.data), cohort, b"k")
+    return cohort, table
+
+
+def test_counts_sizes_base_rate_and_levels(demo_config):
+    cohort, table = canonical_demo(demo_config)
+    desc = describe(table, cohort, min_cell=11)
+    assert desc["counts"] == {"therapist": 103, "client": 274, "session": 680}
+    hist = desc["sizes"]["session_per_client"]["histogram"]
+    assert sum(hist.values()) == 274 and sum(int(k) * v for k, v in hist.items()) == 680
+    assert desc["sizes"]["client_per_therapist"]["max"] <= 6
+    raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
+    assert np.isclose(desc["outcome"]["base_rate"], (raw.hw_assigned | raw.hw_reviewed).mean())
+    assert set(desc["table1"]["therapist"]) == {"licensed", "hispanic_latinx", "ebp_attitudes",
+                                                "emotional_exhaustion", "direct_hours", "n_ebps_trained"}  # fmt: skip
+    assert "child_age" in desc["table1"]["client"]
+    assert {"caregiver_present", "stressful_event"} <= set(desc["table1"]["session"])
+    # Therapist variables are summarised once per therapist, not once per session.
+    assert desc["table1"]["therapist"]["licensed"]["n_units"] == 103
+
+
+def test_level_of_ignores_missing_values():
+    t = pd.DataFrame({"t": ["a", "a", "b"], "c": ["x", "y", "z"], "s": [1, 2, 3],
+                      "v": [1.0, np.nan, 2.0], "w": [1.0, 2.0, 2.0]})  # fmt: skip
+    assert level_of(t, "v", ["t", "c", "s"]) == "t"
+    assert level_of(t, "w", ["t", "c", "s"]) == "c"
+
+
+def test_small_cells_are_suppressed():
+    binary = summarise_variable(pd.Series([1.0] * 5 + [0.0] * 40), min_cell=11)
+    assert binary["yes"] == {"n": None, "suppressed": True} and binary["share"] is None
+    assert binary["no"] == {"n": 40, "suppressed": False}
+    cats = summarise_variable(pd.Series(["MAP"] * 20 + ["CPP"] * 3, dtype="string"), min_cell=11)
+    assert cats["categories"] == {"CPP": {"n": None, "suppressed": True},
+                                  "MAP": {"n": 20, "suppressed": False}}  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -23,8 +24,9 @@ margin:2rem auto;padding:0 1rem;color:#1d2733;line-height:1.45}
 h1{font-size:1.7rem;margin-bottom:.2rem}
 h2{margin-top:2.2rem;border-bottom:2px solid #dde3ea;padding-bottom:.2rem}
 h3{margin-top:1.6rem}table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.92rem}
-th,td{padding:.25rem .6rem;border-bottom:1px solid #e3e7ec;text-align:right}
-th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #9aa7b5}
+th,td{padding:.25rem .6rem;border-bottom:1px solid #e3e7ec;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}thead th{border-bottom:2px solid #9aa7b5}
+caption{text-align:left;font-weight:600;padding-bottom:.2rem}
 code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;font-weight:600}
 .pass{background:#dff3e4;color:#17612e}.fail{background:#fbe0e0;color:#8a1f1f}
@@ -33,6 +35,10 @@ code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
 @media print{nav{display:none}h2{page-break-before:auto}body{margin:0}}
 """
+
+
+# A cell that is a number, maybe with an interval in brackets: right-aligned.
+NUMBER = re.compile(r"^(&lt;)?[-–]?\d[\d.,]*%?( to [-–]?\d[\d.,]*)?( \(.*\))?$|^[-–]$")
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,12 @@ def _with_interval(row: Any, name: str, digits: int) -> str:
 
 def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     head = "".join(f"<th scope='col'>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td class='num'>{c}</td>" if NUMBER.match(c) else f"<td>{c}</td>" for c in row)
+        + "</tr>"
+        for row in rows
+    )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -312,7 +323,7 @@ def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: lis
         + [[escape(k), escape(str(v))] for k, v in versions.items()],
         "Run record",
     )
-    nesting = " in ".join(escape(g) for g in reversed(cohort.grouping_levels))
+    nesting = " within ".join(f"{escape(g)}s" for g in reversed(cohort.grouping_levels))
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
         f"<p class='note'>Multilevel logistic models of <code>{escape(cohort.outcome.name)}</code> "

@@ -13,22 +13,20 @@ find_python() {
   done
   # pyenv installs that are not the selected version are not on PATH: look for them directly.
   for c in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3 \
-           "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[3-9]*/bin/python3 \
-           /usr/bin/python3.12 /usr/local/bin/python3.12; do
+           "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[3-9]*/bin/python3; do
     if [ -x "$c" ] && suitable "$c"; then echo "$c"; return; fi
   done
   return 1
 }
 
 if ! python=$(find_python); then
-  cat >&2 <<'MSG'
-sessionmlm needs Python 3.12 or newer (PyMC 6, ArviZ 1.x and nutpie require it), and none was
-found on PATH or under ~/.pyenv/versions. Install one, then run the command again:
-  pyenv install 3.12            (with pyenv)
-  apt-get install python3.12 python3.12-venv   (Debian/Ubuntu releases that ship it)
-  uv python install 3.12        (with uv)
-or point SESSIONMLM_PYTHON at an existing interpreter: SESSIONMLM_PYTHON=/path/to/python3.12 make demo
-MSG
+  printf '%s\n' >&2 \
+    "sessionmlm needs Python 3.12 or newer (PyMC 6, ArviZ 1.x and nutpie require it), and none" \
+    "was found on PATH or under ~/.pyenv/versions. Install one, then run the command again:" \
+    "  pyenv install 3.12                            (with pyenv)" \
+    "  apt-get install python3.12 python3.12-venv    (Debian/Ubuntu releases that ship it)" \
+    "  uv python install 3.12                        (with uv)" \
+    "or name an existing interpreter: SESSIONMLM_PYTHON=/path/to/python3.12 make demo"
   exit 1
 fi
 

@@ -25,3 +25,16 @@ def test_lock_pins_everything_with_hashes():
     assert len(pins) > 50
     for i in pins:  # every pin is followed by at least one hash
         assert lines[i].endswith("\\") and "--hash=sha256:" in lines[i + 1], lines[i]
+
+
+def test_setup_says_what_to_install_when_no_suitable_python(tmp_path):
+    import subprocess
+
+    run = subprocess.run(
+        ["/bin/bash", str(ROOT / "envs" / "make_venv.sh"), str(tmp_path / "venv")],
+        env={"PATH": str(tmp_path), "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert "needs Python 3.12 or newer" in run.stderr and "pyenv install 3.12" in run.stderr
+    assert not (tmp_path / "venv").exists()

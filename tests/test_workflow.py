@@ -77,3 +77,17 @@ def test_config_error_stops_before_any_job(tiny_project):
         "models.small: term 'caregiver' names no column. Closest: 'caregiver_present'" in run.stderr
     )
     assert not (tiny_project / "results").exists()
+
+
+def test_bad_data_stops_with_the_problems_not_a_traceback(tiny_project):
+    data = tiny_project / "data" / "tiny" / "sessions.csv"
+    table = pd.read_csv(data)
+    table.loc[[3, 8], "caregiver_present"] = "maybe"
+    table.to_csv(data, index=False)
+    run = snakemake(tiny_project)
+    assert run.returncode != 0
+    expected = ("sessions.csv: column 'caregiver_present', rows 5, 10 (2 in all): value(s) "
+                "['maybe'] are not in codes.caregiver_present")  # fmt: skip
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not list((tiny_project / "results").rglob("*.csv"))

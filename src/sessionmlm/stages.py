@@ -10,6 +10,8 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pandas as pd
 
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
-from sessionmlm.design import build_model_data
+from sessionmlm.design import DesignError, build_model_data
 from sessionmlm.engines import get_engine, write_result
 from sessionmlm.ingest import ValidationError, ingest
 
@@ -35,6 +37,19 @@ def setup_logging(path: str | os.PathLike) -> None:
     root.setLevel(logging.INFO)
     for noisy in ("pytensor", "arviz", "numba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn problems the user must fix into a plain message and a non-zero exit.
+
+    Bad data or a model the data cannot support end without a traceback, and in the job's log.
+    """
+    try:
+        yield
+    except (ValidationError, DesignError) as error:
+        log.error("%s", error)
+        raise SystemExit(f"sessionmlm: {error}") from None
 
 
 def file_hash(path: str | os.PathLike) -> str:

@@ -1,10 +1,11 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.stages import run_describe, setup_logging
+from sessionmlm.stages import run_describe, setup_logging, user_errors
 
 setup_logging(snakemake.log[0])
-run_describe(
-    snakemake.params.cohort,
-    snakemake.params.privacy,
-    sessions=snakemake.input.sessions,
-    out=snakemake.output.descriptives,
-)
+with user_errors():
+    run_describe(
+        snakemake.params.cohort,
+        snakemake.params.privacy,
+        sessions=snakemake.input.sessions,
+        out=snakemake.output.descriptives,
+    )

@@ -1,10 +1,11 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.stages import run_ingest, setup_logging
+from sessionmlm.stages import run_ingest, setup_logging, user_errors
 
 setup_logging(snakemake.log[0])
-run_ingest(
-    snakemake.params.cohort,
-    snakemake.params.privacy,
-    sessions=snakemake.output.sessions,
-    validation=snakemake.output.validation,
-)
+with user_errors():
+    run_ingest(
+        snakemake.params.cohort,
+        snakemake.params.privacy,
+        sessions=snakemake.output.sessions,
+        validation=snakemake.output.validation,
+    )

@@ -50,7 +50,7 @@ class BayesSettings:
 
     chains: int = 4
     draws: int = 2000
-    tune: int = 1000
+    tune: int = 300
     target_accept: float = 0.8
     seed: int = 20261122
     max_attempts: int = 3

@@ -67,8 +67,15 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
     for anchor in ["glance", "design", "table1", "models", "forest", "plain", "appendix"]:
         assert f"id='{anchor}'" in html and f"href='#{anchor}'" in html
     assert "37.8%" in html and "&lt;11" in html  # base rate; suppressed small cell
-    assert "<td>caregiver_present</td><td class='num'>2.10</td><td class='num'>1.40 to 3.13</td>" in html
-    assert "odds of the outcome were 2.10 times as high (95% interval 1.40 to 3.13)" in html
+    assert (
+        "<td>caregiver_present</td><td class='num'>2.10</td><td class='num'>1.40 to 3.13</td>"
+        in html
+    )
+    assert "odds of homework were 2.10 times as high (95% interval 1.40 to 3.13)" in html
+    assert (
+        "where ebp was CPP rather than MAP, the odds of homework were 0.67 times as high (33% lower)"
+        in html
+    )
     assert "logit P(homework = 1)" in html
     assert not re.search(r"(src=|href=['\"]https?:|url\(|@import|<script|<link)", html)
 

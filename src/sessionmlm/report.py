@@ -242,32 +242,40 @@ def model_section(fit: Fit) -> str:
     return "".join(parts)
 
 
-def plain_language(fit: Fit) -> str:
+def plain_language(fit: Fit, desc: dict[str, Any], reference: dict[str, Any]) -> str:
     """A sentence per predictor, careful to speak of association, not cause."""
+    kinds = {name: e["kind"] for level in desc["table1"].values() for name, e in level.items()}
+    outcome = escape(fit.info["formula"].split("~")[0].strip())
     items = []
     for r in fit.estimates.itertuples():
         if r.term == "Intercept":
             continue
         ratio, low, high = r.odds_ratio, r.or_low, r.or_high
-        size = f"{ratio:.2f} times as high" if ratio >= 1 else f"{ratio:.2f} times as high (lower)"
+        size = f"{ratio:.2f} times as high"
+        if ratio < 1:
+            size += f" ({100 * (1 - ratio):.0f}% lower)"
         certain = (
-            "The interval excludes 1."
+            "The 95% interval excludes 1."
             if low > 1 or high < 1
-            else "The interval includes 1: the data are compatible with no association."
+            else "The 95% interval includes 1: the data are compatible with no association."
         )
         if "[" in r.term:
             var, level = r.term[:-1].split("[")
-            subject = (
-                f"In sessions where {escape(var)} was {escape(level)} (rather than the reference)"
-            )
+            versus = escape(str(reference.get(var, "the reference level")))
+            subject = f"In sessions where {escape(var)} was {escape(level)} rather than {versus}"
+        elif kinds.get(r.term) == "binary":
+            subject = f"Where {escape(r.term)} was 1 rather than 0"
         else:
-            subject = f"For each one-unit higher {escape(r.term)}"
+            subject = f"For each one-unit increase in {escape(r.term)}"
         items.append(
-            f"<li>{subject}, the odds of the outcome were {size} (95% interval {low:.2f} to "
-            f"{high:.2f}), holding the other predictors and the therapist and client fixed. "
-            f"{certain}</li>"
+            f"<li>{subject}, the odds of {outcome} were {size} (95% interval {low:.2f} to "
+            f"{high:.2f}), among sessions with the same values of the other predictors and the "
+            f"same therapist and client. {certain}</li>"
         )
-    return "<ul>" + "".join(items) + "</ul>"
+    return (
+        "<p class='note'>Associations in observational data, not effects of intervening.</p>"
+        "<ul>" + "".join(items) + "</ul>"
+    )
 
 
 def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: list[Fit]) -> str:
@@ -341,7 +349,7 @@ def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: lis
         "<figcaption>Points are posterior medians, lines 95% intervals; the dashed line marks "
         "no association (odds ratio 1).</figcaption></figure>",
         f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model)</h2>",
-        plain_language(main)
+        plain_language(main, desc, cohort.reference)
         if main and main.info["converged"]
         else "<p>The main model did not pass its diagnostics, so no plain-language summary "
         "is given.</p>",

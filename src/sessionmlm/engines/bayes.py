@@ -13,7 +13,7 @@ import logging
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -181,8 +181,6 @@ class Draws:
     sds: np.ndarray  # (c, d, K)
     divergences: int
     seconds: float
-    settings: BayesSettings
-    diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
 def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesSettings) -> Draws:
@@ -211,7 +209,7 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
     else:
         coefficients = alpha[..., None]
     divergences = int(trace.sample_stats["diverging"].values.sum())
-    return Draws(coefficients, post["sigma"].values, divergences, seconds, s)
+    return Draws(coefficients, post["sigma"].values, divergences, seconds)
 
 
 def diagnose(draws: Draws, s: BayesSettings, names: list[str]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make demo   - create the environment from the lock on first use, run the demo cohort to its report
-#   make test   - the same environment, then the whole test suite (what CI runs)
+#   make test   - the same environment, then lint and the whole test suite (what CI runs)
 VENV := .venv
 READY := $(VENV)/.ready
 
@@ -9,7 +9,7 @@ demo: $(READY)
 	$(VENV)/bin/snakemake --profile workflow/profiles/default
 	@echo "Report: results/demo/report.html (index: results/index.html)"
 
-test: $(READY)
+test: lint
 	$(VENV)/bin/python -m pytest
 
 lint: $(READY)

@@ -48,7 +48,10 @@ def main() -> None:
         times.append(time.perf_counter() - start)
         if not result.converged:
             failed += 1
-            print(f"replicate {r + 1} (seed {seed}) failed: {'; '.join(result.info['problems'])}", flush=True)
+            print(
+                f"replicate {r + 1} (seed {seed}) failed: {'; '.join(result.info['problems'])}",
+                flush=True,
+            )
         est = result.estimates.set_index("term")
         for term, value in record["coefficients"].items():
             inside.setdefault(term, []).append(bool(est.ci_low[term] <= value <= est.ci_high[term]))

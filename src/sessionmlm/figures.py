@@ -18,7 +18,7 @@ def forest_plot(rows: list[dict], title: str) -> str:
     series = list(dict.fromkeys(r["series"] for r in rows))
     terms = list(dict.fromkeys(r["term"] for r in rows))
     line_h, label_w, plot_w, top = 16, 190, 420, 40
-    height = top + line_h * len(terms) * len(series) + 8 * len(terms) + 40
+    height = top + line_h * len(terms) * len(series) + 8 * len(terms) + 48
     values = [v for r in rows for v in (r["or_low"], r["or_high"]) if v > 0 and math.isfinite(v)]
     lo = math.log(max(min(values + [0.5]), 1e-3))
     hi = math.log(min(max(values + [2.0]), 1e3))
@@ -34,7 +34,7 @@ def forest_plot(rows: list[dict], title: str) -> str:
         f"<title>{escape(title)}</title>",
         f"<desc>Forest plot of odds ratios with 95% intervals for {len(terms)} terms; "
         f"a line right of 1 means higher odds of the outcome.</desc>",
-        f'<line x1="{x(1):.1f}" y1="{top - 10}" x2="{x(1):.1f}" y2="{height - 30}" '
+        f'<line x1="{x(1):.1f}" y1="{top - 10}" x2="{x(1):.1f}" y2="{height - 36}" '
         'stroke="#888" stroke-dasharray="4 3"/>',
     ]
     y = top
@@ -56,21 +56,23 @@ def forest_plot(rows: list[dict], title: str) -> str:
                     f"({row['or_low']:.2f} to {row['or_high']:.2f})</title></circle>"
                 )
         y += line_h * len(series) + 8
-    for tick in (0.1, 0.25, 0.5, 1, 2, 4, 10, 25):
+    for tick in (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 50, 100):
         if lo <= math.log(tick) <= hi:
             parts.append(
-                f'<text x="{x(tick):.1f}" y="{height - 14}" text-anchor="middle">{tick:g}</text>'
+                f'<text x="{x(tick):.1f}" y="{height - 22}" text-anchor="middle">{tick:g}</text>'
             )
     parts.append(
-        f'<text x="{label_w + plot_w / 2}" y="{height - 1}" text-anchor="middle">'
+        f'<text x="{label_w + plot_w / 2}" y="{height - 4}" text-anchor="middle">'
         "odds ratio (log scale)</text>"
     )
+    legend_x = label_w
     for i, name in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
         parts.append(
-            f'<rect x="{label_w + 110 * i}" y="8" width="10" height="10" '
-            f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{label_w + 110 * i + 14}" '
-            f'y="17">{escape(name)}</text>'
+            f'<rect x="{legend_x}" y="8" width="10" height="10" fill="{color}"/>'
+            f'<text x="{legend_x + 14}" y="17">{escape(name)}</text>'
         )
+        legend_x += 14 + 7 * len(name) + 16  # about 7 px per character at 12 px
     parts.append("</svg>")
     return "".join(parts)
 

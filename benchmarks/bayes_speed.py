@@ -22,14 +22,14 @@ t0 = time.perf_counter()
 import yaml, pymc, nutpie, arviz_stats
 from sessionmlm.config import load_config
 from sessionmlm.design import build_model_data
-from sessionmlm.engines.bayes import BayesSettings, fit
+from sessionmlm.engines.bayes import fit
 from sessionmlm.ingest import ingest
 t_import = time.perf_counter() - t0
 config = load_config(yaml.safe_load(open("config/config.yaml")))
 cohort = config.cohorts["demo"]
 table, _ = ingest(cohort, config.privacy)
 data = build_model_data(table, cohort.models[sys.argv[1]], cohort.reference)
-result = fit(data, BayesSettings.from_config(cohort.engine_settings["bayes"], cores=2))
+result = fit(data, cohort.engine_settings["bayes"], threads=2)
 info = result.info
 print(json.dumps({
     "wall": time.perf_counter() - t0, "imports": t_import,

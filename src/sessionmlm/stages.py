@@ -21,6 +21,7 @@ from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
 from sessionmlm.design import DesignError, build_model_data
 from sessionmlm.engines import get_engine, write_result
+from sessionmlm.formula import ModelSpec
 from sessionmlm.ingest import ValidationError, ingest
 
 log = logging.getLogger(__name__)
@@ -85,27 +86,33 @@ def run_describe(cohort: Cohort, privacy: dict[str, Any], sessions: str, out: st
 
 
 def run_fit(
-    cohort: Cohort, model: str, engine: str, sessions: str, outputs: dict[str, str], threads: int
+    cohort: str,
+    spec: ModelSpec,
+    reference: dict[str, Any],
+    engine: str,
+    settings: dict[str, Any],
+    sessions: str,
+    outputs: dict[str, str],
+    threads: int,
 ) -> None:
-    """Fit one (model, engine) pair of a cohort and write the output contract."""
+    """Fit one model of a cohort with one engine and write the output contract.
+
+    Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
+    settings change and not when another model of the cohort does.
+    """
     table = pd.read_parquet(sessions)
-    data = build_model_data(table, cohort.models[model], cohort.reference)
+    data = build_model_data(table, spec, reference)
     log.info(
         "fitting %s with %s: %d sessions (%d dropped for missing values), units %s",
-        model,
+        spec.name,
         engine,
         len(data.y),
         data.n_dropped,
         dict(zip(data.groups, data.n_units, strict=True)),
     )
-    settings = dict(cohort.engine_settings.get(engine, {}))
-    if engine == "bayes":
-        from sessionmlm.engines.bayes import BayesSettings
-
-        settings = BayesSettings.from_config(settings, cores=threads)
-    result = get_engine(engine)(data, settings)
-    result.info["cohort"] = cohort.name
+    result = get_engine(engine)(data, settings, threads=threads)
+    result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
-    log.log(level, "%s/%s/%s: %s", cohort.name, model, engine, result.info["status"])
+    log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

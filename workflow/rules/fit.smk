@@ -36,6 +36,8 @@ rule fit:
         mem_mb=4000,
         runtime=60,
     params:
-        cohort=lambda wc: COHORTS[wc.cohort],
+        spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
+        reference=lambda wc: COHORTS[wc.cohort].reference,
+        settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
     script:
         "../scripts/fit.py"

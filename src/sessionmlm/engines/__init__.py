@@ -14,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from sessionmlm.design import ModelData
-
 ESTIMATE_COLUMNS = [
     "term", "estimate", "std_error", "ci_low", "ci_high",
     "odds_ratio", "or_low", "or_high",
@@ -39,8 +37,11 @@ class FitResult:
         return bool(self.info["converged"])
 
 
-def get_engine(name: str) -> Callable[[ModelData, dict[str, Any]], FitResult]:
-    """Return the engine's fit function; unknown names list the valid choices."""
+def get_engine(name: str) -> Callable[..., FitResult]:
+    """Return the engine's fit(data, settings, threads=...) function.
+
+    Unknown names list the valid choices.
+    """
     if name not in ENGINE_MODULES:
         raise ValueError(
             f"unknown engine {name!r}; valid engines: {', '.join(sorted(ENGINE_MODULES))}"

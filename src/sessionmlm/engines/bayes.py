@@ -326,10 +326,20 @@ def versions() -> dict[str, str]:
 
 
 def fit(
-    data: ModelData, settings: dict[str, Any] | BayesSettings, compiled: Compiled | None = None
+    data: ModelData,
+    settings: dict[str, Any] | BayesSettings,
+    threads: int = 2,
+    compiled: Compiled | None = None,
 ) -> FitResult:
-    """Fit data with the Bayesian engine, retrying within the budget until diagnostics pass."""
-    s = settings if isinstance(settings, BayesSettings) else BayesSettings.from_config(settings)
+    """Fit data with the Bayesian engine, retrying within the budget until diagnostics pass.
+
+    settings is the config's `bayes` mapping (then chains run on `threads` cores) or a
+    BayesSettings; compiled, from compile_model, is reused when its shapes match.
+    """
+    if isinstance(settings, BayesSettings):
+        s = settings
+    else:
+        s = BayesSettings.from_config(settings, cores=threads)
     start = time.perf_counter()
     reused = compiled is not None and compiled.shape == _shape_key(data)
     if not reused:

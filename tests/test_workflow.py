@@ -65,6 +65,17 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
                  "self-contained HTML report of cohort", "report.html"]:  # fmt: skip
         assert text in html, text
 
+    # Adding a model refits only that model (fits depend on their own model, not the cohort).
+    cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"
+    cohort.write_text(cohort.read_text().replace(
+        "  small:", "  age: homework ~ child_age + (1 | therapist/client)\n  small:"
+    ))  # fmt: skip
+    plan = snakemake(tiny_project, "-n")
+    assert re.search(r"^fit\s+1$", plan.stdout, re.M), plan.stdout[-2000:]
+    assert "output: results/tiny/age/bayes/estimates.csv" in plan.stdout
+    assert "output: results/tiny/small/bayes/estimates.csv" not in plan.stdout
+    assert "rule ingest" not in plan.stdout
+
 
 def test_config_error_stops_before_any_job(tiny_project):
     cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,15 @@ class Cohort:
     models: dict[str, ModelSpec]
     engines: tuple[str, ...]
     engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
+
+    def for_ingest(self) -> Cohort:
+        """The cohort as ingest and describe see it: the columns models need, not the models.
+
+        Snakemake reruns a job when its params change; with this, adding a model that uses
+        columns already ingested refits only that model.
+        """
+        return replace(self, models={}, engines=(), engine_settings={})
 
     @property
     def grouping_levels(self) -> tuple[str, ...]:
@@ -268,6 +277,7 @@ def build_cohort(
         models=models,
         engines=engines,
         engine_settings=settings,
+        predictors=tuple(sorted({p for spec in models.values() for p in spec.predictors})),
     )
     return cohort, []
 

@@ -197,7 +197,7 @@ def to_canonical(raw: pd.DataFrame, cohort: Cohort, key: bytes) -> tuple[pd.Data
 
     # Predictors named by any model, after renaming and code mapping.
     source_of = {c: c for c in raw.columns} | cohort.columns
-    predictors = sorted({p for spec in cohort.models.values() for p in spec.predictors})
+    predictors = list(cohort.predictors)
     for column in predictors:
         source = source_of[column]
         col, miss = text[source], is_missing[source]

@@ -1,7 +1,6 @@
 rule ingest:
     input:
         data=lambda wc: COHORTS[wc.cohort].data,
-        cohort_file=lambda wc: COHORTS[wc.cohort].config_file,
     output:
         sessions="results/{cohort}/sessions.parquet",
         validation="results/{cohort}/validation.json",
@@ -13,7 +12,7 @@ rule ingest:
         mem_mb=2000,
         runtime=15,
     params:
-        cohort=lambda wc: COHORTS[wc.cohort],
+        cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
         privacy=WORKFLOW.privacy,
     script:
         "../scripts/ingest.py"
@@ -32,7 +31,7 @@ rule describe:
         mem_mb=2000,
         runtime=15,
     params:
-        cohort=lambda wc: COHORTS[wc.cohort],
+        cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
         privacy=WORKFLOW.privacy,
     script:
         "../scripts/describe.py"

@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def setup_logging(path: str | os.PathLike) -> None:
-    """Send the package's log to a job's log file (and keep warnings on the terminal)."""
+    """Send the package's log to a job's log file and its progress to the terminal."""
     handler = logging.FileHandler(path, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # The terminal shows this package's progress (attempts, diagnostics) and others' warnings.
     console = logging.StreamHandler()
-    console.setLevel(logging.WARNING)
+    console.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
+    console.addFilter(lambda r: r.name.startswith("sessionmlm") or r.levelno >= logging.WARNING)
     root = logging.getLogger()
     root.handlers[:] = [handler, console]
     root.setLevel(logging.INFO)

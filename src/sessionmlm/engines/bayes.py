@@ -166,6 +166,7 @@ def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
     """Compile the model for data (reusable for any data of the same shape)."""
     import nutpie
 
+    log.info("compiling the model (about a minute the first time on a machine, seconds after that)")
     start = time.perf_counter()
     model = nutpie.compile_pymc_model(build_model(data, settings), freeze_model=False)
     seconds = time.perf_counter() - start

@@ -232,6 +232,12 @@ def model_section(fit: Fit) -> str:
             "Variance components (latent scale, residual π²/3)",
         )
     )
+    parts.append(
+        "<p class='note'>ICC of a level: the correlation, on the latent scale, of two sessions "
+        "that share a unit of that level (and so every level above it). Median odds ratio: the "
+        "median of the odds ratio between two randomly chosen units of that level with the same "
+        "predictor values.</p>"
+    )
     d = info["diagnostics"]
     parts.append(
         f"<p class='note'>Diagnostics: max R-hat {_num(d['max_rhat'], 3)}, min bulk ESS "

@@ -100,3 +100,15 @@ def test_recovers_known_parameters_on_a_large_cohort():
     # "Large enough": the intervals are tight, not trivially wide.
     assert (est.ci_high - est.ci_low)["caregiver_present"] < 0.4
     assert (var.sd_high - var.sd_low).max() < 0.4
+
+
+def test_two_level_model_with_one_grouping_factor():
+    table = canonical(simulate_cohort(Design(30, 80, 200), seed=12))
+    spec = parse_formula("homework ~ caregiver_present + (1 | client)", "two_level")
+    data = build_model_data(table, spec, {})
+    result = fit(data, SMALL)
+    var = result.variance
+    assert list(var.level) == ["client"] and list(var.units) == [80]
+    # With one level the ICC is monotone in the SD: its median is the ICC of the SD's median.
+    assert np.isclose(var.icc[0], var.sd[0] ** 2 / (var.sd[0] ** 2 + np.pi**2 / 3), rtol=1e-3)
+    assert result.info["units"] == {"client": 80}

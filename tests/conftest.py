@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -64,9 +63,3 @@ def tiny_project(tmp_path, tiny_table, monkeypatch):
 @pytest.fixture
 def demo_config():
     return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-
-
-def copy_demo(folder: Path) -> None:
-    """Copy the committed demo cohort and config into folder."""
-    shutil.copytree(ROOT / "config", folder / "config")
-    shutil.copytree(ROOT / "data", folder / "data")

@@ -28,7 +28,7 @@ def test_config_yaml_states_the_engine_defaults(demo_config):
     assert BayesSettings().group_sd == Prior("half_normal", 1.5)
 
 
-def problems_for(tmp_path, cohort=None, config_change=None, monkeypatch=None):
+def problems_for(tmp_path, cohort=None, config_change=None):
     from sessionmlm.simulate import Design, simulate_cohort
 
     table = simulate_cohort(Design(10, 20, 40), seed=1)

@@ -19,6 +19,10 @@ ESTIMATE_COLUMNS = [
     "odds_ratio", "or_low", "or_high",
 ]  # fmt: skip
 VARIANCE_COLUMNS = ["level", "sd", "sd_low", "sd_high", "icc", "mor"]
+FIT_KEYS = [
+    "engine", "settings", "n_obs", "units", "converged", "diagnostics", "wall_seconds",
+    "versions", "seed",
+]  # fmt: skip
 
 ENGINE_MODULES = {"bayes": "sessionmlm.engines.bayes"}
 
@@ -52,9 +56,21 @@ def get_engine(name: str) -> Callable[..., FitResult]:
 def write_result(
     result: FitResult, estimates: Path | str, variance: Path | str, fit_json: Path | str
 ) -> None:
-    """Write the output contract's three files."""
-    result.estimates.to_csv(estimates, index=False, float_format="%.6g")
-    result.variance.to_csv(variance, index=False, float_format="%.6g")
+    """Write the output contract's three files, contract columns first.
+
+    Raises ValueError naming what an engine left out, so no engine can write a partial contract.
+    """
+    missing = [f"estimates.{c}" for c in ESTIMATE_COLUMNS if c not in result.estimates]
+    missing += [f"variance.{c}" for c in VARIANCE_COLUMNS if c not in result.variance]
+    missing += [f"fit.json:{k}" for k in FIT_KEYS if k not in result.info]
+    if missing:
+        raise ValueError(f"engine result lacks {', '.join(missing)} (the output contract)")
+    for frame, required, path in [
+        (result.estimates, ESTIMATE_COLUMNS, estimates),
+        (result.variance, VARIANCE_COLUMNS, variance),
+    ]:
+        ordered = required + [c for c in frame.columns if c not in required]
+        frame[ordered].to_csv(path, index=False, float_format="%.6g")
     Path(fit_json).write_text(json.dumps(result.info, indent=2, default=_json_default) + "\n")
 
 

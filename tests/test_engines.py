@@ -1,0 +1,47 @@
+import json
+
+import pandas as pd
+import pytest
+
+from sessionmlm.engines import (
+    ESTIMATE_COLUMNS,
+    FIT_KEYS,
+    VARIANCE_COLUMNS,
+    FitResult,
+    get_engine,
+    write_result,
+)
+
+
+def result(drop_estimate=None, drop_key=None):
+    estimates = pd.DataFrame({c: [1.0] for c in reversed(ESTIMATE_COLUMNS)} | {"extra": [2.0]})
+    variance = pd.DataFrame({c: [1.0] for c in VARIANCE_COLUMNS})
+    info = {k: 1 for k in FIT_KEYS}
+    if drop_estimate:
+        estimates = estimates.drop(columns=drop_estimate)
+    if drop_key:
+        del info[drop_key]
+    return FitResult(estimates, variance, info)
+
+
+def test_writes_contract_columns_first(tmp_path):
+    paths = [tmp_path / n for n in ("e.csv", "v.csv", "f.json")]
+    write_result(result(), *paths)
+    assert list(pd.read_csv(paths[0]).columns) == [*ESTIMATE_COLUMNS, "extra"]
+    assert list(pd.read_csv(paths[1]).columns) == VARIANCE_COLUMNS
+    assert json.loads(paths[2].read_text())["engine"] == 1
+
+
+def test_refuses_a_partial_contract(tmp_path):
+    paths = [tmp_path / n for n in ("e.csv", "v.csv", "f.json")]
+    with pytest.raises(ValueError, match="lacks estimates.or_high, fit.json:seed"):
+        write_result(
+            FitResult(result("or_high").estimates, result().variance, result(drop_key="seed").info),
+            *paths,
+        )
+    assert not any(p.exists() for p in paths)
+
+
+def test_unknown_engine_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown engine 'stan'; valid engines: bayes"):
+        get_engine("stan")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +95,7 @@ def _load_schema(name: str) -> dict:
     return json.loads((SCHEMA_DIR / name).read_text())
 
 
+@functools.cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
     registry = Registry().with_resource(
         "config.schema.json", Resource.from_contents(_load_schema("config.schema.json"))

@@ -43,5 +43,5 @@ def test_refuses_a_partial_contract(tmp_path):
 
 
 def test_unknown_engine_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown engine 'stan'; valid engines: bayes"):
+    with pytest.raises(ValueError, match="unknown engine 'stan'; valid engines: bayes, gee, ml"):
         get_engine("stan")

@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-KNOWN_ENGINES = ("bayes",)
+KNOWN_ENGINES = ("bayes", "ml", "gee")
 
 DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
 
@@ -305,7 +305,7 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         files = [by_stem[name] for name in wanted if name in by_stem]
     if not files and not problems:
         problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
-    defaults = {"bayes": config.get("bayes", {})}
+    defaults = {engine: config.get(engine, {}) for engine in KNOWN_ENGINES}
     cohorts: dict[str, Cohort] = {}
     for file in files:
         try:

@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 # The package lives in src/ (jobs find it through workflow/scripts/sessionmlm_path.py).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sessionmlm.config import ConfigError, load_config  # noqa: E402
+from sessionmlm.config import KNOWN_ENGINES, ConfigError, load_config  # noqa: E402
 
 ENV = "../../envs/sessionmlm.yaml"
 
@@ -22,7 +22,7 @@ COHORTS = WORKFLOW.cohorts
 wildcard_constraints:
     cohort="|".join(COHORTS),
     model="[A-Za-z0-9][A-Za-z0-9_-]*",
-    engine="bayes",
+    engine="|".join(KNOWN_ENGINES),
 
 
 def fit_outputs(cohort, name):
@@ -33,6 +33,10 @@ def fit_outputs(cohort, name):
         for model in c.models
         for engine in c.engines
     ]
+
+
+# Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
+FIT_THREADS = {"bayes": 4, "ml": 2, "gee": 1}
 
 
 def all_outputs():

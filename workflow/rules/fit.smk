@@ -31,7 +31,7 @@ rule fit:
         "logs/fit/{cohort}/{model}/{engine}.log",
     conda:
         ENV
-    threads: 4
+    threads: lambda wc: FIT_THREADS[wc.engine]
     resources:
         mem_mb=4000,
         runtime=60,

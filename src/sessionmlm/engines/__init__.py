@@ -24,7 +24,11 @@ FIT_KEYS = [
     "versions", "seed",
 ]  # fmt: skip
 
-ENGINE_MODULES = {"bayes": "sessionmlm.engines.bayes"}
+ENGINE_MODULES = {
+    "bayes": "sessionmlm.engines.bayes",
+    "ml": "sessionmlm.engines.ml",
+    "gee": "sessionmlm.engines.gee",
+}
 
 
 @dataclass(frozen=True)

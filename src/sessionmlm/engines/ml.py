@@ -536,6 +536,11 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
         "diagnostics": diagnostics,
         "wall_seconds": {"total": round(time.perf_counter() - start, 3)}
         | {key: round(v, 3) for key, v in timings.items()},
+        # The fixed effects' covariance (inverse negative Hessian), for meta-analyses and tests.
+        "vcov": {
+            "terms": names,
+            "matrix": result.cov_params()[: len(names), : len(names)].tolist(),
+        },
         "summary": str(result.summary()).splitlines(),
     }
     return FitResult(estimates=estimates, variance=variance, info=info)

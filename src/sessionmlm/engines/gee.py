@@ -1,0 +1,190 @@
+"""The GEE engine: population-averaged logistic regression with a working dependence structure.
+
+statsmodels' GEE with a Binomial family (logit link) and robust (sandwich) standard errors.
+Two or more grouping levels use the Nested working structure (groups = the outermost level,
+dep_data = the inner levels' codes); one grouping level uses Exchangeable. The coefficients are
+marginal (population-averaged) log-odds ratios, smaller in magnitude than the conditional ones
+of a random-intercept model when clustering is strong. GEE has no random-effect variances: the
+variance table reports the working correlations implied by the fitted dependence parameters.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sessionmlm.design import ModelData
+from sessionmlm.engines import FitResult
+
+DEFAULTS: dict[str, Any] = {"covariance": "robust", "max_iter": 100}
+COVARIANCES = ("robust", "bias_reduced")
+QUANTITY = "working correlation (GEE working dependence, not a random-effect variance)"
+Z975 = stats.norm.ppf(0.975)
+
+
+def check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the effective settings; unknown keys or values raise ValueError naming valid ones."""
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown gee setting(s) {', '.join(map(repr, unknown))}; "
+            f"valid keys: {', '.join(DEFAULTS)}"
+        )
+    effective = DEFAULTS | settings
+    if effective["covariance"] not in COVARIANCES:
+        raise ValueError(
+            f"gee covariance {effective['covariance']!r} is not one of {', '.join(COVARIANCES)}"
+        )
+    max_iter = effective["max_iter"]
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"gee max_iter must be a positive integer, not {max_iter!r}")
+    return effective
+
+
+def working_correlations(cov_struct: Any, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Working correlation of two sessions sharing each level's unit, and the raw parameters.
+
+    Nested: statsmodels' dep_params are the variance components of the outermost level and of
+    each nested level (clipped at 0); its `scale` is the total Pearson variance, which also
+    holds the residual. Two sessions sharing the unit of level k (and so every level above)
+    have working correlation sum(components[:k+1]) / scale, as Nested.covariance_matrix builds.
+    Exchangeable: dep_params is the one correlation.
+    """
+    raw = np.atleast_1d(np.asarray(cov_struct.dep_params, dtype=float))
+    if n_levels == 1:
+        return raw.copy(), raw
+    return np.cumsum(raw) / cov_struct.scale, raw
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that produced a fit."""
+    from importlib.metadata import version
+
+    names = ["statsmodels", "numpy", "pandas", "scipy"]
+    return {"python": platform.python_version(), **{n: version(n) for n in names}}
+
+
+def _estimates(terms: list[str], params: np.ndarray, se: np.ndarray) -> pd.DataFrame:
+    low, high = params - Z975 * se, params + Z975 * se
+    return pd.DataFrame(
+        {
+            "term": terms,
+            "estimate": params,
+            "std_error": se,
+            "ci_low": low,
+            "ci_high": high,
+            "odds_ratio": np.exp(params),
+            "or_low": np.exp(low),
+            "or_high": np.exp(high),
+            "p_value": 2 * stats.norm.sf(np.abs(params / se)),
+        }
+    )
+
+
+def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 2) -> FitResult:
+    """Fit data with GEE; threads is accepted for the common engine signature and unused.
+
+    A fit that stops at the iteration limit or hits a singular matrix is returned with
+    converged = false and the reasons in `problems`, never as fine.
+    """
+    from statsmodels.genmod.cov_struct import Exchangeable, Nested
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_estimating_equations import GEE
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, IterationLimitWarning
+
+    s = check_settings(settings)
+    if not data.groups:
+        raise ValueError(
+            f"model {data.spec.name!r}: the gee engine needs at least one grouping level"
+        )
+    start = time.perf_counter()
+    terms = ["Intercept", *data.terms]
+    exog = np.column_stack([np.ones(len(data.y)), data.X])
+    groups = data.unit_of_session[0]
+    if len(data.groups) > 1:
+        cov_struct, dep_data = Nested(), np.column_stack(data.unit_of_session[1:])
+    else:
+        cov_struct, dep_data = Exchangeable(), None
+    model = GEE(data.y, exog, groups=groups, family=Binomial(), cov_struct=cov_struct,
+                dep_data=dep_data)  # fmt: skip
+    # statsmodels reports trouble (iteration limit, singular matrices) only as warnings; they
+    # are recorded and turned into problems here rather than left to the caller's filters.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit(maxiter=s["max_iter"], cov_type=s["covariance"])
+    problems = [f"statsmodels {w.category.__name__}: {w.message}" for w in caught]
+    failing = (ConvergenceWarning, IterationLimitWarning)
+    trouble = any(issubclass(w.category, failing) for w in caught)
+
+    if result is None:
+        nan = np.full(len(terms), np.nan)
+        estimates = _estimates(terms, nan, nan)
+        icc = raw = np.full(len(data.groups), np.nan)
+        converged, diagnostics = False, {"iterations": None}
+    else:
+        history = result.fit_history["params"]
+        # statsmodels' flag tests the score under the dependence parameters of the start of the
+        # last iteration, and it updates them at the end of every iteration that does not
+        # stop; a run that reaches max_iter (even max_iter = 1, from the independence start)
+        # can be flagged converged for parameters never solved under the final dependence. A
+        # singular update on the first iteration also leaves the flag true. Neither counts here.
+        converged = bool(result.converged) and len(history) < s["max_iter"] and not trouble
+        estimates = _estimates(terms, np.asarray(result.params), np.asarray(result.bse))
+        icc, raw = working_correlations(result.cov_struct, len(data.groups))
+        change = np.max(np.abs(history[-1] - history[-2])) if len(history) > 1 else None
+        diagnostics = {
+            "iterations": len(history),
+            "score_norm": float(result.score_norm),  # statsmodels' convergence criterion
+            "score_tolerance": float(result.ctol),
+            "max_abs_param_change_last_iteration": None if change is None else float(change),
+        }
+    if not converged:
+        problems.append(f"GEE iterations did not converge within max_iter = {s['max_iter']}")
+    if not np.all(np.isfinite(estimates.std_error)):
+        converged = False
+        problems.append("standard errors are not all finite")
+    diagnostics |= {
+        "working_covariance": type(cov_struct).__name__,
+        "n_clusters": int(data.n_units[0]),
+        "cov_type": s["covariance"],
+    }
+    variance = pd.DataFrame(
+        {
+            "level": list(data.groups),
+            "sd": np.nan,
+            "sd_low": np.nan,
+            "sd_high": np.nan,
+            "icc": icc,
+            "mor": np.nan,
+            "quantity": QUANTITY,
+            "dependence_parameter": raw,
+            "units": list(data.n_units),
+        }
+    )
+    info = {
+        "engine": "gee",
+        "model": data.spec.name,
+        "formula": data.spec.formula,
+        "scale": "population-averaged",
+        "converged": converged,
+        "status": "ok" if converged else "failed",
+        "problems": problems,
+        "settings": s,
+        "n_obs": int(len(data.y)),
+        "n_dropped": data.n_dropped,
+        "dropped_by_variable": data.dropped,
+        "units": dict(zip(data.groups, data.n_units, strict=True)),
+        "base_rate": float(data.y.mean()),
+        "diagnostics": diagnostics,
+        "seed": None,  # GEE is deterministic
+        "wall_seconds": {"total": round(time.perf_counter() - start, 3)},
+        "versions": versions(),
+    }
+    return FitResult(estimates=estimates, variance=variance, info=info)

@@ -198,11 +198,13 @@ def test_no_separation_found_in_ordinary_data():
 
 def test_problems_name_what_failed():
     diagnostics = {"hessian_positive_definite": False, "hessian_min_eigenvalue": -0.2,
-                   "newton_step_max": 0.3, "gradient_max_abs": 2.0, "boundary": []}  # fmt: skip
+                   "newton_step_max": 0.3, "gradient_max_abs": 2.0, "boundary": [],
+                   "quadrature_check": {"points": 20, "loglik_difference": 0.04}}  # fmt: skip
     problems, notes = ml._problems(diagnostics, ml.MlSettings())
     assert "not positive definite" in problems[0] and "-0.2" in problems[0]
     assert "Newton step" in problems[1] and "0.3" in problems[1]
-    assert notes == []
+    assert len(notes) == 1 and "12-point quadrature is not accurate" in notes[0]
+    assert "0.04" in notes[0] and "ml.points" in notes[0]
 
 
 # --- The output contract ----------------------------------------------------------------------

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 Z95 = stats.norm.ppf(0.975)
 CHI2_95 = stats.chi2.ppf(0.95, 1)
 BOUNDARY_SD = 1e-4  # an SD at or below this is at the boundary (lme4's isSingular tolerance)
+CHECK_EXTRA_POINTS = 8  # the fit's log-likelihood is recomputed with this many more points
+QUADRATURE_TOLERANCE = 1e-3  # a larger change in log-likelihood means too few points
 
 
 @dataclass(frozen=True)
@@ -439,6 +441,10 @@ def fit_model(data: ModelData, settings: MlSettings):
     result = GenericLikelihoodModelResults(model, fitted)
     loglik = model.loglike(params)
 
+    # How far the answer is from a finer rule: the quadrature's own error, at the optimum.
+    finer = NestedLogit(y, exog, names, nesting, n_levels, settings.points + CHECK_EXTRA_POINTS)
+    quadrature_gap = finer.loglike(params) - loglik
+
     boundary = [g for g, sd in zip(data.groups, params[model.k_fixed :], strict=True)
                 if sd <= BOUNDARY_SD]  # fmt: skip
     diagnostics = {
@@ -449,6 +455,10 @@ def fit_model(data: ModelData, settings: MlSettings):
         "hessian_positive_definite": positive_definite,
         "hessian_min_eigenvalue": float(eigenvalues.min()),
         "boundary": boundary,
+        "quadrature_check": {
+            "points": settings.points + CHECK_EXTRA_POINTS,
+            "loglik_difference": float(quadrature_gap),
+        },
         "function_evaluations": sum({id(m): m.evaluations for m in (laplace, model)}.values()),
     }
 
@@ -479,6 +489,15 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
             f"not converged: another Newton step would move the estimates by up to "
             f"{diagnostics['newton_step_max']:.3g} (> {s.max_newton_step:g}); gradient "
             f"{diagnostics['gradient_max_abs']:.3g}"
+        )
+    check = diagnostics["quadrature_check"]
+    if abs(check["loglik_difference"]) > QUADRATURE_TOLERANCE:
+        method = "the Laplace approximation" if s.points == 1 else f"{s.points}-point quadrature"
+        notes.append(
+            f"{method} is not accurate here: {check['points']} points change the "
+            f"log-likelihood by {check['loglik_difference']:.2g} at the estimates. Large "
+            "variances with few sessions per client need more points; set ml.points higher "
+            "(40 or more for SDs around 3)."
         )
     for group in diagnostics["boundary"]:
         notes.append(

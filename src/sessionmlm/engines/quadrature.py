@@ -190,6 +190,10 @@ def _client_mode(offset, y, s0, s1, shift, sdc, m, w_buf):
     Returns (mode, sum of y - p, sum of w, sum of w', iterations), the sums at the mode, and
     leaves each session's w = p(1 - p) and w' = w(1 - 2p) at the mode in w_buf[0], w_buf[1].
     """
+    # F(m) = -m + sdc * sum(y - p) falls strictly in m, and |sum(y - p)| < n, so the mode lies
+    # within +-(|sdc| n + 1): Newton steps that leave the current bracket become bisections.
+    lo = -abs(sdc) * (s1 - s0) - 1.0
+    hi = -lo
     for it in range(MODE_MAX_ITER):
         R = 0.0
         W = 0.0
@@ -202,12 +206,17 @@ def _client_mode(offset, y, s0, s1, shift, sdc, m, w_buf):
             R += y[s] - p
             W += w
             Wp += w * (1.0 - 2.0 * p)
-        step = (-m + sdc * R) / (1.0 + sdc * sdc * W)
+        F = -m + sdc * R
+        step = F / (1.0 + sdc * sdc * W)
         if abs(step) < MODE_TOL:
             return m, R, W, Wp, it
-        # The 1-D problem is concave and Newton from the linearised start rarely overshoots;
-        # a cap on the step keeps a poor start from bouncing.
-        m += min(max(step, -4.0), 4.0)
+        if F > 0.0:
+            lo = m
+        else:
+            hi = m
+        m += step
+        if not lo < m < hi:
+            m = 0.5 * (lo + hi)
     return m, R, W, Wp, MODE_MAX_ITER
 
 

@@ -26,6 +26,7 @@ lock: $(READY)
 
 bench: $(READY)
 	$(VENV)/bin/python benchmarks/bayes_speed.py
+	$(VENV)/bin/python benchmarks/ml_speed.py
 
 $(READY): requirements.lock pyproject.toml envs/make_venv.sh
 	bash envs/make_venv.sh $(VENV)

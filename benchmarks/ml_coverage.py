@@ -42,7 +42,8 @@ def replicate(seed: int) -> dict:
     sds = {"therapist": TRUTH.sd_therapist, "client": TRUTH.sd_client}
     for row in result.variance.itertuples():
         covered[f"sd {row.level}"] = bool(row.sd_low <= sds[row.level] <= row.sd_high)
-    return {"covered": covered, "converged": result.converged,
+    return {"seed": seed, "covered": covered, "converged": result.converged,
+            "problems": result.info["problems"],
             "seconds": result.info["wall_seconds"]["total"]}  # fmt: skip
 
 
@@ -63,6 +64,9 @@ def main() -> None:
     print(f"{args.replicates} replicates of the demo design, full model, 12 points: "
           f"{len(results) - n} not converged; {wall:.0f} s wall on {args.workers} workers, "
           f"median fit {np.median([r['seconds'] for r in results]):.2f} s")  # fmt: skip
+    for r in results:
+        if not r["converged"]:
+            print(f"  seed {r['seed']} not converged: {'; '.join(r['problems'])}")
     se = math.sqrt(0.95 * 0.05 / n)
     print(f"coverage of the 95% intervals (binomial SE {100 * se:.1f} points at 95%):")
     for name in names:

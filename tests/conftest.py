@@ -24,7 +24,7 @@ TINY_COHORT = {
         "null": "homework ~ 1 + (1 | therapist/client)",
         "small": "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)",
     },
-    "engines": ["bayes"],
+    "engines": ["bayes", "ml", "gee"],
     # Few draws keep the test quick; the thresholds are loosened to match, on purpose.
     "bayes": {"chains": 2, "draws": 300, "tune": 300, "min_ess": 50, "max_rhat": 1.05, "max_attempts": 1},
 }  # fmt: skip

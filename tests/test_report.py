@@ -63,7 +63,7 @@ def demo_cohort(demo_config):
 
 
 def test_report_sections_numbers_and_plain_language(demo_cohort):
-    html = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [fit("full", True)])
+    html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [fit("full", True)])
     for anchor in ["glance", "design", "table1", "models", "forest", "plain", "appendix"]:
         assert f"id='{anchor}'" in html and f"href='#{anchor}'" in html
     assert "37.8%" in html and "&lt;11" in html  # base rate; suppressed small cell
@@ -81,10 +81,70 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
 
 
 def test_failed_fit_is_marked_and_not_summarised(demo_cohort):
-    html = render_cohort_report(demo_cohort, DESC, {}, [fit("full", False)])
+    html, _ = render_cohort_report(demo_cohort, DESC, {}, [fit("full", False)])
     assert "badge fail" in html and "must not be reported as a result" in html
     assert "R-hat of sd client is 1.080 (&gt; 1.01)" in html
     assert "no plain-language summary" in html
+
+
+def ml_fit(model: str, terms: list[str], loglik: float, odds: float = 2.5) -> Fit:
+    """An ml fit record: the bayes one recast with the ml engine's keys."""
+    base = fit(model, True)
+    estimates = base.estimates[base.estimates["term"].isin(["Intercept", *terms])].copy()
+    estimates = estimates.drop(columns="prob_positive").assign(p_value=0.01)
+    estimates.loc[estimates["term"] == "caregiver_present", "odds_ratio"] = odds
+    k = len(estimates) + 2
+    info = base.info | {
+        "engine": "ml", "terms": list(estimates["term"]), "loglik": loglik, "n_params": k,
+        "aic": -2 * loglik + 2 * k, "bic": -2 * loglik + np.log(680) * k, "rows_hash": "same",
+        "units": {"therapist": 103, "client": 274}, "seed": None, "warnings": [],
+        "diagnostics": {"method": "adaptive Gauss-Hermite quadrature", "points": 12,
+                        "gradient_max_abs": 1e-9, "newton_step_max": 1e-12,
+                        "hessian_positive_definite": True, "boundary": [], "separation": None,
+                        "quadrature_check": {"points": 20, "loglik_difference": 1e-8}},
+        "wall_seconds": {"total": 0.4},
+    }  # fmt: skip
+    del info["priors"], info["attempts"]
+    return Fit(model, "ml", estimates, base.variance, info)
+
+
+def gee_fit(model: str) -> Fit:
+    base = fit(model, True)
+    estimates = base.estimates.drop(columns="prob_positive").assign(p_value=0.02)
+    estimates.loc[estimates["term"] == "caregiver_present", "odds_ratio"] = 1.7
+    variance = base.variance.assign(sd=np.nan, sd_low=np.nan, sd_high=np.nan, mor=np.nan,
+                                    icc=[0.04, 0.11])  # fmt: skip
+    info = {k: v for k, v in base.info.items() if k not in ("priors", "attempts")}
+    info |= {"engine": "gee", "seed": None, "wall_seconds": {"total": 0.1},
+             "diagnostics": {"working_covariance": "Nested", "cov_type": "robust",
+                             "iterations": 6}}  # fmt: skip
+    return Fit(model, "gee", estimates, variance, info)
+
+
+def test_engines_side_by_side_with_the_conditional_versus_marginal_note(demo_cohort):
+    fits = [fit("full", True), ml_fit("full", ["caregiver_present", "ebp[CPP]"], -400.0),
+            gee_fit("full")]  # fmt: skip
+    html, _ = render_cohort_report(demo_cohort, DESC, {}, fits)
+    assert "id='engines'" in html and "href='#engines'" in html
+    header = ("<th scope='col'>bayes odds ratio (95% interval)</th><th scope='col'>ml odds ratio "
+              "(95% interval)</th><th scope='col'>gee odds ratio (95% interval)</th>")  # fmt: skip
+    assert header in html
+    row = re.search(r"<tr><td>caregiver_present</td>(.*?)</tr>", html.split("id='engines'")[1])
+    assert [c.split(" (")[0] for c in re.findall(r"<td class='num'>(.*?)</td>", row[1])] == [
+        "2.10", "2.50", "1.70"
+    ]  # fmt: skip
+    assert "population-averaged" in html and "conditional" in html
+    assert "GEE working dependence (not random-effect variances)" in html
+    assert "deterministic (no seed)" in html
+
+
+def test_likelihood_ratio_tests_and_information_criteria_for_ml(demo_cohort):
+    fits = [ml_fit("null", [], -430.0), ml_fit("full", ["caregiver_present", "ebp[CPP]"], -420.0)]
+    html, tests = render_cohort_report(demo_cohort, DESC, {}, fits)
+    assert "id='comparison'" in html
+    assert list(tests[["smaller", "larger", "df"]].iloc[0]) == ["null", "full", 2]
+    assert tests["statistic"].iloc[0] == pytest.approx(20.0)
+    assert "<td class='num'>20.00</td><td class='num'>2</td><td class='num'>&lt;0.001</td>" in html
 
 
 def test_forest_plot_is_accessible_svg():

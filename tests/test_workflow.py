@@ -26,21 +26,28 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     run = snakemake(tiny_project)
     assert run.returncode == 0, run.stderr[-3000:]
     results = tiny_project / "results"
+    last_column = {"bayes": "prob_positive", "ml": "p_value", "gee": "p_value"}
     for model in ["null", "small"]:
-        folder = results / "tiny" / model / "bayes"
-        est = pd.read_csv(folder / "estimates.csv")
-        var = pd.read_csv(folder / "variance.csv")
-        info = json.loads((folder / "fit.json").read_text())
-        assert {"term", "estimate", "std_error", "ci_low", "ci_high", "odds_ratio", "or_low",
-                "or_high", "prob_positive"} <= set(est.columns)  # fmt: skip
-        assert list(var.level) == ["therapist", "client"]
-        assert info["n_obs"] == 200 and info["units"] == {"therapist": 30, "client": 80}
-        assert info["cohort"] == "tiny" and len(info["input_hash"]) == 64
+        for engine, last in last_column.items():
+            folder = results / "tiny" / model / engine
+            est = pd.read_csv(folder / "estimates.csv")
+            var = pd.read_csv(folder / "variance.csv")
+            info = json.loads((folder / "fit.json").read_text())
+            assert {"term", "estimate", "std_error", "ci_low", "ci_high", "odds_ratio", "or_low",
+                    "or_high", last} <= set(est.columns)  # fmt: skip
+            assert list(var.level) == ["therapist", "client"]
+            assert info["n_obs"] == 200 and info["units"] == {"therapist": 30, "client": 80}
+            assert info["cohort"] == "tiny" and len(info["input_hash"]) == 64
+            assert info["engine"] == engine and info["converged"], info["problems"]
+    # keep_default_na: pandas would read the model name "null" as missing.
+    tests = pd.read_csv(results / "tiny" / "model_comparison.csv", keep_default_na=False)
+    assert list(tests[["smaller", "larger", "df"]].iloc[0]) == ["null", "small", 3]
     small = pd.read_csv(results / "tiny" / "small" / "bayes" / "estimates.csv")
     assert list(small.term) == ["Intercept", "caregiver_present", "child_age", "licensed"]
 
     report = (results / "tiny" / "report.html").read_text()
-    for section in ["id='design'", "id='table1'", "id='models'", "id='forest'", "id='appendix'"]:
+    for section in ["id='design'", "id='table1'", "id='models'", "id='engines'",
+                    "id='comparison'", "id='forest'", "id='appendix'"]:  # fmt: skip
         assert section in report
     assert "<svg" in report and "Odds ratios" in report
     # Self-contained: nothing to fetch.
@@ -71,8 +78,9 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
         "  small:", "  age: homework ~ child_age + (1 | therapist/client)\n  small:"
     ))  # fmt: skip
     plan = snakemake(tiny_project, "-n")
-    assert re.search(r"^fit\s+1$", plan.stdout, re.M), plan.stdout[-2000:]
-    assert "output: results/tiny/age/bayes/estimates.csv" in plan.stdout
+    assert re.search(r"^fit\s+3$", plan.stdout, re.M), plan.stdout[-2000:]  # one per engine
+    for engine in ["bayes", "ml", "gee"]:
+        assert f"output: results/tiny/age/{engine}/estimates.csv" in plan.stdout
     assert "output: results/tiny/small/bayes/estimates.csv" not in plan.stdout
     assert "rule ingest" not in plan.stdout
 

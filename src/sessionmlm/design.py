@@ -5,6 +5,7 @@ Listwise deletion happens here, per model, and is counted by variable.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,12 @@ class ModelData:
     unit_ids: tuple[np.ndarray, ...]  # K arrays of pseudonyms, shape (n_units[k],)
     dropped: dict[str, int]  # variable -> rows with it missing (before deletion)
     n_dropped: int
+    rows: np.ndarray  # (n,) positions in the canonical table of the sessions kept
+
+    @property
+    def rows_hash(self) -> str:
+        """Fingerprint of which sessions the model used: equal for fits on the same rows."""
+        return hashlib.sha256(np.ascontiguousarray(self.rows, dtype=np.int64).tobytes()).hexdigest()
 
     @property
     def n_units(self) -> tuple[int, ...]:
@@ -108,4 +115,5 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
         unit_ids=tuple(ids),
         dropped=dropped,
         n_dropped=int((~keep).sum()),
+        rows=np.flatnonzero(keep.to_numpy()),
     )

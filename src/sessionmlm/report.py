@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from sessionmlm.compare import information_criteria, likelihood_ratio_tests
 from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot, histogram_bars
 
@@ -32,6 +33,7 @@ code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .pass{background:#dff3e4;color:#17612e}.fail{background:#fbe0e0;color:#8a1f1f}
 .warn{background:#fff3d6;color:#7a5400}
 .banner{border-left:4px solid #c62828;background:#fdecea;padding:.6rem 1rem;margin:1rem 0}
+.warnbox{border-left:4px solid #c98a00;background:#fff8e5;padding:.6rem 1rem;margin:1rem 0}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
 @media print{nav{display:none}h2{page-break-before:auto}body{margin:0}}
 """
@@ -90,9 +92,37 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
 
 
 def _badge(fit: Fit) -> str:
-    if fit.info["converged"]:
-        return "<span class='badge pass'>pass</span>"
-    return "<span class='badge fail'>failed</span>"
+    if not fit.info["converged"]:
+        return "<span class='badge fail'>failed</span>"
+    if fit.info.get("warnings"):
+        return "<span class='badge warn'>pass, with a warning</span>"
+    return "<span class='badge pass'>pass</span>"
+
+
+# What each engine estimates, in the words the tables use.
+INTERVALS = {
+    "bayes": "posterior medians with 95% credible intervals",
+    "ml": "maximum-likelihood estimates with 95% Wald confidence intervals",
+    "gee": "population-averaged estimates with 95% robust (sandwich) Wald intervals",
+}
+ADVICE = {
+    "bayes": "Consider more draws (bayes.draws), a simpler model, or more data.",
+    "ml": "Each reason says what to change; a simpler model or the bayes engine may also help.",
+    "gee": "Consider a higher gee.max_iter or a simpler model.",
+}
+CONDITIONAL_VS_MARGINAL = (
+    "<p class='note'><strong>Why the engines' odds ratios differ.</strong> The <code>bayes</code> "
+    "and <code>ml</code> engines fit random-intercept models: their odds ratios are "
+    "<em>conditional</em>, comparing sessions with the same therapist and client (“for a given "
+    "therapist and child, how much higher are the odds when a caregiver is present?”). The "
+    "<code>gee</code> engine estimates <em>population-averaged</em> odds ratios, comparing the "
+    "average over all therapists and clients (“across the clinic, how much higher is the share "
+    "of sessions with homework when a caregiver is present?”). When therapists and clients "
+    "differ a lot, population-averaged odds ratios are closer to 1 than conditional ones; "
+    "neither is wrong, they answer different questions. Bayesian and maximum-likelihood "
+    "estimates of the same model should agree closely; a large gap between them deserves a "
+    "look at the priors and the diagnostics.</p>"
+)
 
 
 def _cell(entry: dict[str, Any], min_cell: int) -> str:
@@ -180,11 +210,16 @@ def model_section(fit: Fit) -> str:
     ]
     if not info["converged"]:
         reasons = "".join(f"<li>{escape(p)}</li>" for p in info["problems"])
+        attempts = f" after {len(info['attempts'])} attempt(s)" if "attempts" in info else ""
         parts.append(
-            "<div class='banner' role='alert'><strong>This fit failed its diagnostics and must "
-            "not be reported as a result.</strong> After "
-            f"{len(info['attempts'])} attempt(s) within the budget:<ul>{reasons}</ul>"
-            "Consider more draws (bayes.draws), a simpler model, or more data.</div>"
+            "<div class='banner' role='alert'><strong>This fit failed its checks and must "
+            f"not be reported as a result</strong>{attempts}:<ul>{reasons}</ul>"
+            f"{escape(ADVICE.get(fit.engine, ''))}</div>"
+        )
+    if info.get("warnings"):
+        notes = "".join(f"<li>{escape(w)}</li>" for w in info["warnings"])
+        parts.append(
+            f"<div class='warnbox' role='note'><strong>Note</strong><ul>{notes}</ul></div>"
         )
     if "priors" in info:
         parts.append(
@@ -201,9 +236,7 @@ def model_section(fit: Fit) -> str:
             f"{_num(r.or_low)} to {_num(r.or_high)}",
             _num(r.estimate, 3),
             _num(r.std_error, 3),
-            _num(r.prob_positive, 3)
-            if "prob_positive" in est
-            else _num(getattr(r, "p_value", None), 3),
+            _num(r.prob_positive, 3) if "prob_positive" in est else _p(r.p_value),
         ]
         for r in est.itertuples()
     ]
@@ -212,9 +245,29 @@ def model_section(fit: Fit) -> str:
         _table(
             ["term", "odds ratio", "95% interval", "log-odds", "SE / SD", last],
             rows,
-            f"Odds ratios, {info['n_obs']} sessions",
+            f"Odds ratios, {info['n_obs']} sessions: {INTERVALS.get(fit.engine, '')}",
         )
     )
+    parts.append(_variance_table(fit))
+    parts.append(_diagnostics(fit))
+    return "".join(parts)
+
+
+def _variance_table(fit: Fit) -> str:
+    var = fit.variance
+    if fit.engine == "gee":
+        rows = [[escape(r.level), str(getattr(r, "units", "")), _num(r.icc, 3)]
+                for r in var.itertuples()]  # fmt: skip
+        return _table(
+            ["level", "units", "working correlation"],
+            rows,
+            "GEE working dependence (not random-effect variances)",
+        ) + (  # fmt: skip
+            "<p class='note'>The correlation GEE assumed, on the scale of the 0/1 outcome, "
+            "between two sessions sharing a unit of that level (and every level above it). It "
+            "only weights the estimating equations; the robust standard errors do not rely on "
+            "it, and it is not comparable with the latent-scale ICCs of the other engines.</p>"
+        )
     rows = [
         [
             escape(r.level),
@@ -225,27 +278,131 @@ def model_section(fit: Fit) -> str:
         ]
         for r in var.itertuples()
     ]
-    parts.append(
-        _table(
-            ["level", "units", "SD (95% interval)", "ICC", "median odds ratio"],
-            rows,
-            "Variance components (latent scale, residual π²/3)",
-        )
-    )
-    parts.append(
+    kind = "profile-likelihood intervals" if fit.engine == "ml" else "credible intervals"
+    return _table(
+        ["level", "units", "SD (95% interval)", "ICC", "median odds ratio"],
+        rows,
+        f"Variance components (latent scale, residual π²/3; {kind})",
+    ) + (  # fmt: skip
         "<p class='note'>ICC of a level: the correlation, on the latent scale, of two sessions "
         "that share a unit of that level (and so every level above it). Median odds ratio: the "
         "median of the odds ratio between two randomly chosen units of that level with the same "
         "predictor values.</p>"
     )
+
+
+def _diagnostics(fit: Fit) -> str:
+    info = fit.info
     d = info["diagnostics"]
-    parts.append(
-        f"<p class='note'>Diagnostics: max R-hat {_num(d['max_rhat'], 3)}, min bulk ESS "
-        f"{_num(d['min_ess_bulk'], 0)}, min tail ESS {_num(d['min_ess_tail'], 0)}, "
-        f"{d['divergences']} divergences, over {len(info['attempts'])} attempt(s); "
-        f"{info['n_dropped']} sessions dropped for missing values.</p>"
-    )
+    dropped = f"{info['n_dropped']} sessions dropped for missing values."
+    if fit.engine == "bayes":
+        text = (
+            f"max R-hat {_num(d['max_rhat'], 3)}, min bulk ESS {_num(d['min_ess_bulk'], 0)}, "
+            f"min tail ESS {_num(d['min_ess_tail'], 0)}, {d['divergences']} divergences, over "
+            f"{len(info['attempts'])} attempt(s)"
+        )
+    elif fit.engine == "ml":
+        if d.get("separation"):
+            return f"<p class='note'>Diagnostics: separation found before fitting. {dropped}</p>"
+        check = d["quadrature_check"]
+        text = (
+            f"{escape(d['method'])} with {d['points']} point(s) per level; log-likelihood "
+            f"{info['loglik']:.3f}, AIC {info['aic']:.1f}, BIC {info['bic']:.1f}; largest "
+            f"gradient {d['gradient_max_abs']:.1e}, remaining Newton step "
+            f"{d['newton_step_max']:.1e}; Hessian "
+            f"{'positive definite' if d['hessian_positive_definite'] else 'NOT positive definite'}"
+            f"; {check['points']} points change the log-likelihood by "
+            f"{check['loglik_difference']:.1e}"
+        )
+    else:
+        text = (
+            f"{escape(str(d.get('working_covariance', '')))} working covariance, "
+            f"{escape(str(d.get('cov_type', '')))} standard errors, "
+            f"{d.get('iterations', '–')} iterations"
+        )
+    return f"<p class='note'>Diagnostics: {text}. {dropped}</p>"
+
+
+def side_by_side_section(fits: list[Fit]) -> str:
+    """Each model's odds ratios with every engine that fitted it, in adjacent columns."""
+    engines = list(dict.fromkeys(f.engine for f in fits))
+    if len(engines) < 2:
+        return ""
+    parts = ["<h2 id='engines'>Engines side by side</h2>", CONDITIONAL_VS_MARGINAL]
+    for model in dict.fromkeys(f.model for f in fits):
+        by_engine = {f.engine: f for f in fits if f.model == model}
+        terms = list(dict.fromkeys(t for f in by_engine.values() for t in f.estimates["term"]))
+        rows = []
+        for term in terms:
+            row = [escape(term)]
+            for engine in engines:
+                f = by_engine.get(engine)
+                hit = None if f is None else f.estimates[f.estimates["term"] == term]
+                if f is None or hit.empty or not f.info["converged"]:
+                    row.append("–")
+                    continue
+                r = hit.iloc[0]
+                row.append(f"{_num(r.odds_ratio)} ({_num(r.or_low)} to {_num(r.or_high)})")
+            rows.append(row)
+        header = ["term"] + [f"{e} odds ratio (95% interval)" for e in engines]
+        parts.append(_table(header, rows, f"Model {model}"))
     return "".join(parts)
+
+
+def comparison_section(fits: list[Fit]) -> tuple[str, pd.DataFrame]:
+    """Likelihood-ratio tests and AIC/BIC between the cohort's ml fits."""
+    ml_fits = {f.model: f.info for f in fits if f.engine == "ml"}
+    tests = likelihood_ratio_tests(ml_fits)
+    if not ml_fits:
+        return "", tests
+    criteria = information_criteria(ml_fits)
+    parts = [
+        "<h2 id='comparison'>Model comparison (maximum likelihood)</h2>",
+        _table(
+            ["model", "sessions", "parameters", "log-likelihood", "AIC", "BIC"],
+            [
+                [
+                    escape(r.model),
+                    str(r.n_obs),
+                    str(r.n_params),
+                    f"{r.loglik:.2f}",
+                    f"{r.aic:.1f}",
+                    f"{r.bic:.1f}",
+                ]
+                for r in criteria.itertuples()
+            ],
+            "Information criteria (lower is better; BIC uses the number of sessions)",
+        ),  # fmt: skip
+    ]
+    if len(tests):
+        parts.append(
+            _table(
+                ["smaller model", "larger model", "χ² statistic", "df", "p"],
+                [
+                    [
+                        escape(r.smaller),
+                        escape(r.larger),
+                        f"{r.statistic:.2f}",
+                        str(r.df),
+                        _p(r.p_value),
+                    ]
+                    for r in tests.itertuples()
+                ],
+                "Likelihood-ratio tests between nested models (same sessions)",
+            )  # fmt: skip
+        )
+    else:
+        parts.append(
+            "<p class='note'>No pair of models is nested on the same sessions, so no "
+            "likelihood-ratio test applies.</p>"
+        )
+    return "".join(parts), tests
+
+
+def _p(p: float) -> str:
+    if not math.isfinite(p):
+        return "–"
+    return "&lt;0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def plain_language(fit: Fit, desc: dict[str, Any], reference: dict[str, Any]) -> str:
@@ -284,41 +441,60 @@ def plain_language(fit: Fit, desc: dict[str, Any], reference: dict[str, Any]) ->
     )
 
 
-def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: list[Fit]) -> str:
-    """The whole cohort report as one HTML string."""
+def primary_engine(cohort: Cohort, fits: list[Fit]) -> str:
+    """The engine whose fits lead the report: the first conditional engine configured."""
+    conditional = [e for e in cohort.engines if e in ("bayes", "ml")]
+    return (conditional or list(cohort.engines))[0] if fits else ""
+
+
+def render_cohort_report(
+    cohort: Cohort, desc: dict, validation: dict, fits: list[Fit]
+) -> tuple[str, pd.DataFrame]:
+    """The whole cohort report as one HTML string, and its likelihood-ratio tests."""
     models = list(dict.fromkeys(f.model for f in fits))
+    lead = primary_engine(cohort, fits)
+    lead_fits = [f for f in fits if f.engine == lead]
+    side_by_side = side_by_side_section(fits)
+    comparison, tests = comparison_section(fits)
     toc = [
-        "<li><a href='#glance'>At a glance</a></li>",
-        "<li><a href='#design'>Design</a></li>",
-        "<li><a href='#table1'>Table 1 by level</a></li>",
-        "<li><a href='#models'>Models</a></li>",
-        "<li><a href='#forest'>Odds ratios across models</a></li>",
-        "<li><a href='#plain'>In plain language</a></li>",
-        "<li><a href='#appendix'>Reproducibility</a></li>",
+        ("glance", "At a glance"),
+        ("design", "Design"),
+        ("table1", "Table 1 by level"),
+        ("models", "Models"),
+        ("engines", "Engines side by side") if side_by_side else None,
+        ("comparison", "Model comparison") if comparison else None,
+        ("forest", "Odds ratios across models"),
+        ("plain", "In plain language"),
+        ("appendix", "Reproducibility"),
     ]
+    toc_html = "".join(f"<li><a href='#{a}'>{t}</a></li>" for a, t in filter(None, toc))
     glance = [
         [
             escape(f.model),
             escape(f.engine),
             _badge(f),
-            escape("; ".join(f.info["problems"]) or "all diagnostics passed"),
+            escape("; ".join(f.info["problems"] + f.info.get("warnings", []))
+                   or "all checks passed"),
         ]
         for f in fits
-    ]
+    ]  # fmt: skip
     forest_rows = [
         {
             "term": r.term,
-            "series": f"{f.model} ({f.engine})",
+            "series": f"{f.model}",
             "odds_ratio": r.odds_ratio,
             "or_low": r.or_low,
             "or_high": r.or_high,
         }
-        for f in fits
+        for f in lead_fits
+        if f.info["converged"]
         for r in f.estimates.itertuples()
         if r.term != "Intercept"
     ]
-    main = next((f for f in reversed(fits) if f.model == models[-1]), None)
-    versions = fits[0].info.get("versions", {}) if fits else {}
+    main = next((f for f in lead_fits if f.model == models[-1]), None)
+    versions: dict[str, str] = {}
+    for f in fits:
+        versions |= f.info.get("versions", {})
     appendix = _table(
         ["item", "value"],
         [
@@ -326,15 +502,8 @@ def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: lis
             ["data file", escape(str(cohort.data))],
             ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"],
         ]
-        + [
-            [
-                f"{escape(f.model)}/{escape(f.engine)}",
-                f"seed {f.info.get('seed')}, {f.info['wall_seconds']['total']:.1f} s "
-                f"(compile {f.info['wall_seconds'].get('compile', 0):.1f} s)",
-            ]
-            for f in fits
-        ]
-        + [[escape(k), escape(str(v))] for k, v in versions.items()],
+        + [[f"{escape(f.model)}/{escape(f.engine)}", _run_record(f)] for f in fits]
+        + [[escape(k), escape(str(v))] for k, v in sorted(versions.items())],
         "Run record",
     )
     nesting = " within ".join(f"{escape(g)}s" for g in reversed(cohort.grouping_levels))
@@ -343,45 +512,67 @@ def render_cohort_report(cohort: Cohort, desc: dict, validation: dict, fits: lis
         f"<p class='note'>Multilevel logistic models of <code>{escape(cohort.outcome.name)}</code> "
         f"with sessions nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
-        f"<nav aria-label='Contents'><h2>Contents</h2><ol>{''.join(toc)}</ol></nav>",
+        f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
         "<h2 id='glance'>At a glance</h2>",
-        _table(["model", "engine", "diagnostics", "detail"], glance),
+        _table(["model", "engine", "checks", "detail"], glance),
         design_section(desc),
         table1_section(desc),
         "<h2 id='models'>Models</h2>",
         "".join(model_section(f) for f in fits),
+        side_by_side,
+        comparison,
         "<h2 id='forest'>Odds ratios across models</h2>",
-        f"<figure>{forest_plot(forest_rows, 'Odds ratios with 95% intervals by model')}"
-        "<figcaption>Points are posterior medians, lines 95% intervals; the dashed line marks "
-        "no association (odds ratio 1).</figcaption></figure>",
-        f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model)</h2>",
+        f"<figure>{forest_plot(forest_rows, f'Odds ratios with 95% intervals by model ({lead})')}"
+        f"<figcaption>{escape(INTERVALS.get(lead, '').capitalize())} from the {escape(lead)} "
+        "engine; the dashed line marks no association (odds ratio 1).</figcaption></figure>",
+        f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model, "
+        f"{escape(lead)} engine)</h2>",
         plain_language(main, desc, cohort.reference)
         if main and main.info["converged"]
-        else "<p>The main model did not pass its diagnostics, so no plain-language summary "
+        else "<p>The main model did not pass its checks, so no plain-language summary "
         "is given.</p>",
         "<h2 id='appendix'>Reproducibility</h2>",
         appendix,
         "<p>Reproduce with <code>make demo</code> (or <code>snakemake --cores all</code>) "
         "from the repository root with the same config and input.</p>",
     ]
-    return (
+    html = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>sessionmlm: {escape(cohort.name)}</title><style>{CSS}</style></head><body>"
         + "".join(body)
         + "</body></html>\n"
     )
+    return html, tests
+
+
+def _run_record(f: Fit) -> str:
+    seconds = f.info["wall_seconds"]
+    seed = f.info.get("seed")
+    text = f"seed {seed}" if seed is not None else "deterministic (no seed)"
+    text += f", {seconds['total']:.1f} s"
+    if "compile" in seconds:
+        text += f" (compile {seconds['compile']:.1f} s)"
+    return text
 
 
 def write_cohort_report(
-    cohort: Cohort, results_dir: str, descriptives: str, validation: str, out: str
+    cohort: Cohort,
+    results_dir: str,
+    descriptives: str,
+    validation: str,
+    out: str,
+    comparison: str | None = None,
 ) -> None:
-    """Read a cohort's results and write its report."""
+    """Read a cohort's results and write its report (and its likelihood-ratio tests as CSV)."""
     folder = Path(results_dir)
     fits = [load_fit(folder, m, e) for m in cohort.models for e in cohort.engines]
     desc = json.loads(Path(descriptives).read_text())
     check = json.loads(Path(validation).read_text())
-    Path(out).write_text(render_cohort_report(cohort, desc, check, fits))
+    html, tests = render_cohort_report(cohort, desc, check, fits)
+    Path(out).write_text(html)
+    if comparison:
+        tests.to_csv(comparison, index=False, float_format="%.6g")
 
 
 def write_index(cohorts: list[str], reports: list[str], out: str) -> None:

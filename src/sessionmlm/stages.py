@@ -115,6 +115,7 @@ def run_fit(
     result = get_engine(engine)(data, settings, threads=threads)
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
+    result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

@@ -12,6 +12,12 @@ rule report:
             category="Cohort reports",
             labels={"cohort": "{cohort}"},
         ),
+        comparison=report(
+            "results/{cohort}/model_comparison.csv",
+            caption="../report/model_comparison.rst",
+            category="{cohort}",
+            labels={"cohort": "{cohort}", "table": "likelihood-ratio tests (ml)"},
+        ),
     log:
         "logs/report/{cohort}.log",
     conda:

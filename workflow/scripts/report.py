@@ -9,4 +9,5 @@ write_cohort_report(
     descriptives=snakemake.input.descriptives,
     validation=snakemake.input.validation,
     out=snakemake.output.report,
+    comparison=snakemake.output.comparison,
 )

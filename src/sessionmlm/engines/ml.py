@@ -26,7 +26,12 @@ from scipy import optimize, stats
 
 from sessionmlm.design import ModelData
 from sessionmlm.engines import FitResult
-from sessionmlm.engines.quadrature import NestedQuadrature, Nesting, nesting_from_codes
+from sessionmlm.engines.quadrature import (
+    ModeNotFoundError,
+    NestedQuadrature,
+    Nesting,
+    nesting_from_codes,
+)
 from sessionmlm.variance import icc_by_level, median_odds_ratio
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 Z95 = stats.norm.ppf(0.975)
 CHI2_95 = stats.chi2.ppf(0.95, 1)
 BOUNDARY_SD = 1e-4  # an SD at or below this is at the boundary (lme4's isSingular tolerance)
+MAX_SD = 50.0  # no random-intercept SD on the log-odds scale is near this; a step there is wild
 CHECK_EXTRA_POINTS = 8  # the fit's log-likelihood is recomputed with this many more points
 QUADRATURE_TOLERANCE = 1e-3  # a larger change in log-likelihood means too few points
 
@@ -217,12 +223,20 @@ def _maximise(model, start, hess_inv, fixed=None, gtol=1e-5, max_iter=500):
         p[free] = x
         return p
 
+    def objective(x):
+        """Minus the log-likelihood and its gradient; a wild trial step reads as very bad."""
+        p = full(x)
+        ll = _safe_loglike(model, p)
+        if not np.isfinite(ll):
+            return 1e100, np.zeros(len(x))
+        return -ll, -model.score(p)[free]
+
     if hess_inv is not None:
         hess_inv = (hess_inv + hess_inv.T) / 2  # scipy insists on exact symmetry
     result = optimize.minimize(
-        lambda x: -model.loglike(full(x)),
+        objective,
         start[free],
-        jac=lambda x: -model.score(full(x))[free],
+        jac=True,
         method="BFGS",
         options={
             "gtol": gtol * max(1.0, len(model.endog) / 1000),
@@ -232,6 +246,29 @@ def _maximise(model, start, hess_inv, fixed=None, gtol=1e-5, max_iter=500):
         },
     )
     return full(result.x), result.hess_inv
+
+
+def _safe_loglike(model, params: np.ndarray) -> float:
+    """The log-likelihood, or -inf where a trial step went somewhere no mode can be found."""
+    if np.any(np.abs(params[model.k_fixed :]) > MAX_SD):
+        return -np.inf
+    try:
+        return model.loglike(params)
+    except ModeNotFoundError:
+        return -np.inf
+
+
+def inverse_metric(H: np.ndarray) -> np.ndarray:
+    """A positive definite stand-in for (-H)^-1, to start BFGS and predict profile paths.
+
+    At a boundary (an SD at zero) or far from the optimum -H need not be positive definite;
+    its eigenvalues are then floored at 1e-6 of the largest, as in modified Newton methods.
+    """
+    values, vectors = np.linalg.eigh(-(H + H.T) / 2)
+    # The absolute floor of 1 keeps a flat direction (an SD at zero) from sending BFGS's
+    # first step to absurd values; BFGS's updates then learn the true curvature.
+    values = np.maximum(values, max(1e-6 * values.max(), 1.0))
+    return (vectors / values) @ vectors.T
 
 
 def _free(params: np.ndarray, k_fixed: int) -> np.ndarray:
@@ -268,7 +305,7 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 4):
             # new Hessian (which changes negligibly over such a step) and report what is left.
             trial = params.copy()
             trial[free] += step
-            if model.loglike(trial) >= model.loglike(params):
+            if _safe_loglike(model, trial) >= model.loglike(params):
                 params = trial
                 g = model.score(params)
                 step = -np.linalg.solve(H[np.ix_(free, free)], g[free])
@@ -277,7 +314,7 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 4):
         for _ in range(20):
             trial = params.copy()
             trial[free] += step
-            if model.loglike(trial) >= ll - 1e-10:
+            if _safe_loglike(model, trial) >= ll - 1e-10:
                 break
             step /= 2
         else:
@@ -329,8 +366,8 @@ def profile_interval(model, params, loglik, index, H) -> tuple[float, float, int
     sd = params[index]
     if np.all(np.isfinite(H)):
         H_oo = H[np.ix_(others, others)]
-        slope = -np.linalg.solve(H_oo, H[others, index])
-        hess_inv = np.linalg.inv(-H_oo)
+        hess_inv = inverse_metric(H_oo)
+        slope = hess_inv @ H[others, index]
         curvature = -(H[index, index] + H[index, others] @ slope)
     else:
         slope, hess_inv, curvature = np.zeros(k - 1), None, 0.0
@@ -420,9 +457,7 @@ def fit_model(data: ModelData, settings: MlSettings):
     if settings.points > 1:
         # The Laplace optimum and curvature start the quadrature fit close to its end.
         params = _at_boundary_to_zero(params, laplace.k_fixed)
-        H = laplace.hessian(params)
-        if np.all(np.linalg.eigvalsh(-H) > 0):
-            hess_inv = np.linalg.inv(-H)
+        hess_inv = inverse_metric(laplace.hessian(params))
         model = NestedLogit(y, exog, names, nesting, n_levels, settings.points)
         params, _ = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
     timings["optimise"] = time.perf_counter() - start
@@ -562,6 +597,7 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
         },
         "summary": str(result.summary()).splitlines(),
     }
+    log.info("statsmodels summary:\n%s", "\n".join(info["summary"]))
     return FitResult(estimates=estimates, variance=variance, info=info)
 
 

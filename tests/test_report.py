@@ -135,6 +135,8 @@ def test_engines_side_by_side_with_the_conditional_versus_marginal_note(demo_coh
     ]  # fmt: skip
     assert "population-averaged" in html and "conditional" in html
     assert "GEE working dependence (not random-effect variances)" in html
+    gee_section = html.split("id='full-gee'")[1].split("<h3")[0]
+    assert "working correlation</p>" in gee_section and "u<sub>" not in gee_section
     assert "deterministic (no seed)" in html
 
 

@@ -190,11 +190,18 @@ def table1_section(desc: dict[str, Any]) -> str:
 def _equation(fit: Fit, groups: list[str]) -> str:
     terms = [t for t in fit.estimates["term"] if t != "Intercept"]
     fixed = " + ".join(["β₀"] + [f"β<sub>{escape(t)}</sub>·{escape(t)}" for t in terms])
+    outcome = escape(fit.info["formula"].split("~")[0].strip())
+    if fit.engine == "gee":
+        # A marginal model: no random effects, the clustering enters the working correlation.
+        return (
+            f"<p class='eq'>logit P({outcome} = 1) = {fixed}, averaged over "
+            f"{' and '.join(escape(g) + 's' for g in groups)}; sessions sharing a unit are "
+            "correlated through a nested exchangeable working correlation</p>"
+        )
     random = " + ".join(f"u<sub>{escape(g)}</sub>" for g in groups)
     sds = "; ".join(
         f"u<sub>{escape(g)}</sub> ~ Normal(0, σ<sub>{escape(g)}</sub>²)" for g in groups
     )
-    outcome = escape(fit.info["formula"].split("~")[0].strip())
     return f"<p class='eq'>logit P({outcome} = 1) = {fixed} + {random}; {sds}</p>"
 
 

@@ -35,6 +35,16 @@ def fit_outputs(cohort, name):
     ]
 
 
+# The package code each job runs: a changed engine or report module reruns its jobs.
+PACKAGE = Path(workflow.basedir) / "src" / "sessionmlm"
+ENGINE_CODE = {
+    "bayes": [PACKAGE / "engines" / "bayes.py"],
+    "ml": [PACKAGE / "engines" / "ml.py", PACKAGE / "engines" / "quadrature.py"],
+    "gee": [PACKAGE / "engines" / "gee.py"],
+}
+REPORT_CODE = [PACKAGE / "report.py", PACKAGE / "figures.py", PACKAGE / "compare.py"]
+
+
 # Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
 FIT_THREADS = {"bayes": 4, "ml": 2, "gee": 1}
 

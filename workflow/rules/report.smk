@@ -5,6 +5,7 @@ rule report:
         fits=lambda wc: fit_outputs(wc.cohort, "fit.json"),
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
+        code=REPORT_CODE,
     output:
         report=report(
             "results/{cohort}/report.html",

@@ -38,6 +38,18 @@ class ModelData:
     n_dropped: int
     rows: np.ndarray  # (n,) positions in the canonical table of the sessions kept
 
+    def record(self) -> dict[str, Any]:
+        """What every engine's fit.json says about the data of the fit."""
+        return {
+            "model": self.spec.name,
+            "formula": self.spec.formula,
+            "n_obs": int(len(self.y)),
+            "n_dropped": self.n_dropped,
+            "dropped_by_variable": self.dropped,
+            "units": dict(zip(self.groups, self.n_units, strict=True)),
+            "base_rate": float(self.y.mean()),
+        }
+
     @property
     def rows_hash(self) -> str:
         """Fingerprint of which sessions the model used: equal for fits on the same rows."""

@@ -376,8 +376,7 @@ def fit(
     settings_record = asdict(s)
     info = {
         "engine": "bayes",
-        "model": data.spec.name,
-        "formula": data.spec.formula,
+        **data.record(),
         "converged": diagnostics["passed"],
         "status": "ok" if diagnostics["passed"] else "failed",
         "problems": diagnostics["problems"],
@@ -387,11 +386,6 @@ def fit(
             "coefficients": s.coefficients.describe() + " per standard deviation of each predictor",
             "group_sd": s.group_sd.describe() + " for each level's random-intercept SD",
         },
-        "n_obs": int(len(data.y)),
-        "n_dropped": data.n_dropped,
-        "dropped_by_variable": data.dropped,
-        "units": dict(zip(data.groups, data.n_units, strict=True)),
-        "base_rate": float(data.y.mean()),
         "diagnostics": {k: v for k, v in diagnostics.items() if k != "per_quantity"},
         "attempts": attempts,
         "seed": s.seed,

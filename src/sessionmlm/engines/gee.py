@@ -170,18 +170,12 @@ def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 
     )
     info = {
         "engine": "gee",
-        "model": data.spec.name,
-        "formula": data.spec.formula,
+        **data.record(),
         "scale": "population-averaged",
         "converged": converged,
         "status": "ok" if converged else "failed",
         "problems": problems,
         "settings": s,
-        "n_obs": int(len(data.y)),
-        "n_dropped": data.n_dropped,
-        "dropped_by_variable": data.dropped,
-        "units": dict(zip(data.groups, data.n_units, strict=True)),
-        "base_rate": float(data.y.mean()),
         "diagnostics": diagnostics,
         "seed": None,  # GEE is deterministic
         "wall_seconds": {"total": round(time.perf_counter() - start, 3)},

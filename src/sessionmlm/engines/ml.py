@@ -554,14 +554,8 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     separation = find_separation(exog, data.y, names)
     info = {
         "engine": "ml",
-        "model": data.spec.name,
-        "formula": data.spec.formula,
+        **data.record(),
         "settings": asdict(s),
-        "n_obs": int(len(data.y)),
-        "n_dropped": data.n_dropped,
-        "dropped_by_variable": data.dropped,
-        "units": dict(zip(data.groups, data.n_units, strict=True)),
-        "base_rate": float(data.y.mean()),
         "terms": names,
         "seed": None,
         "versions": versions(),

@@ -285,7 +285,7 @@ def _at_boundary_to_zero(params: np.ndarray, k_fixed: int) -> np.ndarray:
     return p
 
 
-def _newton_polish(model, params: np.ndarray, max_steps: int = 4):
+def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
     """Newton steps with the finite-difference Hessian until the step is negligible.
 
     Returns params, Hessian, gradient and the Newton step still proposed at params (free
@@ -527,12 +527,15 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
         )
     check = diagnostics["quadrature_check"]
     if abs(check["loglik_difference"]) > QUADRATURE_TOLERANCE:
-        method = "the Laplace approximation" if s.points == 1 else f"{s.points}-point quadrature"
+        if s.points == 1:
+            method, advice = "the Laplace approximation", "use quadrature (ml.points: 12)"
+        else:
+            method = f"{s.points}-point quadrature"
+            advice = "set ml.points higher (40 or more for SDs around 3)"
         notes.append(
             f"{method} is not accurate here: {check['points']} points change the "
             f"log-likelihood by {check['loglik_difference']:.2g} at the estimates. Large "
-            "variances with few sessions per client need more points; set ml.points higher "
-            "(40 or more for SDs around 3)."
+            f"variances with few sessions per client need more points; {advice}."
         )
     for group in diagnostics["boundary"]:
         notes.append(

@@ -8,7 +8,8 @@ from .conftest import ROOT
 
 
 def canonical_demo(demo_config):
-    from sessionmlm.ingest import read_table, to_canonical
+    from sessionmlm.ingest import to_canonical
+    from sessionmlm.tables import read_table
 
     cohort = load_config(demo_config, workdir=ROOT).cohorts["demo"]
     table, _ = to_canonical(read_table(cohort.data), cohort, b"k")

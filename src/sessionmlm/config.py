@@ -19,6 +19,7 @@ import yaml
 from referencing import Registry, Resource
 
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 KNOWN_ENGINES = ("bayes", "ml", "gee")
@@ -63,6 +64,7 @@ class Cohort:
     engines: tuple[str, ...]
     engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
+    read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
 
     def for_ingest(self) -> Cohort:
         """The cohort as ingest and describe see it: the columns models need, not the models.
@@ -161,13 +163,6 @@ def merge(defaults: dict, overrides: dict) -> dict:
     return merged
 
 
-def read_header(path: Path) -> list[str]:
-    """Column names of a data file (CSV for now; other formats come with the ingest issue)."""
-    import pandas as pd
-
-    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
-
-
 def _closest(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=3)
     return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""
@@ -185,11 +180,11 @@ def build_cohort(
     data = data if data.is_absolute() else workdir / data
     if not data.exists():
         return None, [f"{where}: data file {raw['data']!r} does not exist (looked at {data})."]
-    if data.suffix.lower() not in (".csv",):
-        return None, [
-            f"{where}: data file {raw['data']!r}: only .csv is read so far; convert the file."
-        ]
-    header = read_header(data)
+    read = dict(raw.get("read", {}))
+    try:
+        header = read_columns(data, ReadOptions.from_config(read))
+    except TableError as error:
+        return None, [f"{where}: data: {error}"]
 
     def need(source: str, key: str) -> None:
         if source not in header:
@@ -280,6 +275,7 @@ def build_cohort(
         engines=engines,
         engine_settings=settings,
         predictors=tuple(sorted({p for spec in models.values() for p in spec.predictors})),
+        read=read,
     )
     return cohort, []
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.config import Cohort
+from sessionmlm.tables import ReadOptions, read_table
 
 log = logging.getLogger(__name__)
 SHOW_ROWS = 5
@@ -113,11 +114,6 @@ def _lines(mask: np.ndarray) -> tuple[int, tuple[int, ...]]:
     """Count and first few file line numbers of the rows flagged in mask."""
     index = np.flatnonzero(mask)
     return len(index), tuple(int(i) + 2 for i in index[:SHOW_ROWS])
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a cohort file as text, so that codes are compared as written."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def _as_code(value: Any) -> str:
@@ -238,5 +234,5 @@ def to_canonical(raw: pd.DataFrame, cohort: Cohort, key: bytes) -> tuple[pd.Data
 
 def ingest(cohort: Cohort, privacy: dict[str, Any]) -> tuple[pd.DataFrame, Validation]:
     """Read, map, validate and pseudonymise one cohort's data."""
-    raw = read_table(cohort.data)
+    raw = read_table(cohort.data, ReadOptions.from_config(cohort.read))
     return to_canonical(raw, cohort, pseudonym_key(privacy))

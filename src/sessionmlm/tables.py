@@ -1,0 +1,157 @@
+"""Read a cohort's data file, in any supported format, as a table of text cells.
+
+Codes are compared as written, so every format is turned into text the same way: integers as
+"1" (never "1.0"), empty cells and system-missing values as "". The format follows the file's
+extension; reading options come from the cohort file's `read:` mapping.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+DELIMITED = (".csv", ".tsv", ".txt")
+SUFFIXES = (*DELIMITED, ".parquet", ".xlsx", ".sav", ".dta")
+
+
+class TableError(ValueError):
+    """A data file cannot be read; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file; None means detect. Documented in config/README.md under `read`."""
+
+    delimiter: str | None = None  # delimited text: detected from ",", ";", tab and "|"
+    encoding: str | None = None  # delimited text: UTF-8 if it decodes, else the likeliest
+    sheet: str | int | None = None  # Excel: sheet name or 0-based position (default: first)
+    value_labels: bool = True  # SPSS and Stata: cells hold value labels rather than numbers
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any] | None) -> ReadOptions:
+        """Build from the cohort's `read:` mapping (checked against the schema already)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text the way a CSV of the same data would hold it."""
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_string_dtype(series) and not series.isna().any():
+            out[str(column)] = series.astype(str)
+        else:
+            out[str(column)] = [_cell_text(v) for v in series.astype(object)]
+    return out
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without a byte-order mark) when the bytes decode, else a guess.
+
+    The guess is Windows-1252 (Western European, what most Windows exports use) when it
+    decodes the bytes, else charset-normalizer's best match; a single accented letter cannot
+    tell code pages apart, so the guess is logged and read.encoding overrides it.
+    """
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding != "utf-8-sig":
+            log.warning(
+                "%s is not UTF-8; reading it as %s. If accented letters look wrong, set "
+                "read.encoding in the cohort file.", path.name, encoding,
+            )  # fmt: skip
+        return encoding
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is None:
+        raise TableError(
+            f"{path.name}: cannot tell the text encoding; set read.encoding in the cohort file "
+            "(for example latin-1 or cp1252)."
+        )
+    log.warning("%s is not UTF-8; reading it as %s (a guess; set read.encoding to choose).",
+                path.name, best.encoding)  # fmt: skip
+    return best.encoding
+
+
+def detect_delimiter(path: Path, encoding: str) -> str:
+    """The field delimiter of a text file: tab for .tsv, else sniffed from the first lines."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with open(path, encoding=encoding, newline="") as handle:
+        sample = handle.read(1 << 16)
+    if not sample.strip():
+        raise TableError(f"{path.name}: the file is empty; export the session table again.")
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","  # one column, or nothing to tell from: the usual CSV
+
+
+def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None = None):
+    """The file as a DataFrame of text cells (header row as column names)."""
+    options = options or ReadOptions()
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise TableError(
+            f"{path.name}: cannot read {suffix or 'files without an extension'}; "
+            f"supported: {', '.join(SUFFIXES)}."
+        )
+    try:
+        if suffix in DELIMITED:
+            encoding = options.encoding or detect_encoding(path)
+            delimiter = options.delimiter or detect_delimiter(path, encoding)
+            return pd.read_csv(
+                path, sep=delimiter, encoding=encoding, dtype=str, keep_default_na=False,
+                nrows=nrows,
+            )  # fmt: skip
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix == ".xlsx":
+            frame = pd.read_excel(path, sheet_name=options.sheet or 0, nrows=nrows)
+        else:
+            import pyreadstat
+
+            reader = pyreadstat.read_sav if suffix == ".sav" else pyreadstat.read_dta
+            frame, _ = reader(
+                str(path), apply_value_formats=options.value_labels, row_limit=nrows or 0
+            )
+    except TableError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise TableError(f"{path.name}: cannot be read as {suffix}: {error}") from None
+    if nrows is not None:
+        frame = frame.head(nrows)
+    return as_text(frame)
+
+
+def read_columns(path: Path, options: ReadOptions | None = None) -> list[str]:
+    """Column names of a data file, reading as little of it as the format allows."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.read_schema(path).names if not c.startswith("__index")]
+    return list(read_table(path, options, nrows=1).columns)

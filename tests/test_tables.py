@@ -1,0 +1,125 @@
+"""Every supported file format reads to the same text table and the same canonical cohort."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import pytest
+import yaml
+
+from sessionmlm.config import ConfigError, load_config
+from sessionmlm.ingest import ingest
+from sessionmlm.tables import ReadOptions, TableError, read_columns, read_table
+
+from .conftest import TINY_COHORT, write_project
+
+PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
+
+
+def write_as(table: pd.DataFrame, path, **kwargs):
+    """Write table the way another program would export it, by the path's extension."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix
+    if suffix == ".csv":
+        table.to_csv(path, index=False, **kwargs)
+    elif suffix == ".tsv":
+        table.to_csv(path, index=False, sep="\t")
+    elif suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    elif suffix == ".xlsx":
+        with pd.ExcelWriter(path) as writer:
+            pd.DataFrame({"note": ["cover sheet"]}).to_excel(writer, sheet_name="about")
+            table.to_excel(writer, sheet_name="coded", index=False)
+    elif suffix in (".sav", ".dta"):
+        import pyreadstat
+
+        # As SPSS and Stata store it: caregiver presence as numbers 1/2 with value labels.
+        coded = table.assign(caregiver_present=table.caregiver_present.map({"Y": 1, "N": 2}))
+        labels = {"caregiver_present": {1: "Y", 2: "N"}}
+        writer = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+        writer(coded, str(path), variable_value_labels=labels)
+    return path
+
+
+def cohort_with(folder, table, data_file, read=None):
+    cohort = copy.deepcopy(TINY_COHORT) | {"data": data_file}
+    if read:
+        cohort["read"] = read
+    write_project(folder, {"tiny": cohort}, {})
+    write_as(table, folder / data_file)
+    config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(folder / "config" / "cohorts")
+    return load_config(config, workdir=folder).cohorts["tiny"]
+
+
+@pytest.mark.parametrize(
+    "data_file, read",
+    [
+        ("data/s.tsv", None),
+        ("data/s.parquet", None),
+        ("data/s.xlsx", {"sheet": "coded"}),
+        ("data/s.sav", None),
+        ("data/s.dta", None),
+    ],
+)
+def test_each_format_gives_the_same_canonical_cohort(
+    tmp_path, tiny_table, monkeypatch, data_file, read
+):
+    monkeypatch.setenv("SESSIONMLM_KEY", "k")
+    reference, check = ingest(cohort_with(tmp_path / "csv", tiny_table, "data/s.csv"), PRIVACY)
+    assert check.ok
+    table, check = ingest(cohort_with(tmp_path / "other", tiny_table, data_file, read), PRIVACY)
+    assert check.ok, [str(p) for p in check.problems]
+    pd.testing.assert_frame_equal(table, reference)
+
+
+def test_semicolon_latin1_export_is_detected(tmp_path, tiny_table):
+    # A European spreadsheet export: semicolons, decimal values, an accented category.
+    table = tiny_table.assign(ebp=tiny_table.ebp.replace("MAP", "Niños MAP"))
+    path = write_as(table, tmp_path / "s.csv", sep=";", encoding="latin-1")
+    text = read_table(path)
+    assert list(text.columns) == list(table.columns)
+    assert "Niños MAP" in set(text.ebp)
+    assert text.ebp_attitudes.iloc[0] == str(table.ebp_attitudes.iloc[0])
+    # Code pages cannot be told apart by one letter: the cohort file can say which it is.
+    greek = read_table(path, ReadOptions(encoding="iso-8859-7"))
+    assert "Niρos MAP" in set(greek.ebp)
+
+
+def test_numbers_are_text_as_a_csv_would_hold_them(tmp_path):
+    frame = pd.DataFrame(
+        {"id": ["a", "b"], "n": [1.0, None], "x": [0.25, 2.0], "flag": [True, False]}
+    )
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    text = read_table(path)
+    assert text.to_dict("list") == {
+        "id": ["a", "b"], "n": ["1", ""], "x": ["0.25", "2"], "flag": ["1", "0"]
+    }  # fmt: skip
+    assert read_columns(path) == ["id", "n", "x", "flag"]
+
+
+def test_spss_codes_without_value_labels(tmp_path, tiny_table):
+    path = write_as(tiny_table, tmp_path / "s.sav")
+    assert set(read_table(path).caregiver_present) == {"Y", "N"}
+    raw = read_table(path, ReadOptions(value_labels=False))
+    assert set(raw.caregiver_present) == {"1", "2"}
+
+
+def test_unreadable_files_are_named_with_what_to_do(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(TableError, match="empty.csv: the file is empty"):
+        read_table(empty)
+    with pytest.raises(TableError, match=r"cannot read \.json; supported: \.csv, \.tsv"):
+        read_table(tmp_path / "s.json")
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a spreadsheet")
+    with pytest.raises(TableError, match="broken.xlsx: cannot be read as .xlsx"):
+        read_table(broken)
+
+
+def test_a_wrong_sheet_or_format_stops_at_config_time(tmp_path, tiny_table):
+    with pytest.raises(ConfigError, match="data: s.xlsx: cannot be read as .xlsx"):
+        cohort_with(tmp_path, tiny_table, "data/s.xlsx", read={"sheet": "no such sheet"})

@@ -123,3 +123,73 @@ def test_unreadable_files_are_named_with_what_to_do(tmp_path):
 def test_a_wrong_sheet_or_format_stops_at_config_time(tmp_path, tiny_table):
     with pytest.raises(ConfigError, match="data: s.xlsx: cannot be read as .xlsx"):
         cohort_with(tmp_path, tiny_table, "data/s.xlsx", read={"sheet": "no such sheet"})
+
+
+CLIENT_COLUMNS = ["client_id", "therapist_id", "ebp", "child_age"]
+THERAPIST_COLUMNS = ["therapist_id", "licensed", "hispanic_latinx", "ebp_attitudes",
+                     "emotional_exhaustion", "direct_hours", "n_ebps_trained"]  # fmt: skip
+
+
+def split_by_level(table: pd.DataFrame):
+    """The way coding projects store a cohort: a table per level, joined on ids."""
+    sessions = table.drop(columns=CLIENT_COLUMNS[1:] + THERAPIST_COLUMNS[1:])
+    clients = table[CLIENT_COLUMNS].drop_duplicates()
+    therapists = table[THERAPIST_COLUMNS].drop_duplicates()
+    return sessions, clients, therapists
+
+
+def separate_cohort(folder, sessions, clients, therapists, codes=None):
+    files = {"sessions": "data/sessions.csv", "clients": "data/clients.xlsx",
+             "therapists": "data/therapists.parquet"}  # fmt: skip
+    cohort = copy.deepcopy(TINY_COHORT) | {"data": files}
+    cohort["codes"] |= codes or {}
+    write_project(folder, {"tiny": cohort}, {})
+    for name, frame in [("sessions", sessions), ("clients", clients), ("therapists", therapists)]:
+        path = folder / files[name]
+        if path.suffix == ".xlsx":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_excel(path, index=False)
+        else:
+            write_as(frame, path)
+    config = yaml.safe_load((folder / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(folder / "config" / "cohorts")
+    return load_config(config, workdir=folder).cohorts["tiny"]
+
+
+def test_separate_level_tables_join_to_the_same_cohort(tmp_path, tiny_table, monkeypatch):
+    monkeypatch.setenv("SESSIONMLM_KEY", "k")
+    reference, _ = ingest(cohort_with(tmp_path / "one", tiny_table, "data/s.csv"), PRIVACY)
+    cohort = separate_cohort(tmp_path / "three", *split_by_level(tiny_table))
+    assert [p.name for p in cohort.data_files] == ["sessions.csv", "clients.xlsx",
+                                                    "therapists.parquet"]  # fmt: skip
+    table, check = ingest(cohort, PRIVACY)
+    assert check.ok, [str(p) for p in check.problems]
+    pd.testing.assert_frame_equal(table, reference)
+
+
+def test_join_problems_point_at_the_file_and_line_to_fix(tmp_path, tiny_table, monkeypatch):
+    monkeypatch.setenv("SESSIONMLM_KEY", "k")
+    sessions, clients, therapists = split_by_level(tiny_table)
+    clients = clients[clients.client_id != "C00002"]  # its session loses its client row
+    therapists = pd.concat([therapists, therapists.iloc[[4]]]).astype({"licensed": str})
+    therapists.iloc[1, therapists.columns.get_loc("licensed")] = (
+        "maybe"  # a therapist twice, a bad value
+    )
+    codes = {"licensed": {"1": 1, "0": 0}}
+    cohort = separate_cohort(tmp_path, sessions, clients, therapists, codes)
+    _, check = ingest(cohort, PRIVACY)
+    text = [str(p) for p in check.problems]
+    assert any(t.startswith("sessions.csv: column 'client_id', rows 4 (1 in all)") and
+               "client ids with no row in clients.xlsx" in t for t in text), text  # fmt: skip
+    assert any(t.startswith("therapists.parquet: column 'therapist_id', rows 6, 32 (2 in all)")
+               and "duplicate therapist ids" in t for t in text), text  # fmt: skip
+    # The bad value is one therapist row (line 3 of its file), not each of its sessions.
+    assert any(t.startswith("therapists.parquet: column 'licensed', rows 3 (1 in all)")
+               for t in text), text  # fmt: skip
+
+
+def test_a_level_table_without_its_id_is_a_config_error(tmp_path, tiny_table):
+    sessions, clients, therapists = split_by_level(tiny_table)
+    with pytest.raises(ConfigError, match=r"data.therapists: therapists.parquet lacks the "
+                                          r"therapist id column 'therapist_id'"):  # fmt: skip
+        separate_cohort(tmp_path, sessions, clients, therapists.drop(columns="therapist_id"))

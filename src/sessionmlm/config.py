@@ -65,6 +65,12 @@ class Cohort:
     engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
     read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
+    unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
+
+    @property
+    def data_files(self) -> list[Path]:
+        """Every input file: the sessions table, then any per-level tables."""
+        return [self.data, *self.unit_data.values()]
 
     def for_ingest(self) -> Cohort:
         """The cohort as ingest and describe see it: the columns models need, not the models.
@@ -168,6 +174,30 @@ def _closest(name: str, choices: list[str]) -> str:
     return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""
 
 
+def _data_files(
+    data: str | dict[str, str], levels: dict[str, str], where: str, workdir: Path
+) -> tuple[dict[str, Path], list[str]]:
+    """The cohort's data files: {"sessions": path} plus one "<level>s" file per level given."""
+    named = {"sessions": data} if isinstance(data, str) else dict(data)
+    allowed = ["sessions", *(f"{level}s" for level in list(levels)[:-1])]
+    problems = [
+        f"{where}: data.{key}: not a table name; use {', '.join(allowed)}." + _closest(key, allowed)
+        for key in named
+        if key not in allowed
+    ]
+    if "sessions" not in named:
+        problems.append(f"{where}: data: the sessions table is required (data.sessions).")
+    files = {}
+    for key, value in named.items():
+        path = Path(value)
+        path = path if path.is_absolute() else workdir / path
+        if not path.exists():
+            label = "data" if isinstance(data, str) else f"data.{key}:"
+            problems.append(f"{where}: {label} file {value!r} does not exist (looked at {path}).")
+        files[key] = path
+    return files, problems
+
+
 def build_cohort(
     raw: dict, config_file: Path, defaults: dict[str, dict], workdir: Path
 ) -> tuple[Cohort | None, list[str]]:
@@ -176,24 +206,36 @@ def build_cohort(
     problems = schema_problems(raw, "cohort.schema.json", where)
     if problems:
         return None, problems
-    data = Path(raw["data"])
-    data = data if data.is_absolute() else workdir / data
-    if not data.exists():
-        return None, [f"{where}: data file {raw['data']!r} does not exist (looked at {data})."]
+    levels = dict(raw["levels"])
+    files, found = _data_files(raw["data"], levels, where, workdir)
+    if found:
+        return None, found
     read = dict(raw.get("read", {}))
-    try:
-        header = read_columns(data, ReadOptions.from_config(read))
-    except TableError as error:
-        return None, [f"{where}: data: {error}"]
+    columns_of: dict[str, list[str]] = {}
+    for key, path in files.items():
+        try:
+            columns_of[key] = read_columns(path, ReadOptions.from_config(read))
+        except TableError as error:
+            problems.append(f"{where}: data: {error}")
+    if problems:
+        return None, problems
+    header = list(dict.fromkeys(c for cols in columns_of.values() for c in cols))
+    names = " or ".join(p.name for p in files.values())
+    # Each file of separate tables must hold its own level's id, to join on.
+    for key, path in files.items():
+        level = list(levels)[-1] if key == "sessions" else key[:-1]
+        if levels[level] not in columns_of[key]:
+            problems.append(
+                f"{where}: data.{key}: {path.name} lacks the {level} id column "
+                f"{levels[level]!r} (levels.{level}), which joins it to the sessions."
+            )
 
     def need(source: str, key: str) -> None:
         if source not in header:
             problems.append(
-                f"{where}: {key}: column {source!r} is not in {data.name}."
-                + _closest(source, header)
+                f"{where}: {key}: column {source!r} is not in {names}." + _closest(source, header)
             )
 
-    levels = dict(raw["levels"])
     for level, source in levels.items():
         need(source, f"levels.{level}")
     out = raw["outcome"]
@@ -259,7 +301,8 @@ def build_cohort(
     cohort = Cohort(
         name=raw["name"],
         config_file=config_file,
-        data=data,
+        data=files["sessions"],
+        unit_data={k[:-1]: v for k, v in files.items() if k != "sessions"},
         levels=levels,
         outcome=Outcome(
             name=out["name"],

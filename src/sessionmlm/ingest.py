@@ -116,6 +116,69 @@ def _lines(mask: np.ndarray) -> tuple[int, tuple[int, ...]]:
     return len(index), tuple(int(i) + 2 for i in index[:SHOW_ROWS])
 
 
+LINE = "__line__"  # prefix of the columns that keep each row's line in its level's own file
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Session rows with every column, and which level's file each joined column came from."""
+
+    table: pd.DataFrame
+    origin: dict[str, str]  # column -> level whose own table holds it (absent: sessions file)
+    files: dict[str, str]  # "sessions" or level -> file name
+
+    def where(self, column: str, mask: np.ndarray) -> tuple[str, int, tuple[int, ...]]:
+        """File, count and first line numbers of the flagged rows, in the column's own file.
+
+        A client-level value wrong in the clients file is one row there, however many
+        sessions the client has.
+        """
+        level = self.origin.get(column)
+        if level is None:
+            count, rows = _lines(mask)
+            return self.files["sessions"], count, rows
+        lines = np.unique(self.table.loc[mask, LINE + level].dropna().astype(int))
+        return self.files[level], len(lines), tuple(int(x) for x in lines[:SHOW_ROWS])
+
+
+def join_tables(cohort: Cohort) -> tuple[Joined, list[Problem]]:
+    """Read the cohort's data: one table, or separate level tables joined on their ids.
+
+    Problems with the joins (duplicate unit ids, sessions whose unit has no row in its
+    table) are returned for validation to report with the others.
+    """
+    options = ReadOptions.from_config(cohort.read)
+    joined = Joined(read_table(cohort.data, options), {}, {"sessions": cohort.data.name})
+    problems: list[Problem] = []
+    # Innermost level first: sessions carry client ids, clients carry therapist ids.
+    for level in reversed(cohort.grouping_levels):
+        if level not in cohort.unit_data:
+            continue
+        path, key = cohort.unit_data[level], cohort.levels[level]
+        joined.files[level] = path.name
+        units = read_table(path, options)
+        units[LINE + level] = np.arange(len(units)) + 2
+        count, rows = _lines(units[key].duplicated(keep=False).to_numpy())
+        if count:
+            problems.append(Problem(path.name, key, rows, count, f"duplicate {level} ids",
+                                    f"Give each {level} one row in {path.name}."))  # fmt: skip
+        units = units.drop_duplicates(key)
+        table = joined.table
+        new = [c for c in units.columns if c == key or c not in table.columns]
+        table = table.merge(units[new], on=key, how="left", validate="m:1")
+        # Sessions of a unit without a row get empty cells, as missing values read from a file.
+        joined_columns = [c for c in new if c != key and not c.startswith(LINE)]
+        table[joined_columns] = table[joined_columns].fillna("")
+        joined = Joined(table, joined.origin, joined.files)
+        file, count, rows = joined.where(key, table[LINE + level].isna().to_numpy())
+        if count:
+            message = f"{level} ids with no row in {path.name}"
+            fix = f"Add those {level}s to {path.name}, or correct the ids."
+            problems.append(Problem(file, key, rows, count, message, fix))
+        joined.origin.update({c: level for c in new if c != key})
+    return joined, problems
+
+
 def _as_code(value: Any) -> str:
     """Codes from YAML (1, 1.0, True, 'Y') compared with cell text."""
     if isinstance(value, bool):
@@ -125,21 +188,27 @@ def _as_code(value: Any) -> str:
     return str(value)
 
 
-def to_canonical(raw: pd.DataFrame, cohort: Cohort, key: bytes) -> tuple[pd.DataFrame, Validation]:
-    """Map a raw table to the canonical session table and validate it.
+def to_canonical(
+    raw: pd.DataFrame | Joined, cohort: Cohort, key: bytes, found: list[Problem] | None = None
+) -> tuple[pd.DataFrame, Validation]:
+    """Map a raw (or joined) table to the canonical session table and validate it.
 
-    Returns the table (meaningful only when validation is ok) and the validation record.
+    Returns the table (meaningful only when validation is ok) and the validation record,
+    which starts with the problems already found (joins).
     """
-    name = cohort.data.name
-    check = Validation(cohort=cohort.name, file=str(cohort.data))
+    joined = raw if isinstance(raw, Joined) else Joined(raw, {}, {"sessions": cohort.data.name})
+    raw = joined.table
+    files = ", ".join(str(f) for f in cohort.data_files)
+    check = Validation(cohort=cohort.name, file=files, problems=list(found or []))
 
     def problem(column, mask, message, fix):
-        count, rows = _lines(mask)
+        file, count, rows = joined.where(column, np.asarray(mask))
         if count:
-            check.problems.append(Problem(name, column, rows, count, message, fix))
+            check.problems.append(Problem(file, column, rows, count, message, fix))
 
     missing_codes = {_as_code(m) for m in cohort.missing}
-    text = raw.apply(lambda col: col.str.strip())
+    text = raw.drop(columns=[c for c in raw.columns if c.startswith(LINE)])
+    text = text.apply(lambda col: col.str.strip())
     is_missing = text.isin(missing_codes) | (text == "")
 
     table = pd.DataFrame(index=raw.index)
@@ -234,5 +303,5 @@ def to_canonical(raw: pd.DataFrame, cohort: Cohort, key: bytes) -> tuple[pd.Data
 
 def ingest(cohort: Cohort, privacy: dict[str, Any]) -> tuple[pd.DataFrame, Validation]:
     """Read, map, validate and pseudonymise one cohort's data."""
-    raw = read_table(cohort.data, ReadOptions.from_config(cohort.read))
-    return to_canonical(raw, cohort, pseudonym_key(privacy))
+    joined, found = join_tables(cohort)
+    return to_canonical(joined, cohort, pseudonym_key(privacy), found)

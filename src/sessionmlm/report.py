@@ -506,7 +506,7 @@ def render_cohort_report(
         ["item", "value"],
         [
             ["cohort file", escape(str(cohort.config_file))],
-            ["data file", escape(str(cohort.data))],
+            ["data file(s)", escape(", ".join(str(f) for f in cohort.data_files))],
             ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"],
         ]
         + [[f"{escape(f.model)}/{escape(f.engine)}", _run_record(f)] for f in fits]

@@ -71,9 +71,14 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
 
 def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validation: str) -> None:
     """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
-    log.info("reading %s", cohort.data)
+    log.info("reading %s", ", ".join(str(f) for f in cohort.data_files))
     table, check = ingest(cohort, privacy)
-    record = check.to_dict() | {"input_hash": file_hash(cohort.data), "n_rows": len(table)}
+    # One hash for the input, however many files it spans.
+    combined = "".join(file_hash(f) for f in cohort.data_files)
+    input_hash = (
+        combined if len(cohort.data_files) == 1 else hashlib.sha256(combined.encode()).hexdigest()
+    )
+    record = check.to_dict() | {"input_hash": input_hash, "n_rows": len(table)}
     write_json(validation, record)
     if not check.ok:
         raise ValidationError(check)

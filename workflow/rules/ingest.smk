@@ -1,6 +1,6 @@
 rule ingest:
     input:
-        data=lambda wc: COHORTS[wc.cohort].data,
+        data=lambda wc: COHORTS[wc.cohort].data_files,
     output:
         sessions="results/{cohort}/sessions.parquet",
         validation="results/{cohort}/validation.json",

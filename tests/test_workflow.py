@@ -1,6 +1,7 @@
 """Run the real workflow with snakemake on a tiny cohort, end to end."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -71,6 +72,26 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     for text in ["Cohort reports", "Fixed effects of model", "Variance components of model",
                  "self-contained HTML report of cohort", "report.html"]:  # fmt: skip
         assert text in html, text
+
+    # Broken data later: the run stops with the problems, and every earlier result stays.
+    before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()
+              and p.name != "validation.json"}  # fmt: skip
+    data = tiny_project / "data" / "tiny" / "sessions.csv"
+    good, stat = data.read_text(), data.stat()
+    table = pd.read_csv(data)
+    table.loc[[3], "caregiver_present"] = "maybe"
+    table.to_csv(data, index=False)
+    broken = snakemake(tiny_project)
+    assert (
+        broken.returncode != 0 and "['maybe'] are not in codes.caregiver_present" in broken.stderr
+    )
+    after = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()
+             and p.name != "validation.json"}  # fmt: skip
+    assert after == before
+    validation = json.loads((results / "tiny" / "validation.json").read_text())
+    assert not validation["ok"] and "maybe" in validation["problems"][0]["text"]
+    data.write_text(good)
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as it was: nothing to redo
 
     # Adding a model refits only that model (fits depend on their own model, not the cohort).
     cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"

@@ -1,7 +1,7 @@
 rule report:
     input:
         descriptives="results/{cohort}/descriptives.json",
-        validation="results/{cohort}/validation.json",
+        sessions="results/{cohort}/sessions.parquet",
         fits=lambda wc: fit_outputs(wc.cohort, "fit.json"),
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
@@ -29,6 +29,7 @@ rule report:
     params:
         cohort=lambda wc: COHORTS[wc.cohort],
         results_dir=lambda wc: f"results/{wc.cohort}",
+        validation="results/{cohort}/validation.json",
     script:
         "../scripts/report.py"
 

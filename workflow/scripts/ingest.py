@@ -6,6 +6,6 @@ with user_errors():
     run_ingest(
         snakemake.params.cohort,
         snakemake.params.privacy,
-        sessions=snakemake.output.sessions,
-        validation=snakemake.output.validation,
+        sessions=snakemake.output.staged,
+        validation=snakemake.params.validation,
     )

@@ -7,7 +7,7 @@ write_cohort_report(
     snakemake.params.cohort,
     results_dir=snakemake.params.results_dir,
     descriptives=snakemake.input.descriptives,
-    validation=snakemake.input.validation,
+    validation=snakemake.params.validation,
     out=snakemake.output.report,
     comparison=snakemake.output.comparison,
 )

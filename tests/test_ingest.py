@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sessionmlm.config import load_config
+from sessionmlm.config import ConfigError, load_config
 from sessionmlm.ingest import ValidationError, pseudonymise, to_canonical
 
 from .conftest import TINY_COHORT, write_project
@@ -96,3 +96,45 @@ def test_reference_level_that_never_occurs(tmp_path, tiny_table):
     )  # fmt: skip
     _, check = to_canonical(raw(cohort.data), cohort, b"k")
     assert "reference level 'MAPP' never occurs" in str(check.problems[0])
+
+
+def test_declared_types_ranges_and_levels_are_checked_all_at_once(tmp_path, tiny_table):
+    table = tiny_table.astype({"child_age": str, "direct_hours": str})
+    table.loc[4, "child_age"] = "eleven"  # not a number
+    table.loc[7, "direct_hours"] = "400"  # outside its range
+    first_client = table.client_id == table.client_id.iloc[0]  # client with sessions 1-2
+    table.loc[first_client.idxmax(), "ebp"] = "CPP"  # a client-level value that varies
+    variables = {
+        "child_age": {"level": "client", "type": "numeric", "min": 3, "max": 18},
+        "direct_hours": {"level": "therapist", "type": "numeric", "min": 0, "max": 60},
+        "ebp": {"level": "client", "type": "categorical"},
+    }
+    cohort = cohort_for(tmp_path, table, variables=variables)
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    text = "\n".join(str(p) for p in check.problems)
+    assert "column 'child_age', rows 6 (1 in all): value(s) ['eleven'] are not numbers" in text
+    assert (
+        "column 'direct_hours', rows 9 (1 in all): value(s) ['400'] are outside the range [0, 60]"
+        in text
+    )
+    assert "column 'ebp', rows 2, 3 (2 in all): takes more than one value within a client" in text
+    # child_age of that row is now unreadable, so it varies within its client too: all found.
+    assert len(check.problems) >= 3
+
+
+def test_a_cohort_too_small_for_its_levels_is_stopped_with_counts(tmp_path, tiny_table):
+    few = tiny_table[tiny_table.therapist_id.isin(tiny_table.therapist_id.unique()[:6])]
+    cohort = cohort_for(tmp_path, few)
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert any("only 6 therapists: too few to estimate the therapist variance" in str(p)
+               for p in check.problems)  # fmt: skip
+    singles = tiny_table.drop_duplicates("client_id")  # one session per client
+    cohort = cohort_for(tmp_path / "b", singles)
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert any("each of the 80 clients has a single session_id" in str(p)
+               for p in check.problems), [str(p) for p in check.problems]  # fmt: skip
+
+
+def test_a_declared_level_must_exist(tmp_path, tiny_table):
+    with pytest.raises(ConfigError, match=r"variables.child_age.level: 'patient' is not a level"):
+        cohort_for(tmp_path, tiny_table, variables={"child_age": {"level": "patient"}})

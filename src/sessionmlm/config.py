@@ -66,6 +66,7 @@ class Cohort:
     predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
     read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
     unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared level, type
 
     @property
     def data_files(self) -> list[Path]:
@@ -247,7 +248,13 @@ def build_cohort(
         need(source, f"columns.{canonical}")
     renamed = set(columns.values()) | set(levels.values()) | set(sources)
     canonical = set(levels) | {out["name"]} | set(columns) | {c for c in header if c not in renamed}
-    for key in ("codes", "reference"):
+    for column, declared in raw.get("variables", {}).items():
+        if "level" in declared and declared["level"] not in levels:
+            problems.append(
+                f"{where}: variables.{column}.level: {declared['level']!r} is not a level; "
+                f"use one of {', '.join(levels)}."
+            )
+    for key in ("codes", "reference", "variables"):
         for column in raw.get(key, {}):
             if column not in canonical:
                 problems.append(
@@ -319,6 +326,7 @@ def build_cohort(
         engine_settings=settings,
         predictors=tuple(sorted({p for spec in models.values() for p in spec.predictors})),
         read=read,
+        variables={k: dict(v) for k, v in raw.get("variables", {}).items()},
     )
     return cohort, []
 

@@ -37,6 +37,8 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
+        if not self.rows:  # about the whole cohort, not particular rows
+            return f"{self.file}: column {self.column!r}: {self.message}. {self.fix}"
         rows = ", ".join(str(r) for r in self.rows)
         more = f" and {self.count - len(self.rows)} more" if self.count > len(self.rows) else ""
         return (
@@ -262,7 +264,8 @@ def to_canonical(
 
     # Predictors named by any model, after renaming and code mapping.
     source_of = {c: c for c in raw.columns} | cohort.columns
-    predictors = list(cohort.predictors)
+    # Every predictor a model names, and every declared variable (checked even if unused).
+    predictors = list(dict.fromkeys([*cohort.predictors, *cohort.variables]))
     for column in predictors:
         source = source_of[column]
         col, miss = text[source], is_missing[source]
@@ -281,10 +284,36 @@ def to_canonical(
         else:
             table[column] = col.where(~miss)
         numeric = pd.to_numeric(table[column], errors="coerce")
-        if numeric.notna().sum() == table[column].notna().sum():
+        declared = cohort.variables.get(column, {})
+        if declared.get("type") == "numeric":
+            not_number = (numeric.isna() & table[column].notna()).to_numpy()
+            seen = sorted(table[column][not_number].astype(str).unique())[:5]
+            problem(source, not_number, f"value(s) {seen} are not numbers",
+                    f"variables.{column} says numeric: correct them, or list them under "
+                    "missing (or codes).")  # fmt: skip
+            table[column] = numeric.astype(float)
+        elif (
+            numeric.notna().sum() == table[column].notna().sum()
+            and declared.get("type") != "categorical"
+        ):
             table[column] = numeric.astype(float)
         else:
             table[column] = table[column].astype("string")
+        for bound, outside in (("min", numeric < declared.get("min", -np.inf)),
+                               ("max", numeric > declared.get("max", np.inf))):  # fmt: skip
+            seen = [f"{v:g}" for v in sorted(numeric[outside].unique())[:5]]
+            problem(source, outside.to_numpy(),
+                    f"value(s) {seen} are outside the range [{declared.get('min', '-inf')}, "
+                    f"{declared.get('max', 'inf')}]",
+                    f"Correct them, or widen variables.{column}.{bound}.")  # fmt: skip
+        level = declared.get("level")
+        if level in cohort.grouping_levels:
+            unit = text[cohort.levels[level]]
+            values = table[column].astype("string")
+            varies = values.groupby(unit).transform("nunique").to_numpy() > 1
+            problem(source, varies, f"takes more than one value within a {level}",
+                    f"variables.{column}.level says {level}: each {level} must have one value; "
+                    "correct the file or set the level it varies at.")  # fmt: skip
     for column, level in cohort.reference.items():
         if column in table and (table[column].astype("string") != _as_code(level)).all():
             present = sorted(table[column].dropna().astype(str).unique())[:8]
@@ -295,10 +324,46 @@ def to_canonical(
                 f"Set reference.{column} to one of the values present.",
             )
 
+    check.problems += _check_size(cohort, text, table)
     for level, source in cohort.levels.items():
         table.insert(0, level, pseudonymise(text[source], level, key))
     table = table[list(cohort.levels) + [cohort.outcome.name, *predictors]]
     return table.reset_index(drop=True), check
+
+
+MIN_UNITS = 10  # fewer units than this at a level cannot support an estimate of its variance
+
+
+def _check_size(cohort: Cohort, text: pd.DataFrame, table: pd.DataFrame) -> list[Problem]:
+    """Problems of a cohort too small to estimate what every model estimates, with counts."""
+    file = cohort.data.name
+    found = []
+    outcome = table[cohort.outcome.name].dropna()
+    if len(outcome) and outcome.nunique() < 2:
+        found.append(Problem(
+            file, cohort.outcome.name, (), len(outcome),
+            f"the outcome takes the single value {outcome.iloc[0]:g} in every session",
+            "Check outcome.positive and outcome.negative: nothing can be estimated.",
+        ))  # fmt: skip
+    sources = list(cohort.levels.values())
+    for (level, source), child in zip(list(cohort.levels.items())[:-1], sources[1:], strict=True):
+        units = text[source].nunique()
+        children = text.groupby(source)[child].nunique()
+        if units < MIN_UNITS:
+            found.append(Problem(
+                file, source, (), units,
+                f"only {units} {level}s: too few to estimate the {level} variance",
+                f"Use at least {MIN_UNITS} {level}s, or leave {level} out of the models' random "
+                "effects.",
+            ))  # fmt: skip
+        elif (children < 2).all():
+            found.append(Problem(
+                file, source, (), units,
+                f"each of the {units} {level}s has a single {child}, so the {level} variance "
+                "cannot be told apart from the level below",
+                f"Leave {level} out of the models' random effects.",
+            ))  # fmt: skip
+    return found
 
 
 def ingest(cohort: Cohort, privacy: dict[str, Any]) -> tuple[pd.DataFrame, Validation]:

@@ -138,3 +138,16 @@ def test_a_cohort_too_small_for_its_levels_is_stopped_with_counts(tmp_path, tiny
 def test_a_declared_level_must_exist(tmp_path, tiny_table):
     with pytest.raises(ConfigError, match=r"variables.child_age.level: 'patient' is not a level"):
         cohort_for(tmp_path, tiny_table, variables={"child_age": {"level": "patient"}})
+
+
+def test_missing_data_stop_makes_missing_values_problems(tmp_path, tiny_table):
+    table = tiny_table.astype({"child_age": str})
+    table.loc[[2, 9], "child_age"] = "NA"
+    cohort = cohort_for(tmp_path, table)
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert check.ok  # the default: listwise deletion per model, counted in the report
+    cohort = cohort_for(tmp_path / "stop", table, missing_data="stop")
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert [str(p).split(":")[1] for p in check.problems] == [
+        " column 'child_age', rows 4, 11 (2 in all)"
+    ]

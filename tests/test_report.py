@@ -80,6 +80,15 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
     assert not re.search(r"(src=|href=['\"]https?:|url\(|@import|<script|<link)", html)
 
 
+def test_missing_data_table_counts_the_sessions_left_out(demo_cohort):
+    dropping = fit("full", True)
+    dropping.info.update(n_obs=650, n_dropped=30, dropped_by_variable={"child_age": 25,
+                                                                      "licensed": 8})  # fmt: skip
+    html, _ = render_cohort_report(demo_cohort, DESC, {}, [dropping])
+    assert "Missing data: 30 of 680 sessions (4.4%) left out of this model" in html
+    assert "<td>child_age</td><td class='num'>25</td>" in html
+
+
 def test_failed_fit_is_marked_and_not_summarised(demo_cohort):
     html, _ = render_cohort_report(demo_cohort, DESC, {}, [fit("full", False)])
     assert "badge fail" in html and "must not be reported as a result" in html

@@ -67,6 +67,7 @@ class Cohort:
     read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
     unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared level, type
+    missing_data: str = "listwise"  # or "stop" (multiple imputation may come later)
 
     @property
     def data_files(self) -> list[Path]:
@@ -327,6 +328,7 @@ def build_cohort(
         predictors=tuple(sorted({p for spec in models.values() for p in spec.predictors})),
         read=read,
         variables={k: dict(v) for k, v in raw.get("variables", {}).items()},
+        missing_data=raw.get("missing_data", "listwise"),
     )
     return cohort, []
 

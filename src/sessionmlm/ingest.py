@@ -325,6 +325,13 @@ def to_canonical(
             )
 
     check.problems += _check_size(cohort, text, table)
+    if cohort.missing_data == "stop":
+        for column in [cohort.outcome.name, *cohort.predictors]:
+            source = source_of.get(column, cohort.outcome.sources[0])
+            problem(source, table[column].isna().to_numpy(), f"{column} is missing",
+                    "The cohort sets missing_data: stop; fill these in, or set missing_data: "
+                    "listwise to leave such sessions out of the models that use the "
+                    "variable.")  # fmt: skip
     for level, source in cohort.levels.items():
         table.insert(0, level, pseudonymise(text[source], level, key))
     table = table[list(cohort.levels) + [cohort.outcome.name, *predictors]]

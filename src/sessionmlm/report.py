@@ -256,8 +256,25 @@ def model_section(fit: Fit) -> str:
         )
     )
     parts.append(_variance_table(fit))
+    parts.append(_missing_table(fit))
     parts.append(_diagnostics(fit))
     return "".join(parts)
+
+
+def _missing_table(fit: Fit) -> str:
+    """Sessions left out of this model for missing values, by variable (listwise deletion)."""
+    info = fit.info
+    if not info.get("n_dropped"):
+        return ""
+    rows = [[escape(v), str(n)] for v, n in info.get("dropped_by_variable", {}).items()]
+    total = info["n_obs"] + info["n_dropped"]
+    return _table(
+        ["variable", "sessions missing it"],
+        rows,
+        f"Missing data: {info['n_dropped']} of {total} sessions "
+        f"({100 * info['n_dropped'] / total:.1f}%) left out of this model (listwise deletion; "
+        "a session may miss several variables)",
+    )
 
 
 def _variance_table(fit: Fit) -> str:

@@ -13,8 +13,8 @@ test: lint
 	$(VENV)/bin/python -m pytest
 
 lint: $(READY)
-	$(VENV)/bin/ruff check src tests benchmarks envs
-	$(VENV)/bin/ruff format --check src tests benchmarks envs
+	$(VENV)/bin/ruff check src tests benchmarks envs data/examples
+	$(VENV)/bin/ruff format --check src tests benchmarks envs data/examples
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 	$(VENV)/bin/snakemake --lint
 

@@ -1,5 +1,7 @@
-"""Make the worked example cohort "clinic_b": the demo's kind of data as another project
-would store it. Run from the repository root: .venv/bin/python data/examples/clinic_b/make.py
+"""Make the worked example cohort "clinic_b", stored the way another project would store it.
+
+The demo's kind of data under other names, codes and formats. Run from the repository root:
+.venv/bin/python data/examples/clinic_b/make.py
 
 Three tables joined on ids, other column names and codes than the demo:
 - visits.sav (SPSS): one row per visit, codes with value labels (caregiver 1 = "Yes",
@@ -42,6 +44,7 @@ def clinic_b_tables(seed: int = 2) -> dict[str, pd.DataFrame]:
 
 
 def main() -> None:
+    """Write the three files next to this script."""
     tables = clinic_b_tables()
     labels = {"CG_PRES": {1: "Yes", 2: "No"}, "HW_ASSIGN": {1: "Yes", 0: "No"},
               "HW_REVIEW": {1: "Yes", 0: "No"}}  # fmt: skip

@@ -47,3 +47,12 @@ def test_small_cells_are_suppressed():
     cats = summarise_variable(pd.Series(["MAP"] * 20 + ["CPP"] * 3, dtype="string"), min_cell=11)
     assert cats["categories"] == {"CPP": {"n": None, "suppressed": True},
                                   "MAP": {"n": 20, "suppressed": False}}  # fmt: skip
+
+
+def test_numeric_summaries_show_no_individual_extremes():
+    ages = pd.Series([4.0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17])
+    entry = summarise_variable(ages, min_cell=11)
+    assert "min" not in entry and "max" not in entry  # 4 and 17 are single children
+    assert (entry["q1"], entry["median"], entry["q3"]) == (6.5, 9.0, 11.5)
+    few = summarise_variable(ages.head(10), min_cell=11)
+    assert few["suppressed"] and "mean" not in few

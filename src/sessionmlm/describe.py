@@ -43,13 +43,14 @@ def summarise_variable(values: pd.Series, min_cell: int) -> dict[str, Any]:
             else (ones / len(present) if len(present) else None)
         )
     elif numeric:
+        # No minimum or maximum: an extreme value is one person's. Quartiles, and nothing at
+        # all for fewer units than the smallest cell shown.
         entry["kind"] = "numeric"
-        entry.update(
-            mean=float(present.mean()),
-            sd=float(present.std()),
-            min=float(present.min()),
-            max=float(present.max()),
-        )
+        entry["suppressed"] = len(present) < min_cell
+        if not entry["suppressed"]:
+            q1, median, q3 = present.quantile([0.25, 0.5, 0.75])
+            entry.update(mean=float(present.mean()), sd=float(present.std()),
+                         q1=float(q1), median=float(median), q3=float(q3))  # fmt: skip
     else:
         entry["kind"] = "categorical"
         counts = present.astype(str).value_counts().sort_index()

@@ -170,7 +170,10 @@ def table1_section(desc: dict[str, Any]) -> str:
                 summary = f"yes {_cell(e['yes'], desc['min_cell'])}{share}"
             elif e["kind"] == "numeric":
                 summary = (
-                    f"mean {e['mean']:.2f} (SD {e['sd']:.2f}), range {e['min']:g} to {e['max']:g}"
+                    f"&lt;{desc['min_cell']} units: suppressed"
+                    if e.get("suppressed")
+                    else f"mean {e['mean']:.2f} (SD {e['sd']:.2f}), median {e['median']:g} "
+                    f"(IQR {e['q1']:g} to {e['q3']:g})"
                 )
             else:
                 summary = "; ".join(

@@ -35,7 +35,14 @@ def big_cohort(folder: Path, n_sessions: int) -> Path:
     path.parent.mkdir(parents=True)
     big.to_csv(path, index=False)
     cohort = yaml.safe_load((ROOT / "config" / "cohorts" / "demo.yaml").read_text())
-    cohort |= {"name": "big", "data": str(path)}
+    # Declared levels, types and ranges: the heaviest validation there is.
+    therapist = {"level": "therapist", "type": "numeric"}
+    cohort |= {"name": "big", "data": str(path), "variables": {
+        "child_age": {"level": "client", "type": "numeric", "min": 3, "max": 18},
+        "ebp": {"level": "client", "type": "categorical"},
+        **{v: therapist for v in ("licensed", "hispanic_latinx", "ebp_attitudes",
+                                  "emotional_exhaustion", "direct_hours", "n_ebps_trained")},
+    }}  # fmt: skip
     (folder / "cohorts").mkdir()
     (folder / "cohorts" / "big.yaml").write_text(yaml.safe_dump(cohort, sort_keys=False))
     return path

@@ -131,7 +131,7 @@ def test_a_cohort_too_small_for_its_levels_is_stopped_with_counts(tmp_path, tiny
     singles = tiny_table.drop_duplicates("client_id")  # one session per client
     cohort = cohort_for(tmp_path / "b", singles)
     _, check = to_canonical(raw(cohort.data), cohort, b"k")
-    assert any("each of the 80 clients has a single session_id" in str(p)
+    assert any("each of the 80 clients has a single session" in str(p)
                for p in check.problems), [str(p) for p in check.problems]  # fmt: skip
 
 

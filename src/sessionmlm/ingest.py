@@ -352,10 +352,10 @@ def _check_size(cohort: Cohort, text: pd.DataFrame, table: pd.DataFrame) -> list
             f"the outcome takes the single value {outcome.iloc[0]:g} in every session",
             "Check outcome.positive and outcome.negative: nothing can be estimated.",
         ))  # fmt: skip
-    sources = list(cohort.levels.values())
-    for (level, source), child in zip(list(cohort.levels.items())[:-1], sources[1:], strict=True):
+    levels = list(cohort.levels.items())
+    for (level, source), (child, child_source) in zip(levels[:-1], levels[1:], strict=True):
         units = text[source].nunique()
-        children = text.groupby(source)[child].nunique()
+        children = text.groupby(source)[child_source].nunique()
         if units < MIN_UNITS:
             found.append(Problem(
                 file, source, (), units,

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,13 @@ def user_errors() -> Iterator[None]:
     except (ValidationError, DesignError) as error:
         log.error("%s", error)
         raise SystemExit(f"sessionmlm: {error}") from None
+
+
+def run_job(log_file: str | os.PathLike, stage: Callable[..., None], *args, **kwargs) -> None:
+    """What every workflow script does: log to the job's file, run a stage, plain errors."""
+    setup_logging(log_file)
+    with user_errors():
+        stage(*args, **kwargs)
 
 
 def file_hash(path: str | os.PathLike) -> str:

@@ -1,11 +1,11 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.stages import run_describe, setup_logging, user_errors
+from sessionmlm.stages import run_describe, run_job
 
-setup_logging(snakemake.log[0])
-with user_errors():
-    run_describe(
-        snakemake.params.cohort,
-        snakemake.params.privacy,
-        sessions=snakemake.input.sessions,
-        out=snakemake.output.descriptives,
-    )
+run_job(
+    snakemake.log[0],
+    run_describe,
+    snakemake.params.cohort,
+    snakemake.params.privacy,
+    sessions=snakemake.input.sessions,
+    out=snakemake.output.descriptives,
+)

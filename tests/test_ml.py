@@ -72,11 +72,10 @@ def test_profile_interval_ends_are_where_the_likelihood_drops_by_the_chi_square_
     sd = result.variance.loc[0, "sd"]
     assert 0 < low < sd < high
     # Check each end independently: fix the SD there and maximise over the rest with scipy.
-    NestedLogit = ml._statsmodels_classes()
     order, nesting = ml._nesting(bangladesh)
     y = bangladesh.y[order]
     exog = np.column_stack([np.ones(len(y)), bangladesh.X[order]])
-    model = NestedLogit(y, exog, (["Intercept", *bangladesh.terms], ["district"]), nesting, 1, 7)
+    model = ml.NestedLogit(y, exog, (["Intercept", *bangladesh.terms], ["district"]), nesting, 1, 7)
     beta = result.estimates["estimate"].to_numpy()
     for end in (low, high):
         fit = optimize.minimize(

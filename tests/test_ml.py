@@ -201,6 +201,17 @@ def test_no_separation_found_in_ordinary_data():
     assert ml.find_separation(exog, data.y, ["Intercept", *data.terms]) is None
 
 
+def test_a_likelihood_that_cannot_be_evaluated_ends_as_a_failed_fit(monkeypatch):
+    def no_mode(data, settings):
+        raise ml.ModeNotFoundError("no conditional mode found for 1 therapist(s) at SDs (9, 9)")
+
+    monkeypatch.setattr(ml, "fit_model", no_mode)
+    result = ml.fit(model_data(SMALL, Design(30, 80, 200), seed=3), {})
+    assert not result.converged and result.estimates["estimate"].isna().all()
+    assert "could not be evaluated" in result.info["problems"][0]
+    assert "drop predictors, or use the bayes engine" in result.info["problems"][0]
+
+
 def test_problems_name_what_failed():
     diagnostics = {"hessian_positive_definite": False, "hessian_min_eigenvalue": -0.2,
                    "newton_step_max": 0.3, "gradient_max_abs": 2.0, "boundary": [],

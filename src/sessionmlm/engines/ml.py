@@ -566,9 +566,17 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     if separation is not None:
         message = separation_message(separation, _describe_separating_rows(data, separation))
         log.warning("%s", message)
-        return _separated_result(data, info | {"separation": separation}, message, start)
-
-    result, loglik, diagnostics, intervals, timings = fit_model(data, s)
+        diagnostics = {"separation": separation}
+        return _failed_result(data, info | diagnostics, message, diagnostics, start)
+    try:
+        result, loglik, diagnostics, intervals, timings = fit_model(data, s)
+    except ModeNotFoundError as error:
+        message = (
+            f"the likelihood could not be evaluated near the estimates ({error}); the model "
+            "asks more of these data than they hold: drop predictors, or use the bayes engine"
+        )
+        log.warning("%s", message)
+        return _failed_result(data, info, message, {"separation": None}, start)
     diagnostics["separation"] = None
     problems, notes = _problems(diagnostics, s)
     k = len(result.params)
@@ -640,7 +648,10 @@ def _variance(data: ModelData, sds: np.ndarray, intervals: dict) -> pd.DataFrame
     )
 
 
-def _separated_result(data: ModelData, info: dict, message: str, start: float) -> FitResult:
+def _failed_result(
+    data: ModelData, info: dict, message: str, diagnostics: dict, start: float
+) -> FitResult:
+    """The output contract for a fit that produced no estimates: NaN everywhere, the reason."""
     names = info["terms"]
     nan = np.full(len(names), np.nan)
     estimates = pd.DataFrame(
@@ -658,7 +669,7 @@ def _separated_result(data: ModelData, info: dict, message: str, start: float) -
         "status": "failed",
         "problems": [message],
         "warnings": [],
-        "diagnostics": {"separation": info["separation"]},
+        "diagnostics": diagnostics,
         "wall_seconds": {"total": round(time.perf_counter() - start, 3)},
     }
     return FitResult(estimates=estimates, variance=variance, info=info)

@@ -88,16 +88,16 @@ def test_semicolon_latin1_export_is_detected(tmp_path, tiny_table):
 
 
 def test_numbers_are_text_as_a_csv_would_hold_them(tmp_path):
-    frame = pd.DataFrame(
-        {"id": ["a", "b"], "n": [1.0, None], "x": [0.25, 2.0], "flag": [True, False]}
-    )
+    frame = pd.DataFrame({"id": ["a", "b"], "n": [1.0, None], "x": [0.25, 2.0],
+                          "flag": [True, False], "big": [1e300, float("inf")]})  # fmt: skip
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
     text = read_table(path)
     assert text.to_dict("list") == {
-        "id": ["a", "b"], "n": ["1", ""], "x": ["0.25", "2"], "flag": ["1", "0"]
+        "id": ["a", "b"], "n": ["1", ""], "x": ["0.25", "2"], "flag": ["1", "0"],
+        "big": ["1e+300", "inf"],
     }  # fmt: skip
-    assert read_columns(path) == ["id", "n", "x", "flag"]
+    assert read_columns(path) == ["id", "n", "x", "flag", "big"]
 
 
 def test_spss_codes_without_value_labels(tmp_path, tiny_table):

@@ -18,6 +18,7 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 DELIMITED = (".csv", ".tsv", ".txt")
+EXACT = 2.0**53  # floats below this are whole numbers exactly; above, written as floats
 SUFFIXES = (*DELIMITED, ".parquet", ".xlsx", ".sav", ".dta")
 
 
@@ -46,7 +47,7 @@ def _cell_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return str(int(value))
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < EXACT:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -58,10 +59,20 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         series = frame[column]
-        if pd.api.types.is_string_dtype(series) and not series.isna().any():
-            out[str(column)] = series.astype(str)
-        else:
-            out[str(column)] = [_cell_text(v) for v in series.astype(object)]
+        if pd.api.types.is_bool_dtype(series) and not series.isna().any():
+            text = series.astype(int).astype(str)
+        elif pd.api.types.is_integer_dtype(series) and not series.isna().any():
+            text = series.astype(str)
+        elif pd.api.types.is_float_dtype(series):
+            # Whole numbers as "1", others as Python writes them, missing as "".
+            whole = series.notna() & (series.abs() < EXACT) & (series % 1 == 0)
+            text = series.astype(str).where(series.notna(), "")
+            text[whole] = series[whole].astype("int64").astype(str)
+        elif pd.api.types.is_string_dtype(series) and not series.isna().any():
+            text = series.astype(str)
+        else:  # mixed, dates, labels with gaps: cell by cell
+            text = [_cell_text(v) for v in series.astype(object)]
+        out[str(column)] = text
     return out
 
 

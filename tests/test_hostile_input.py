@@ -117,7 +117,10 @@ def ingest_or_explain(folder, cohort_doc) -> str:
         cohort = configured(folder, cohort_doc).cohorts["tiny"]
         run_ingest(cohort, PRIVACY, str(staged), str(validation))
     except ConfigError as error:
-        assert "tiny.yaml" in str(error) or "config" in str(error)
+        # Every problem says which file to change: the cohort's or the global config.
+        assert error.problems and all(
+            "tiny.yaml" in p or "config.yaml" in p for p in error.problems
+        ), error.problems
         return "config"
     except TableError as error:
         assert "sessions.csv" in str(error)

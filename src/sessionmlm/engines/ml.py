@@ -215,7 +215,7 @@ def _maximise(model, start, hess_inv, fixed=None, gtol=1e-5, max_iter=500):
 
     SDs are not bounded: the likelihood is even in each SD (u and -u have the same normal
     density), so an SD's optimum at zero is reached smoothly from either side and its sign
-    is dropped afterwards. Returns the full parameter vector and BFGS's inverse Hessian.
+    is dropped afterwards. Returns the full parameter vector.
     """
     free = np.ones(len(start), dtype=bool)
     if fixed is not None:
@@ -248,7 +248,7 @@ def _maximise(model, start, hess_inv, fixed=None, gtol=1e-5, max_iter=500):
             "hess_inv0": hess_inv,
         },
     )
-    return full(result.x), result.hess_inv
+    return full(result.x)
 
 
 def _safe_loglike(model, params: np.ndarray) -> float:
@@ -385,7 +385,7 @@ def profile_interval(model, params, loglik, index, H) -> tuple[float, float, int
         start[index] = value
         # A gradient of 1e-4 leaves the profile log-likelihood within about 1e-8 / (the
         # smallest curvature) of its maximum: far below what moves an interval end.
-        p, _ = _maximise(model, start, hess_inv, fixed=(index, value), gtol=1e-4)
+        p = _maximise(model, start, hess_inv, fixed=(index, value), gtol=1e-4)
         solved[value] = p
         drop = max(loglik - model.loglike(p), 0.0)
         return np.sign(value - sd) * np.sqrt(2 * drop)
@@ -452,14 +452,14 @@ def fit_model(data: ModelData, settings: MlSettings):
     start = time.perf_counter()
     params, hess_inv = _start_values(exog, y, n_levels)
     laplace = NestedLogit(y, exog, names, nesting, n_levels, 1)
-    params, hess_inv = _maximise(laplace, params, hess_inv, max_iter=settings.max_iter)
+    params = _maximise(laplace, params, hess_inv, max_iter=settings.max_iter)
     model = laplace
     if settings.points > 1:
         # The Laplace optimum and curvature start the quadrature fit close to its end.
         params = _at_boundary_to_zero(params, laplace.k_fixed)
         hess_inv = inverse_metric(laplace.hessian(params))
         model = NestedLogit(y, exog, names, nesting, n_levels, settings.points)
-        params, _ = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
+        params = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
     timings["optimise"] = time.perf_counter() - start
 
     start = time.perf_counter()

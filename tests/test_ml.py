@@ -221,6 +221,13 @@ def test_problems_name_what_failed():
     assert "Newton step" in problems[1] and "0.3" in problems[1]
     assert len(notes) == 1 and "12-point quadrature is not accurate" in notes[0]
     assert "0.04" in notes[0] and "ml.points" in notes[0]
+    _, notes = ml._problems(diagnostics | {"profile_not_found": ["client"]}, ml.MlSettings())
+    assert "interval for the SD of client was not found" in notes[1]
+
+
+def test_a_profile_end_that_does_not_settle_is_not_reported():
+    # A signed root that never reaches the cut-off (flat profile): no end is invented.
+    assert np.isnan(ml._solve_end(lambda x: 0.5, 1.0, 2.0, 1.96, floor=1.0))
 
 
 # --- The output contract ----------------------------------------------------------------------

@@ -352,7 +352,7 @@ def _solve_end(signed_root, sd, guess, target, floor, tol=1e-4):
         elif target < 0 and x2 < 0:
             x2 = 0.0
         x0, r0, x1 = x1, r1, x2
-    return x1
+    return np.nan  # not found: reported as such, never as an end
 
 
 def profile_interval(model, params, loglik, index, H) -> tuple[float, float, int]:
@@ -504,6 +504,8 @@ def fit_model(data: ModelData, settings: MlSettings):
             index = model.k_fixed + k
             low, high, evaluations = profile_interval(model, params, loglik, index, H)
             intervals[group] = (low, high)
+            if not np.isfinite(low) or not np.isfinite(high):
+                diagnostics.setdefault("profile_not_found", []).append(group)
             log.info("profile interval for sd %s: %.3f to %.3f (%d evaluations)",
                      group, low, high, evaluations)  # fmt: skip
     timings["profile"] = time.perf_counter() - start
@@ -536,6 +538,11 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
             f"{method} is not accurate here: {check['points']} points change the "
             f"log-likelihood by {check['loglik_difference']:.2g} at the estimates. Large "
             f"variances with few sessions per client need more points; {advice}."
+        )
+    for group in diagnostics.get("profile_not_found", []):
+        notes.append(
+            f"the profile-likelihood interval for the SD of {group} was not found (the search "
+            "for its ends did not settle), so it is left empty; the SD itself is valid."
         )
     for group in diagnostics["boundary"]:
         notes.append(

@@ -71,6 +71,14 @@ def file_hash(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def inputs_hash(paths: list[Path]) -> str:
+    """One SHA-256 for a cohort's input: the file's own, or one over each file's when several."""
+    hashes = [file_hash(p) for p in paths]
+    if len(hashes) == 1:
+        return hashes[0]
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()
+
+
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write JSON with a trailing newline."""
     Path(path).write_text(json.dumps(value, indent=2, default=str) + "\n")
@@ -80,12 +88,7 @@ def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validatio
     """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
     log.info("reading %s", ", ".join(str(f) for f in cohort.data_files))
     table, check = ingest(cohort, privacy)
-    # One hash for the input, however many files it spans.
-    combined = "".join(file_hash(f) for f in cohort.data_files)
-    input_hash = (
-        combined if len(cohort.data_files) == 1 else hashlib.sha256(combined.encode()).hexdigest()
-    )
-    record = check.to_dict() | {"input_hash": input_hash, "n_rows": len(table)}
+    record = check.to_dict() | {"input_hash": inputs_hash(cohort.data_files), "n_rows": len(table)}
     write_json(validation, record)
     if not check.ok:
         raise ValidationError(check)

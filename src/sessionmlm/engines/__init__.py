@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from sessionmlm import atomic
+
 ESTIMATE_COLUMNS = [
     "term", "estimate", "std_error", "ci_low", "ci_high",
     "odds_ratio", "or_low", "or_high",
@@ -74,8 +76,8 @@ def write_result(
         (result.variance, VARIANCE_COLUMNS, variance),
     ]:
         ordered = required + [c for c in frame.columns if c not in required]
-        frame[ordered].to_csv(path, index=False, float_format="%.6g")
-    Path(fit_json).write_text(json.dumps(result.info, indent=2, default=_json_default) + "\n")
+        atomic.write_text(path, frame[ordered].to_csv(index=False, float_format="%.6g"))
+    atomic.write_text(fit_json, json.dumps(result.info, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:

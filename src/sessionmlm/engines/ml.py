@@ -299,8 +299,14 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
         free = _free(params, model.k_fixed)
         H = model.hessian(params)
         g = model.score(params)
+        Hf = H[np.ix_(free, free)]
         try:
-            step = -np.linalg.solve(H[np.ix_(free, free)], g[free])
+            if np.all(np.linalg.eigvalsh(-Hf) > 0):
+                step = -np.linalg.solve(Hf, g[free])
+            else:
+                # Not at a maximum yet (e.g. a saddle near an SD of zero): a modified Newton
+                # step with the curvature's eigenvalues floored still goes uphill.
+                step = inverse_metric(Hf) @ g[free]
         except np.linalg.LinAlgError:
             return params, H, g, np.full(free.sum(), np.inf)
         if np.max(np.abs(step)) < 1e-6:
@@ -314,14 +320,13 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
                 step = -np.linalg.solve(H[np.ix_(free, free)], g[free])
             return params, H, g, step
         ll = model.loglike(params)
-        for _ in range(20):
+        for halving in range(20):
             trial = params.copy()
-            trial[free] += step
+            trial[free] += step / 2**halving
             if _safe_loglike(model, trial) >= ll - 1e-10:
                 break
-            step /= 2
         else:
-            return params, H, g, step
+            return params, H, g, step  # the whole step is still wanted: not converged
         params = trial
     return params, H, g, step
 
@@ -436,6 +441,12 @@ def _set_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
+def _curvature(H: np.ndarray, params: np.ndarray, k_fixed: int) -> np.ndarray:
+    """Eigenvalues of minus the Hessian over the parameters not at the boundary."""
+    free = _free(params, k_fixed)
+    return np.linalg.eigvalsh(-H[np.ix_(free, free)])
+
+
 def fit_model(data: ModelData, settings: MlSettings):
     """Fit and return (statsmodels results, diagnostics dict, timings dict).
 
@@ -464,10 +475,14 @@ def fit_model(data: ModelData, settings: MlSettings):
 
     start = time.perf_counter()
     params, H, g, step = _newton_polish(model, params)
+    free, eigenvalues = _free(params, model.k_fixed), _curvature(H, params, model.k_fixed)
+    if not np.all(eigenvalues > 0) or np.max(np.abs(step)) > settings.max_newton_step:
+        # BFGS can stop early on a flat ridge; restart it with the curvature found here.
+        params = _maximise(model, params, inverse_metric(H), max_iter=settings.max_iter)
+        params, H, g, step = _newton_polish(model, params)
+        free, eigenvalues = _free(params, model.k_fixed), _curvature(H, params, model.k_fixed)
     timings["hessian"] = time.perf_counter() - start
-    free = _free(params, model.k_fixed)
     Hf = H[np.ix_(free, free)]
-    eigenvalues = np.linalg.eigvalsh(-Hf)
     positive_definite = bool(np.all(eigenvalues > 0))
     cov = np.full(H.shape, np.nan)
     if positive_definite:

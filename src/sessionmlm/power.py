@@ -1,0 +1,335 @@
+"""Design simulations: the size a planned coding study needs.
+
+A design (the `designs:` section of config/config.yaml) describes a planned study (therapists,
+clients per therapist, sessions per client, expected odds ratios, variance components) and a
+grid over some of those numbers. Each grid point is simulated R times with the package's
+simulator and fitted with the ml engine; power, bias, interval coverage and the rate of
+singular fits per point answer "how many therapists do we need?".
+
+Replicate r of grid point p always gets the same seed, whatever the chunking into jobs, so a
+run split over a cluster gives the same numbers as a run on a laptop.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sessionmlm.design import build_model_data
+from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+from sessionmlm.simulate import EBPS, NUMERIC, Design, TrueParameters, canonical, simulate_cohort
+
+log = logging.getLogger(__name__)
+
+EBP_REFERENCE = "MAP"
+# Predictors the simulator draws, as formula terms; ebp is categorical with reference MAP.
+SIMULATED = ("caregiver_present", *NUMERIC, "ebp")
+EFFECT_NAMES = ("caregiver_present", *NUMERIC, *(f"ebp[{e}]" for e in EBPS[1:]))
+DEFAULT_STUDY = {
+    "therapists": 103,
+    "clients_per_therapist": {"mean": 2.66, "min": 1, "max": 6},
+    "sessions_per_client": {"mean": 2.48, "min": 1, "max": 6},
+    "intercept": -2.2,
+    "odds_ratios": {},
+    "sd_therapist": 0.8,
+    "sd_client": 0.9,
+}
+DEFAULTS = {
+    "replicates": 500,
+    "replicates_per_job": 50,
+    "seed": 1,
+    "alpha": 0.05,
+    "power_target": 0.8,
+    "ml": {"points": 12, "profile": False},
+}
+GRID_KEYS = (
+    "therapists", "clients_per_therapist.mean", "sessions_per_client.mean", "intercept",
+    "sd_therapist", "sd_client", *(f"odds_ratios.{name}" for name in EFFECT_NAMES),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlannedDesign:
+    """One design section, validated, with its grid expanded."""
+
+    name: str
+    description: str
+    spec: ModelSpec
+    study: dict[str, Any]  # DEFAULT_STUDY with the user's values
+    grid: dict[str, list[Any]]  # dotted study key -> values; their Cartesian product is run
+    replicates: int
+    replicates_per_job: int
+    seed: int
+    alpha: float
+    power_target: float
+    ml_settings: dict[str, Any]
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        """Each grid point as {dotted key: value}; one empty point when there is no grid."""
+        keys = list(self.grid)
+        return [
+            dict(zip(keys, values, strict=True))
+            for values in itertools.product(*self.grid.values())
+        ]
+
+    def study_at(self, point: int) -> dict[str, Any]:
+        """The planned study with grid point `point`'s values filled in."""
+        study = copy.deepcopy(self.study)
+        for key, value in self.points[point].items():
+            set_dotted(study, key, value)
+        return study
+
+    def chunks(self) -> list[tuple[int, int]]:
+        """(first, stop) replicate ranges: one job fits replicates_per_job replicates."""
+        step = self.replicates_per_job
+        return [
+            (first, min(first + step, self.replicates)) for first in range(0, self.replicates, step)
+        ]
+
+    def minutes_per_job(self, point: int) -> int:
+        """A generous SLURM runtime for one chunk, from the fit time measured on a laptop core.
+
+        About 0.15 s per 1,000 sessions per fit at 12 points (three times that with profile
+        intervals), plus simulation; the factor 5 covers slower cluster cores.
+        """
+        sessions = sessions_of(self.study_at(point))
+        per_fit = 0.3 + 1.5e-4 * sessions * (3 if self.ml_settings.get("profile") else 1)
+        seconds = per_fit * self.replicates_per_job * (self.ml_settings.get("points", 12) / 12) ** 2
+        return max(10, math.ceil(5 * seconds / 60))
+
+
+def set_dotted(study: dict[str, Any], key: str, value: Any) -> None:
+    """Set study['a']['b'] for key 'a.b'."""
+    *parents, last = key.split(".")
+    target = study
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[last] = value
+
+
+def sessions_of(study: dict[str, Any]) -> int:
+    """Expected sessions of a planned study."""
+    clients = round(study["therapists"] * study["clients_per_therapist"]["mean"])
+    return round(clients * study["sessions_per_client"]["mean"])
+
+
+def load_design(
+    name: str, raw: dict[str, Any], ml_defaults: dict[str, Any]
+) -> tuple[PlannedDesign | None, list[str]]:
+    """Validate one design section (after the JSON schema); return it or the problems found."""
+    where = f"config/config.yaml: designs.{name}"
+    problems: list[str] = []
+    try:
+        spec = parse_formula(raw["formula"], name)
+    except FormulaError as error:
+        return None, [f"{where}.formula: {error}"]
+    study = copy.deepcopy(DEFAULT_STUDY)
+    for key, value in raw.get("study", {}).items():
+        study[key] = {**study[key], **value} if isinstance(value, dict) else value
+    unknown_terms = [t for t in spec.predictors if t not in SIMULATED]
+    problems += [
+        f"{where}.formula: {t!r} is not simulated; the simulator draws {', '.join(SIMULATED)}."
+        for t in unknown_terms
+    ]
+    if spec.outcome != "homework":
+        problems.append(
+            f"{where}.formula: the simulated outcome is 'homework', not {spec.outcome!r}."
+        )
+    if spec.groups not in (("therapist", "client"), ("therapist",), ("client",)):
+        problems.append(
+            f"{where}.formula: use (1 | therapist/client), (1 | therapist) or (1 | client)."
+        )
+    for effect in study["odds_ratios"]:
+        if effect not in EFFECT_NAMES:
+            problems.append(
+                f"{where}.study.odds_ratios.{effect}: not a simulated predictor; "
+                f"choose from {', '.join(EFFECT_NAMES)}."
+            )
+        elif effect.split("[")[0] not in spec.predictors:
+            problems.append(
+                f"{where}.study.odds_ratios.{effect}: not in the formula, so every fit would "
+                "omit a real effect; add it to the formula or remove the odds ratio."
+            )
+    grid = dict(raw.get("grid", {}))
+    for key in grid:
+        if key not in GRID_KEYS:
+            problems.append(
+                f"{where}.grid.{key}: cannot vary this; grid keys are {', '.join(GRID_KEYS)}."
+            )
+    settings = {**DEFAULTS, **{k: v for k, v in raw.items() if k in DEFAULTS}}
+    design = PlannedDesign(
+        name=name,
+        description=raw.get("description", ""),
+        spec=spec,
+        study=study,
+        grid=grid,
+        replicates=settings["replicates"],
+        replicates_per_job=settings["replicates_per_job"],
+        seed=settings["seed"],
+        alpha=settings["alpha"],
+        power_target=settings["power_target"],
+        ml_settings={**ml_defaults, **DEFAULTS["ml"], **raw.get("ml", {})},
+    )
+    if not problems:
+        for point in range(len(design.points)):
+            problems += _study_problems(
+                design.study_at(point), f"{where} (grid point {point + 1}: {design.points[point]})"
+            )
+    return (None if problems else design), problems
+
+
+def _study_problems(study: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    for key in ("clients_per_therapist", "sessions_per_client"):
+        s = study[key]
+        if not 1 <= s["min"] <= s["mean"] <= s["max"]:
+            problems.append(f"{where}: {key} needs 1 <= min <= mean <= max (got {s}).")
+    if study["therapists"] < 2:
+        problems.append(f"{where}: therapists must be at least 2.")
+    bad = [k for k, v in study["odds_ratios"].items() if not v > 0]
+    problems += [f"{where}: odds_ratios.{k} must be positive." for k in bad]
+    return problems
+
+
+def generating_model(study: dict[str, Any]) -> tuple[Design, TrueParameters]:
+    """The simulator's design and true parameters for a planned study.
+
+    Clients and sessions are spread at random between each level's min and max around its mean;
+    effects not listed under odds_ratios are zero.
+    """
+    therapists = int(study["therapists"])
+    clients = round(therapists * study["clients_per_therapist"]["mean"])
+    sessions = round(clients * study["sessions_per_client"]["mean"])
+    cpt, spc = study["clients_per_therapist"], study["sessions_per_client"]
+    design = Design(
+        therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
+    )
+    log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
+    scalars = {name: log_or.get(name, 0.0) for name in ("caregiver_present", *NUMERIC)}
+    truth = TrueParameters(
+        intercept=study["intercept"],
+        ebp={e: log_or.get(f"ebp[{e}]", 0.0) for e in EBPS[1:]},
+        sd_therapist=study["sd_therapist"],
+        sd_client=study["sd_client"],
+        **scalars,
+    )
+    return design, truth
+
+
+def replicate_seed(seed: int, point: int, replicate: int) -> int:
+    """The seed of one replicate: independent streams, the same whatever the chunking."""
+    return int(np.random.SeedSequence([seed, point, replicate]).generate_state(1)[0])
+
+
+def fit_replicate(design: PlannedDesign, point: int, replicate: int) -> list[dict[str, Any]]:
+    """Simulate and fit one replicate; one row per fixed effect and per random-effect SD."""
+    study = design.study_at(point)
+    sim_design, truth = generating_model(study)
+    seed = replicate_seed(design.seed, point, replicate)
+    table = canonical(simulate_cohort(sim_design, truth, seed=seed))
+    data = build_model_data(table, design.spec, {"ebp": EBP_REFERENCE})
+    from sessionmlm.engines import ml  # numba and statsmodels load only in simulation jobs
+
+    result = ml.fit(data, design.ml_settings, threads=1)
+    true_values = truth.coefficients()
+    common = {"point": point, "replicate": replicate, "seed": seed, "converged": result.converged}
+    singular = bool(result.variance["sd"].le(ml.BOUNDARY_SD).any())
+    rows = [
+        common
+        | {
+            "quantity": row.term,
+            "truth": true_values[row.term],
+            "estimate": row.estimate,
+            "std_error": row.std_error,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "p_value": row.p_value,
+            "singular": singular,
+        }
+        for row in result.estimates.itertuples()
+    ]
+    sd_truth = {"therapist": truth.sd_therapist, "client": truth.sd_client}
+    rows += [
+        common
+        | {
+            "quantity": f"sd {row.level}",
+            "truth": sd_truth[row.level],
+            "estimate": row.sd,
+            "std_error": np.nan,
+            "ci_low": row.sd_low,
+            "ci_high": row.sd_high,
+            "p_value": np.nan,
+            "singular": singular,
+        }
+        for row in result.variance.itertuples()
+    ]
+    return rows
+
+
+def run_chunk(design: PlannedDesign, point: int, first: int, stop: int) -> pd.DataFrame:
+    """Fit replicates first..stop-1 of a grid point, logging progress."""
+    rows: list[dict[str, Any]] = []
+    for replicate in range(first, stop):
+        rows += fit_replicate(design, point, replicate)
+        done = replicate - first + 1
+        if done % 10 == 0 or replicate == stop - 1:
+            log.info("point %d: %d of %d replicates fitted", point + 1, done, stop - first)
+    return pd.DataFrame(rows)
+
+
+def summarise(replicates: pd.DataFrame, design: PlannedDesign) -> pd.DataFrame:
+    """Power, bias, RMSE, coverage and singular-fit rate per grid point and quantity.
+
+    Power is the share of converged fits with p < alpha (Wald test); failed fits are counted
+    in `failed` and left out of every rate, so a high failure rate must be read beside them.
+    """
+    out = []
+    points = design.points
+    for (point, quantity), group in replicates.groupby(["point", "quantity"], sort=False):
+        ok = group[group["converged"]]
+        n = len(ok)
+        detected = (ok["p_value"] < design.alpha).mean() if n else np.nan
+        has_interval = ok["ci_low"].notna() & ok["ci_high"].notna()
+        covered = (ok["ci_low"] <= ok["truth"]) & (ok["truth"] <= ok["ci_high"])
+        truth = float(group["truth"].iloc[0])
+        error = ok["estimate"] - truth
+        out.append(
+            {
+                "point": int(point) + 1,
+                **points[int(point)],
+                "quantity": quantity,
+                "truth": truth,
+                "true_odds_ratio": math.exp(truth) if not quantity.startswith("sd ") else np.nan,
+                "replicates": len(group),
+                "failed": int(len(group) - n),
+                "power": detected if not quantity.startswith("sd ") else np.nan,
+                "power_mc_se": math.sqrt(detected * (1 - detected) / n)
+                if n and not quantity.startswith("sd ")
+                else np.nan,
+                "mean_estimate": ok["estimate"].mean(),
+                "bias": error.mean(),
+                "rmse": math.sqrt((error**2).mean()) if n else np.nan,
+                "empirical_sd": ok["estimate"].std(),
+                "mean_std_error": ok["std_error"].mean(),
+                "coverage": covered[has_interval].mean() if has_interval.any() else np.nan,
+                "singular_rate": ok["singular"].mean() if n else np.nan,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def smallest_sufficient(summary: pd.DataFrame, key: str, quantity: str, target: float) -> Any:
+    """The smallest value of grid key `key` at which `quantity` reaches the target power.
+
+    Only meaningful when `key` is the grid's only key; None when no grid value reaches it.
+    """
+    rows = summary[(summary["quantity"] == quantity) & (summary["power"] >= target)]
+    return None if rows.empty else rows[key].min()

@@ -25,6 +25,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 KNOWN_ENGINES = ("bayes", "ml", "gee")
 
 DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
+DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
 
 
 class ConfigError(ValueError):
@@ -95,10 +96,17 @@ class Cohort:
 
 @dataclass(frozen=True)
 class WorkflowConfig:
-    """The global config with its cohorts."""
+    """The global config with its cohorts and planned-study designs.
+
+    A cohort whose own file or data has problems is kept out of `cohorts` and listed in
+    `broken` with them: the other cohorts still run.
+    """
 
     cohorts: dict[str, Cohort]
     privacy: dict[str, Any]
+    broken: dict[str, list[str]] = field(default_factory=dict)
+    designs: dict[str, Any] = field(default_factory=dict)  # name -> power.PlannedDesign
+    meta_analysis: dict[str, Any] = field(default_factory=dict)
 
 
 def _load_schema(name: str) -> dict:
@@ -334,7 +342,11 @@ def build_cohort(
 
 
 def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
-    """Validate the global config and every cohort it names; raise ConfigError listing all."""
+    """Validate the global config, every cohort it names and every design.
+
+    Raises ConfigError listing every problem when the global config or a design has one, or
+    when no cohort is usable; a cohort with problems of its own goes to `broken` instead.
+    """
     workdir = Path(workdir)
     problems = schema_problems(config, "config.schema.json", "config/config.yaml")
     if problems:
@@ -356,22 +368,50 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
     defaults = {engine: config.get(engine, {}) for engine in KNOWN_ENGINES}
     cohorts: dict[str, Cohort] = {}
+    broken: dict[str, list[str]] = {}
     for file in files:
-        try:
-            raw = read_yaml(file)
-        except ConfigError as error:
-            problems += error.problems
-            continue
-        cohort, found = build_cohort(raw if raw is not None else {}, file, defaults, workdir)
+        cohort, found = _load_cohort(file, defaults, workdir)
+        if cohort is not None and cohort.name in cohorts:
+            found.append(f"{file}: cohort name {cohort.name!r} is used twice.")
+        if found:
+            broken[file.stem] = found
+        elif cohort is not None:
+            cohorts[cohort.name] = cohort
+    designs, design_problems = _load_designs(config)
+    problems += design_problems
+    if problems or not cohorts:
+        raise ConfigError(problems + [p for found in broken.values() for p in found])
+    return WorkflowConfig(
+        cohorts=cohorts,
+        privacy={**DEFAULT_PRIVACY, **config.get("privacy", {})},
+        broken=broken,
+        designs=designs,
+        meta_analysis={**DEFAULT_META_ANALYSIS, **config.get("meta_analysis", {})},
+    )
+
+
+def _load_cohort(file: Path, defaults: dict, workdir: Path) -> tuple[Cohort | None, list[str]]:
+    """Read and check one cohort file; every problem names the file."""
+    try:
+        raw = read_yaml(file)
+    except ConfigError as error:
+        return None, error.problems
+    cohort, found = build_cohort(raw if raw is not None else {}, file, defaults, workdir)
+    if cohort is not None and cohort.name != file.stem:
+        found.append(f"{file}: name {cohort.name!r} must match the file name {file.stem!r}.")
+    return cohort, found
+
+
+def _load_designs(config: dict) -> tuple[dict[str, Any], list[str]]:
+    """Check every planned-study design; the simulation module loads only when there are any."""
+    if not config.get("designs"):
+        return {}, []
+    from sessionmlm.power import load_design
+
+    designs, problems = {}, []
+    for name, raw in config["designs"].items():
+        design, found = load_design(name, raw, config.get("ml", {}))
         problems += found
-        if cohort is None:
-            continue
-        if cohort.name != file.stem:
-            problems.append(f"{file}: name {cohort.name!r} must match the file name {file.stem!r}.")
-        elif cohort.name in cohorts:
-            problems.append(f"{file}: cohort name {cohort.name!r} is used twice.")
-        cohorts[cohort.name] = cohort
-    if problems:
-        raise ConfigError(problems)
-    privacy = {**DEFAULT_PRIVACY, **config.get("privacy", {})}
-    return WorkflowConfig(cohorts=cohorts, privacy=privacy)
+        if design is not None:
+            designs[name] = design
+    return designs, problems

@@ -99,3 +99,79 @@ def histogram_bars(counts: dict[str, int], title: str, unit: str) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def line_plot(
+    series: dict[str, list[tuple[float, float, float, float]]],
+    title: str,
+    x_label: str,
+    y_label: str,
+    target: float | None = None,
+) -> str:
+    """Lines with error bars on a 0-1 axis, e.g. power against the number of therapists.
+
+    series maps a name to points (x, y, y_low, y_high); target draws a dashed horizontal line.
+    """
+    points = [p for pts in series.values() for p in pts]
+    if not points:
+        return ""
+    left, width, top, height = 56, 440, 34, 220
+    xs = [p[0] for p in points]
+    x_lo, x_hi = min(xs), max(xs)
+    x_hi = x_hi if x_hi > x_lo else x_lo + 1
+
+    def x(v: float) -> float:
+        return left + (v - x_lo) / (x_hi - x_lo) * width
+
+    def y(v: float) -> float:
+        return top + (1 - min(max(v, 0.0), 1.0)) * height
+
+    total_w, total_h = left + width + 170, top + height + 46
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {total_w} {total_h}" '
+        f'width="100%" style="max-width:{total_w}px" font-family="system-ui, sans-serif" '
+        f'font-size="12"><title>{escape(title)}</title>'
+        f"<desc>{escape(y_label)} against {escape(x_label)} for {len(series)} series.</desc>",
+        f'<rect x="{left}" y="{top}" width="{width}" height="{height}" fill="none" stroke="#ccc"/>',
+    ]
+    for tick in (0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        parts.append(
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>'
+            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{left + width}" y2="{y(tick):.1f}" '
+            'stroke="#eee"/>'
+        )
+    for v in sorted(set(xs)):
+        parts.append(
+            f'<text x="{x(v):.1f}" y="{top + height + 16}" text-anchor="middle">{v:g}</text>'
+        )
+    if target is not None:
+        parts.append(
+            f'<line x1="{left}" y1="{y(target):.1f}" x2="{left + width}" y2="{y(target):.1f}" '
+            'stroke="#888" stroke-dasharray="5 3"/>'
+            f'<text x="{left + width - 4}" y="{y(target) - 4:.1f}" text-anchor="end" '
+            f'fill="#555">target {target:g}</text>'
+        )
+    for i, (name, pts) in enumerate(series.items()):
+        color = PALETTE[i % len(PALETTE)]
+        pts = sorted(pts)
+        path = " ".join(f"{x(p[0]):.1f},{y(p[1]):.1f}" for p in pts)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for px, py, lo, hi in pts:
+            parts.append(
+                f'<line x1="{x(px):.1f}" y1="{y(lo):.1f}" x2="{x(px):.1f}" y2="{y(hi):.1f}" '
+                f'stroke="{color}"/><circle cx="{x(px):.1f}" cy="{y(py):.1f}" r="3.5" '
+                f'fill="{color}"><title>{escape(name)} at {px:g}: {py:.2f} '
+                f"({lo:.2f} to {hi:.2f})</title></circle>"
+            )
+        ly = top + 8 + 18 * i
+        parts.append(
+            f'<rect x="{left + width + 14}" y="{ly}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{left + width + 28}" y="{ly + 9}">{escape(name)}</text>'
+        )
+    parts.append(
+        f'<text x="{left + width / 2}" y="{total_h - 8}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+        f'<text x="14" y="{top + height / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + height / 2})">{escape(y_label)}</text></svg>'
+    )
+    return "".join(parts)

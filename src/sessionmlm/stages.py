@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from sessionmlm import atomic
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
 from sessionmlm.design import DesignError, build_model_data
@@ -81,7 +82,7 @@ def inputs_hash(paths: list[Path]) -> str:
 
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write JSON with a trailing newline."""
-    Path(path).write_text(json.dumps(value, indent=2, default=str) + "\n")
+    atomic.write_text(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
 def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validation: str) -> None:
@@ -92,7 +93,8 @@ def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validatio
     write_json(validation, record)
     if not check.ok:
         raise ValidationError(check)
-    table.to_parquet(sessions, index=False)
+    with atomic.atomic(sessions) as temporary:
+        table.to_parquet(temporary, index=False)
     log.info("wrote %d sessions to %s", len(table), sessions)
 
 
@@ -134,3 +136,16 @@ def run_fit(
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
+
+
+def run_simulation_chunk(design: Any, point: int, chunk: int, out: str) -> None:
+    """Simulate and fit one chunk of a design's replicates (a power.PlannedDesign)."""
+    from sessionmlm.power import run_chunk  # the simulation stack loads only in these jobs
+
+    first, stop = design.chunks()[chunk]
+    log.info(
+        "design %s, grid point %d %s: replicates %d to %d",
+        design.name, point + 1, design.points[point], first + 1, stop,
+    )  # fmt: skip
+    table = run_chunk(design, point, first, stop)
+    atomic.write_text(out, table.to_csv(index=False, float_format="%.10g"))

@@ -2,6 +2,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 # The package lives in src/ (jobs find it through workflow/scripts/sessionmlm_path.py).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -17,10 +18,22 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 COHORTS = WORKFLOW.cohorts
+# Cohorts whose own file or data has problems: their job fails and names them, the rest run.
+BROKEN = WORKFLOW.broken
+DESIGNS = WORKFLOW.designs
+for name, problems in BROKEN.items():
+    logger.warning(
+        f"sessionmlm: cohort {name!r} will not run (the other cohorts will):\n"
+        + "\n".join(f"- {p}" for p in problems)
+    )
 
 
 wildcard_constraints:
     cohort="|".join(COHORTS),
+    broken="|".join(BROKEN) or "(?!)",
+    design="|".join(DESIGNS) or "(?!)",
+    point="[0-9]+",
+    chunk="[0-9]+",
     model="[A-Za-z0-9][A-Za-z0-9_-]*",
     engine="|".join(KNOWN_ENGINES),
 
@@ -43,6 +56,13 @@ ENGINE_CODE = {
     "gee": [PACKAGE / "engines" / "gee.py"],
 }
 REPORT_CODE = [PACKAGE / "report.py", PACKAGE / "figures.py", PACKAGE / "compare.py"]
+INDEX_CODE = [PACKAGE / "pooling.py", PACKAGE / "meta.py", PACKAGE / "figures.py"]
+SIMULATION_CODE = [
+    PACKAGE / "power.py",
+    PACKAGE / "simulate.py",
+    PACKAGE / "design.py",
+    *ENGINE_CODE["ml"],
+]
 
 
 # Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
@@ -50,4 +70,16 @@ FIT_THREADS = {"bayes": 4, "ml": 2, "gee": 1}
 
 
 def all_outputs():
-    return ["results/index.html"] + [f"results/{c}/report.html" for c in COHORTS]
+    """Every cohort's report and the index; a broken cohort's target is its failing job."""
+    cohorts = [*COHORTS, *BROKEN]
+    return ["results/index.html"] + [f"results/{c}/report.html" for c in cohorts]
+
+
+def replicate_outputs(design):
+    """One file per (grid point, chunk of replicates) of a design: the jobs to scatter."""
+    d = DESIGNS[design]
+    return [
+        f"results/designs/{design}/replicates/point{p + 1:03d}-chunk{c + 1:04d}.csv"
+        for p in range(len(d.points))
+        for c in range(len(d.chunks()))
+    ]

@@ -1,0 +1,205 @@
+"""The report of one design simulation.
+
+Power curves, and per grid point power, bias, coverage and singular fits, with the answer to
+the planning question in words.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from sessionmlm import atomic
+from sessionmlm.figures import line_plot
+from sessionmlm.power import PlannedDesign, sessions_of, smallest_sufficient, summarise
+from sessionmlm.report import CSS, _num, _table
+
+Z95 = 1.959963984540054
+
+
+def read_replicates(paths: list[str], design: PlannedDesign) -> pd.DataFrame:
+    """All chunks of a design, checked to hold every (point, replicate) exactly once."""
+    table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    seen = table.drop_duplicates(["point", "replicate"])
+    expected = len(design.points) * design.replicates
+    if len(seen) != expected or seen.duplicated(["point", "replicate"]).any():
+        raise ValueError(
+            f"design {design.name}: the chunk files hold {len(seen)} replicates, expected "
+            f"{expected}; delete results/designs/{design.name}/replicates/ and run again."
+        )
+    return table
+
+
+def wilson(p: float, n: int) -> tuple[float, float]:
+    """Wilson 95% interval of a proportion: Monte Carlo uncertainty of a power estimate."""
+    if n == 0 or not math.isfinite(p):
+        return math.nan, math.nan
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / (1 + Z95**2 / n)
+    return centre - half, centre + half
+
+
+def _label(key: str) -> str:
+    return key.replace("odds_ratios.", "odds ratio of ").replace("_", " ").replace(".", " ")
+
+
+def _answers(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) -> str:
+    """The planning question answered in words, when the grid varies one thing."""
+    if len(design.grid) != 1:
+        return ""
+    key = next(iter(design.grid))
+    items = []
+    for term in effects:
+        found = smallest_sufficient(summary, key, term, design.power_target)
+        odds = math.exp(summary.loc[summary.quantity == term, "truth"].iloc[0])
+        if found is None:
+            best = summary[summary.quantity == term]["power"].max()
+            items.append(
+                f"<li><strong>{escape(term)}</strong> (odds ratio {odds:.2f}): no grid value "
+                f"reaches {design.power_target:.0%} power (highest {best:.0%}); "
+                "extend the grid.</li>"
+            )
+        else:
+            row = summary[(summary.quantity == term) & (summary[key] == found)].iloc[0]
+            items.append(
+                f"<li><strong>{escape(term)}</strong> (odds ratio {odds:.2f}): "
+                f"{_label(key)} = {found:g} gives {row.power:.0%} power "
+                f"(Monte Carlo SE {row.power_mc_se:.1%}), the smallest value in the grid that "
+                f"reaches {design.power_target:.0%}.</li>"
+            )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _curves(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) -> str:
+    if not design.grid:
+        return ""
+    key, *others = list(design.grid)
+    figures = []
+    groups = [(None, effects)] if not others else [(term, [term]) for term in effects]
+    for title_term, terms in groups:
+        series: dict[str, list] = {}
+        for term in terms:
+            part = summary[summary.quantity == term]
+            for row in part.itertuples():
+                values = row._asdict()
+                name = (
+                    term if not others else ", ".join(f"{_label(o)} {values[o]:g}" for o in others)
+                )
+                low, high = wilson(row.power, row.replicates - row.failed)
+                series.setdefault(name, []).append((values[key], row.power, low, high))
+        title = f"Power of {title_term}" if title_term else "Power per predictor"
+        figures.append(
+            "<figure>"
+            + line_plot(series, title, _label(key), "power", target=design.power_target)
+            + f"<figcaption class='note'>{escape(title)} against {escape(_label(key))}, with "
+            "95% Monte Carlo intervals; the dashed line is the target power.</figcaption></figure>"
+        )
+    return "".join(figures)
+
+
+def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
+    rows = []
+    for row in summary.itertuples():
+        values = row._asdict()
+        is_sd = row.quantity.startswith("sd ")
+        rows.append(
+            [str(row.point)]
+            + [f"{values[k]:g}" for k in design.grid]
+            + [
+                escape(row.quantity),
+                _num(row.truth, 3),
+                "–" if is_sd else f"{row.power:.1%} ({row.power_mc_se:.1%})",
+                _num(row.bias, 3),
+                _num(row.rmse, 3),
+                "–" if not math.isfinite(row.coverage) else f"{row.coverage:.1%}",
+                "–" if is_sd else _num(row.mean_std_error / row.empirical_sd, 2),
+                f"{row.singular_rate:.1%}",
+                str(row.failed),
+            ]
+        )
+    header = ["point", *map(_label, design.grid), "quantity", "true value (log-odds or SD)",
+              "power (MC SE)", "bias", "RMSE", "95% coverage", "mean SE / empirical SD",
+              "singular fits", "failed fits"]  # fmt: skip
+    return _table(header, rows, "Per grid point")
+
+
+def _study_table(design: PlannedDesign) -> str:
+    s = design.study
+    rows = [
+        ["therapists", str(s["therapists"])],
+        ["clients per therapist", _spread(s["clients_per_therapist"])],
+        ["sessions per client", _spread(s["sessions_per_client"])],
+        ["expected sessions", f"{sessions_of(s):,}"],
+        ["intercept (log-odds)", _num(s["intercept"], 2)],
+        ["odds ratios", ", ".join(f"{k} {v:g}" for k, v in s["odds_ratios"].items()) or "none"],
+        ["SD of therapist intercepts", _num(s["sd_therapist"], 2)],
+        ["SD of client intercepts", _num(s["sd_client"], 2)],
+        ["model fitted", f"<code>{escape(design.spec.formula)}</code> (ml engine)"],
+        [
+            "grid",
+            "; ".join(
+                f"{_label(k)}: {', '.join(f'{v:g}' for v in vs)}" for k, vs in design.grid.items()
+            )
+            or "none",
+        ],
+        ["replicates per grid point", f"{design.replicates:,}"],
+        ["replicates per job", str(design.replicates_per_job)],
+        ["significance level", f"{design.alpha:g} (two-sided Wald test)"],
+        ["ml settings", escape(", ".join(f"{k}: {v}" for k, v in design.ml_settings.items()))],
+        ["seed", str(design.seed)],
+    ]
+    return _table(["planned study", "value"], rows, "The planned study (grid values replace these)")
+
+
+def _spread(s: dict[str, Any]) -> str:
+    return f"mean {s['mean']:g}, between {s['min']} and {s['max']}"
+
+
+def render_power_report(design: PlannedDesign, summary: pd.DataFrame) -> str:
+    """The whole design-simulation report as one self-contained HTML string."""
+    effects = [
+        q for q in dict.fromkeys(summary.quantity) if q != "Intercept" and not q.startswith("sd ")
+    ]
+    nonzero = [t for t in effects if summary.loc[summary.quantity == t, "truth"].iloc[0] != 0]
+    singular = summary.groupby("point")["singular_rate"].first()
+    failed = summary.groupby("point")["failed"].first()
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>Design simulation: {escape(design.name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Design simulation: {escape(design.name)}</h1>",
+        f"<p>{escape(design.description)}</p>" if design.description else "",
+        "<h2>Answer</h2>",
+        _answers(summary, design, nonzero) or "<p>See the power curves and the table below.</p>",
+        "<p class='note'>Power is the share of simulated studies whose Wald test of the predictor "
+        f"had p &lt; {design.alpha:g}, among fits that converged. Predictors whose true odds "
+        "ratio is 1 show the false-positive rate instead, which should be near the significance "
+        "level. Each power is an estimate from the replicates: its Monte Carlo SE is shown.</p>",
+        "<h2>Power curves</h2>",
+        _curves(summary, design, effects),
+        "<h2>The planned study</h2>",
+        _study_table(design),
+        "<h2>Bias, coverage and singular fits</h2>",
+        "<p class='note'>Bias and RMSE are on the log-odds scale for fixed effects and on the SD "
+        "scale for the random-effect SDs. Coverage is the share of 95% intervals containing the "
+        "truth (profile-likelihood intervals for SDs, only when <code>ml.profile</code> is on). "
+        "Mean SE / empirical SD near 1 means the standard errors are honest. A singular fit has "
+        f"an SD estimated at zero; across grid points {singular.min():.0%} to {singular.max():.0%} "
+        f"of fits were singular, and {int(failed.sum())} fits failed in all.</p>",
+        _point_table(summary, design),
+        "</body></html>\n",
+    ]
+    return "".join(parts)
+
+
+def write_power_report(
+    design: PlannedDesign, replicates: list[str], summary_out: str, report_out: str
+) -> None:
+    """Stage: summarise every chunk of a design into power.csv and power.html."""
+    table = read_replicates(replicates, design)
+    summary = summarise(table, design)
+    atomic.write_text(summary_out, summary.to_csv(index=False, float_format="%.6g"))
+    atomic.write_text(report_out, render_power_report(design, summary))

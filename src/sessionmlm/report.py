@@ -1,4 +1,4 @@
-"""The HTML report of one cohort and the index across cohorts.
+"""The HTML report of one cohort.
 
 Self-contained by construction: inline CSS, inline SVG figures, no scripts, no links out.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from sessionmlm import atomic
 from sessionmlm.compare import information_criteria, likelihood_ratio_tests
 from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot, histogram_bars
@@ -597,19 +598,6 @@ def write_cohort_report(
     desc = json.loads(Path(descriptives).read_text())
     check = json.loads(Path(validation).read_text())
     html, tests = render_cohort_report(cohort, desc, check, fits)
-    Path(out).write_text(html)
+    atomic.write_text(out, html)
     if comparison:
-        tests.to_csv(comparison, index=False, float_format="%.6g")
-
-
-def write_index(cohorts: list[str], reports: list[str], out: str) -> None:
-    """An index page linking every cohort's report."""
-    items = "".join(
-        f"<li><a href='{escape(str(Path(r).relative_to(Path(out).parent)))}'>{escape(c)}</a></li>"
-        for c, r in zip(cohorts, reports, strict=True)
-    )
-    Path(out).write_text(
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>sessionmlm results</title><style>{CSS}</style></head><body>"
-        f"<h1>sessionmlm results</h1><ul>{items}</ul></body></html>\n"
-    )
+        atomic.write_text(comparison, tests.to_csv(index=False, float_format="%.6g"))

@@ -68,6 +68,27 @@ SIMULATION_CODE = [
 # Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
 FIT_THREADS = {"bayes": 4, "ml": 2, "gee": 1}
 
+# Memory and time per fit, from peak RSS and wall time measured on the demo cohort (bayes
+# 0.5 GB and 23 s, ml 0.3 GB and 2.4 s, gee 0.2 GB and 1.7 s, 680 sessions) and ml at 10^6
+# sessions (2.2 GB, 3 min; about 15 MB of sessions.parquet), with room to spare. They grow
+# with the size of the cohort's canonical table; a profile's set-resources overrides them.
+FIT_MEMORY_MB = {
+    "bayes": (2000, 500),
+    "ml": (1000, 150),
+    "gee": (1000, 150),
+}  # base, per MB
+FIT_MINUTES = {"bayes": (60, 30), "ml": (10, 2), "gee": (10, 2)}  # base, per MB
+
+
+def fit_memory_mb(engine, input_mb):
+    base, per_mb = FIT_MEMORY_MB[engine]
+    return int(base + per_mb * input_mb)
+
+
+def fit_minutes(engine, input_mb):
+    base, per_mb = FIT_MINUTES[engine]
+    return int(base + per_mb * input_mb)
+
 
 def all_outputs():
     """Every cohort's report and the index; a broken cohort's target is its failing job."""

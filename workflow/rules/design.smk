@@ -8,6 +8,8 @@ rule simulate_chunk:
         replicates="results/designs/{design}/replicates/point{point}-chunk{chunk}.csv",
     log:
         "logs/designs/{design}/point{point}-chunk{chunk}.log",
+    benchmark:
+        "logs/benchmarks/designs/{design}/point{point}-chunk{chunk}.tsv"
     conda:
         ENV
     threads: 1

@@ -30,12 +30,14 @@ rule fit:
         fit="results/{cohort}/{model}/{engine}/fit.json",
     log:
         "logs/fit/{cohort}/{model}/{engine}.log",
+    benchmark:
+        "logs/benchmarks/fit/{cohort}/{model}/{engine}.tsv"
     conda:
         ENV
     threads: lambda wc: FIT_THREADS[wc.engine]
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=lambda wc, input: fit_memory_mb(wc.engine, input.size_mb),
+        runtime=lambda wc, input: fit_minutes(wc.engine, input.size_mb),
     params:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
         reference=lambda wc: COHORTS[wc.cohort].reference,

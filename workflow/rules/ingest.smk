@@ -8,6 +8,8 @@ rule ingest:
         staged=temp("results/{cohort}/staged-sessions.parquet"),
     log:
         "logs/ingest/{cohort}.log",
+    benchmark:
+        "logs/benchmarks/ingest/{cohort}.tsv"
     conda:
         ENV
     resources:
@@ -44,6 +46,8 @@ rule describe:
         descriptives="results/{cohort}/descriptives.json",
     log:
         "logs/describe/{cohort}.log",
+    benchmark:
+        "logs/benchmarks/describe/{cohort}.tsv"
     conda:
         ENV
     resources:

@@ -21,6 +21,8 @@ rule report:
         ),
     log:
         "logs/report/{cohort}.log",
+    benchmark:
+        "logs/benchmarks/report/{cohort}.tsv"
     conda:
         ENV
     resources:
@@ -37,16 +39,48 @@ rule report:
 rule index:
     input:
         reports=expand("results/{cohort}/report.html", cohort=COHORTS),
+        descriptives=expand("results/{cohort}/descriptives.json", cohort=COHORTS),
+        fits=[f for c in COHORTS for f in fit_outputs(c, "fit.json")],
+        code=INDEX_CODE,
     output:
-        index="results/index.html",
+        index=report(
+            "results/index.html",
+            caption="../report/index.rst",
+            category="Across cohorts",
+            labels={"page": "index and cross-cohort comparison"},
+        ),
+        table=report(
+            "results/cohort_comparison.csv",
+            caption="../report/cohort_comparison.rst",
+            category="Across cohorts",
+            labels={"page": "odds ratios per cohort and pooled"},
+        ),
     log:
         "logs/index/index.log",
     conda:
         ENV
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=1000,
+        runtime=10,
     params:
-        cohorts=list(COHORTS),
+        cohorts=COHORTS,
+        results_dir="results",
+        settings=WORKFLOW.meta_analysis,
     script:
         "../scripts/index.py"
+
+
+# A cohort with problems in its own file or data: this job fails and lists them, so the run
+# ends non-zero and names the cohort while every other cohort runs to its report.
+rule cohort_problems:
+    output:
+        report="results/{broken}/report.html",
+    log:
+        "logs/cohort_problems/{broken}.log",
+    resources:
+        mem_mb=200,
+        runtime=5,
+    params:
+        problems=lambda wc: BROKEN[wc.broken],
+    script:
+        "../scripts/cohort_problems.py"

@@ -1,0 +1,87 @@
+"""Across cohorts: which engine is pooled, what is pooled, and the index page."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import yaml
+
+from sessionmlm.config import load_config
+from sessionmlm.meta import random_effects
+from sessionmlm.pooling import POOLED, pool_cohorts, pooling_engine, render_index, shared_models
+
+from .conftest import TINY_COHORT, write_project
+
+SETTINGS = {"engine": "auto", "method": "REML", "hksj": True}
+
+
+@pytest.fixture
+def cohorts(tmp_path, tiny_table):
+    specs = {name: TINY_COHORT | {"name": name} for name in ("north", "south", "east")}
+    write_project(tmp_path, specs, {"data/tiny/sessions.csv": tiny_table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    return load_config(config, workdir=tmp_path).cohorts
+
+
+def write_fit(folder, terms, estimates, std_errors, converged=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"term": terms, "estimate": estimates, "std_error": std_errors})
+    frame["ci_low"] = frame.estimate - 1.96 * frame.std_error
+    frame["ci_high"] = frame.estimate + 1.96 * frame.std_error
+    frame.to_csv(folder / "estimates.csv", index=False)
+    (folder / "fit.json").write_text(json.dumps({"converged": converged}))
+
+
+def test_pooling_engine_prefers_ml_and_needs_every_cohort(cohorts):
+    assert pooling_engine(cohorts) == "ml"
+    assert pooling_engine(cohorts, "gee") == "gee"
+    mixed = dict(cohorts) | {"east": replace(cohorts["east"], engines=("bayes",))}
+    assert pooling_engine(mixed) == "bayes"
+    assert pooling_engine(mixed, "ml") is None
+    assert shared_models(cohorts) == ["null", "small"]
+
+
+def test_each_term_is_pooled_by_random_effects_and_failed_fits_are_left_out(cohorts, tmp_path):
+    terms = ["Intercept", "caregiver_present", "licensed"]
+    fits = {"north": ([-2, 0.7, -0.5], [0.4, 0.2, 0.3]), "south": ([-1.8, 0.9, -0.2], [0.5, 0.25, 0.35]),
+            "east": ([-2.1, 0.4, -0.8], [0.45, 0.3, 0.25])}  # fmt: skip
+    for name, (est, se) in fits.items():
+        write_fit(tmp_path / "results" / name / "small" / "ml", terms, est, se)
+        write_fit(tmp_path / "results" / name / "null" / "ml", ["Intercept"], [-2], [0.3])
+    write_fit(
+        tmp_path / "results" / "east" / "null" / "ml", ["Intercept"], [0], [1], converged=False
+    )
+    table, notes = pool_cohorts(cohorts, tmp_path / "results", "ml", SETTINGS)
+    assert "null: east's ml fit failed and is left out." in notes
+    assert "Intercept" not in set(table.term)  # depends on each cohort's coding: not pooled
+    pooled = table[(table.cohort == POOLED) & (table.model == "small")].set_index("term")
+    expected = random_effects([0.7, 0.9, 0.4], [0.2, 0.25, 0.3], method="REML", hksj=True)
+    row = pooled.loc["caregiver_present"]
+    assert row.estimate == pytest.approx(expected.estimate)
+    assert (row.ci_low, row.ci_high) == pytest.approx((expected.ci_low, expected.ci_high))
+    assert row.tau2 == pytest.approx(expected.tau2) and row.k == 3
+    assert row.odds_ratio == pytest.approx(math.exp(expected.estimate))
+    per_cohort = table[(table.term == "licensed") & (table.cohort != POOLED)]
+    assert list(per_cohort.cohort) == ["east", "north", "south"]  # cohort files in name order
+    html = render_index(cohorts, {c: f"{c}/report.html" for c in cohorts},
+                        {c: {"therapist": 30, "client": 80, "session": 200} for c in cohorts},
+                        table, notes, "ml", SETTINGS)  # fmt: skip
+    assert html.count("<svg") == 1  # one forest plot per shared model with a predictor
+    assert "<code>small</code>" in html and "<code>null</code>" not in html
+    assert "href='north/report.html'" in html and "Hartung-Knapp-Sidik-Jonkman" in html
+    assert "east&#x27;s ml fit failed" in html
+
+
+def test_a_term_coded_against_different_references_is_not_pooled(cohorts, tmp_path):
+    changed = dict(cohorts)
+    changed["south"] = replace(cohorts["south"], reference={"ebp": "TF-CBT"})
+    for name in changed:
+        for model in ("null", "small"):
+            write_fit(tmp_path / "results" / name / model / "ml", ["ebp[CPP]"], [0.2], [0.3])
+    table, notes = pool_cohorts(changed, tmp_path / "results", "ml", SETTINGS)
+    assert POOLED not in set(table.cohort)
+    assert any("ebp[CPP] is not pooled: the reference level of ebp differs" in n for n in notes)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import ROOT
+from sessionmlm.simulate import TrueParameters, simulate_cohort
+
+from .conftest import ROOT, TINY, TINY_COHORT, write_project
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -131,3 +133,45 @@ def test_bad_data_stops_with_the_problems_not_a_traceback(tiny_project):
     assert expected in run.stderr
     assert "Traceback" not in run.stderr
     assert not list((tiny_project / "results").rglob("*.csv"))
+
+
+def test_many_cohorts_one_broken_the_others_run_then_pool(tmp_path, monkeypatch):
+    """Every cohort file runs; a broken one fails alone, named; the index pools the rest."""
+    tables = {f"data/{name}/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=seed)
+              for seed, name in enumerate(["north", "south", "west"], start=4)}  # fmt: skip
+    spec = {k: v for k, v in TINY_COHORT.items() if k != "bayes"} | {"engines": ["ml"]}
+    cohorts = {name: spec | {"name": name, "data": f"data/{name}/sessions.csv"}
+               for name in ["north", "south", "west"]}  # fmt: skip
+    cohorts["zeta"] = cohorts["north"] | {
+        "name": "zeta",
+        "models": {"m": "homework ~ caregiver + (1 | therapist)"},
+    }
+    west = tables["data/west/sessions.csv"]
+    west.loc[[5, 9], "caregiver_present"] = "maybe"
+    write_project(tmp_path, cohorts, tables)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
+
+    profile = ("--profile", str(ROOT / "workflow" / "profiles" / "default"))  # keep-going
+    run = snakemake(tmp_path, *profile)
+    assert run.returncode != 0
+    assert "cohort 'zeta' will not run (the other cohorts will)" in run.stderr
+    assert "models.m: term 'caregiver' names no column" in run.stderr
+    assert "['maybe'] are not in codes.caregiver_present" in run.stderr
+    results = tmp_path / "results"
+    assert (results / "north" / "report.html").exists() and (
+        results / "south" / "report.html"
+    ).exists()
+    assert not (results / "west" / "report.html").exists() and not (results / "index.html").exists()
+
+    for name in ["west", "zeta"]:  # the county drops the two broken clinics for now
+        (tmp_path / "config" / "cohorts" / f"{name}.yaml").unlink()
+    run = snakemake(tmp_path, *profile)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not re.search(r"^fit\s", run.stdout, re.M)  # the two good cohorts are not refitted
+    table = pd.read_csv(results / "cohort_comparison.csv")
+    pooled = table[table.cohort == "pooled (random effects)"]
+    assert set(pooled.term) == {"caregiver_present", "child_age", "licensed"}
+    assert (pooled.k == 2).all() and (pooled.engine == "ml").all()
+    index = (results / "index.html").read_text()
+    assert "north/report.html" in index and "Across cohorts" in index and "<svg" in index

@@ -66,7 +66,13 @@ SIMULATION_CODE = [
 
 
 # Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
-FIT_THREADS = {"bayes": 4, "ml": 2, "gee": 1}
+FIT_THREADS = {"ml": 2, "gee": 1}
+
+
+def fit_threads(cohort, engine):
+    if engine == "bayes":
+        return COHORTS[cohort].engine_settings["bayes"]["chains"]
+    return FIT_THREADS[engine]
 
 # Memory and time per fit, from peak RSS and wall time measured on the demo cohort (bayes
 # 0.5 GB and 23 s, ml 0.3 GB and 2.4 s, gee 0.2 GB and 1.7 s, 680 sessions) and ml at 10^6

@@ -34,7 +34,7 @@ rule fit:
         "logs/benchmarks/fit/{cohort}/{model}/{engine}.tsv"
     conda:
         ENV
-    threads: lambda wc: FIT_THREADS[wc.engine]
+    threads: lambda wc: fit_threads(wc.cohort, wc.engine)
     resources:
         mem_mb=lambda wc, input: fit_memory_mb(wc.engine, input.size_mb),
         runtime=lambda wc, input: fit_minutes(wc.engine, input.size_mb),

@@ -1,0 +1,128 @@
+"""The workflow on a real SLURM: two cohorts through snakemake-executor-plugin-slurm.
+
+tests/slurm/local_slurm.sh installs Debian's slurm-wlm and munge when they are missing and
+starts a single-node cluster on this machine (root needed); the fixture stops it afterwards
+unless it was already running. Every job must go through SLURM, and the results must equal
+those of a local run with the same seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sessionmlm.simulate import TrueParameters, simulate_cohort
+
+from .conftest import ROOT, TINY, TINY_COHORT, write_project
+from .test_workflow import SNAKEMAKE
+
+pytestmark = pytest.mark.slow
+SCRIPT = ROOT / "tests" / "slurm" / "local_slurm.sh"
+# This cluster has no accounting database: the plugin polls squeue (sacct would hang), and
+# checks often because the jobs are short; it keeps SLURM's log of every job as evidence.
+LOCAL_CLUSTER = ["--default-resources", "slurm_partition=debug",
+                 "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks",
+                 "1", "--seconds-between-status-checks", "2", "--jobs", "4",
+                 "--slurm-keep-successful-logs"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    if os.geteuid() != 0:
+        pytest.fail("the SLURM test starts a cluster and needs root (CI runs as root)")
+    was_running = (
+        subprocess.run(["bash", str(SCRIPT), "status"], capture_output=True).returncode == 0
+    )
+    started = subprocess.run(
+        ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=900
+    )
+    assert started.returncode == 0, started.stderr[-3000:]
+    yield
+    if not was_running:
+        stopped = subprocess.run(
+            ["bash", str(SCRIPT), "stop"], capture_output=True, text=True, timeout=300
+        )
+        assert stopped.returncode == 0, stopped.stderr[-3000:]
+
+
+def project(folder: Path) -> Path:
+    """Two cohorts: north with all three engines (bayes uses 2 CPUs), south with ml and gee."""
+    tables = {f"data/{name}/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=seed)
+              for seed, name in [(11, "north"), (12, "south")]}  # fmt: skip
+    cohorts = {
+        name: TINY_COHORT | {"name": name, "data": f"data/{name}/sessions.csv", "engines": engines}
+        for name, engines in [("north", ["bayes", "ml", "gee"]), ("south", ["ml", "gee"])]
+    }
+    return write_project(folder, cohorts, tables)
+
+
+def run(folder: Path, profile: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(folder),
+         "--profile", str(ROOT / "workflow" / "profiles" / profile), *extra],
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+
+
+def outputs(folder: Path) -> dict[str, object]:
+    """Every result a user reads, minus what must differ between runs (times, host)."""
+    found = {}
+    for path in sorted((folder / "results").rglob("*")):
+        name = str(path.relative_to(folder))
+        if path.suffix == ".csv":
+            found[name] = path.read_bytes()
+        elif path.name == "fit.json":
+            info = json.loads(path.read_text())
+            info.pop("wall_seconds")
+            if "summary" in info:  # ml: statsmodels' summary prints the date and time
+                info["summary"] = [
+                    x for x in info["summary"] if not x.startswith(("Date:", "Time:"))
+                ]
+            if "attempts" in info:  # bayes: per-attempt timings
+                info["attempts"] = [{k: v for k, v in a.items() if "seconds" not in k}
+                                    for a in info["attempts"]]  # fmt: skip
+            found[name] = info
+        elif path.suffix == ".parquet":
+            found[name] = pd.read_parquet(path)
+        elif path.name == "descriptives.json":
+            found[name] = json.loads(path.read_text())
+    return found
+
+
+def test_two_cohorts_through_slurm_equal_a_local_run(slurm, tmp_path, monkeypatch):
+    monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
+    local = project(tmp_path / "local")
+    done = run(local, "default", "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    cluster = project(tmp_path / "cluster")
+    done = run(cluster, "slurm", *LOCAL_CLUSTER)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-4000:]
+
+    # Every job but the target rule `all` (no action, always local) went through sbatch.
+    total = int(re.search(r"^total\s+(\d+)$", log, re.M).group(1))
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (.+?)\)", log)
+    assert len(submitted) == total - 1 and total == 20, log[-4000:]
+    assert re.findall(r"^localrule (\w+):", log, re.M) == ["all"]
+    for _, slurm_log in submitted:
+        assert Path(slurm_log).is_file(), slurm_log  # SLURM's own log of the job
+    # The bayes fits asked SLURM for one CPU per chain.
+    assert re.search(r"rule fit:\n(?:.*\n)*?\s+wildcards: cohort=north, model=\w+, engine=bayes\n"
+                     r"\s+threads: 2", log)  # fmt: skip
+
+    mine, theirs = outputs(local), outputs(cluster)
+    assert mine.keys() == theirs.keys() and len(mine) > 30
+    for name in mine:
+        if isinstance(mine[name], pd.DataFrame):
+            pd.testing.assert_frame_equal(mine[name], theirs[name])
+        else:
+            assert mine[name] == theirs[name], name
+    pooled = pd.read_csv(cluster / "results" / "cohort_comparison.csv")
+    assert "pooled (random effects)" in set(pooled.cohort)

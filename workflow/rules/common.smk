@@ -74,6 +74,7 @@ def fit_threads(cohort, engine):
         return COHORTS[cohort].engine_settings["bayes"]["chains"]
     return FIT_THREADS[engine]
 
+
 # Memory and time per fit, from peak RSS and wall time measured on the demo cohort (bayes
 # 0.5 GB and 23 s, ml 0.3 GB and 2.4 s, gee 0.2 GB and 1.7 s, 680 sessions) and ml at 10^6
 # sessions (2.2 GB, 3 min; about 15 MB of sessions.parquet), with room to spare. They grow

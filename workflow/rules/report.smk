@@ -64,7 +64,7 @@ rule index:
         runtime=10,
     params:
         cohorts=COHORTS,
-        results_dir="results",
+        results_dir=lambda wc, output: str(Path(output.index).parent),
         settings=WORKFLOW.meta_analysis,
     script:
         "../scripts/index.py"
@@ -77,6 +77,8 @@ rule cohort_problems:
         report="results/{broken}/report.html",
     log:
         "logs/cohort_problems/{broken}.log",
+    conda:
+        ENV
     resources:
         mem_mb=200,
         runtime=5,

@@ -56,8 +56,11 @@ def forest_plot(rows: list[dict], title: str) -> str:
                     f"({row['or_low']:.2f} to {row['or_high']:.2f})</title></circle>"
                 )
         y += line_h * len(series) + 8
-    for tick in (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 50, 100):
-        if lo <= math.log(tick) <= hi:
+    last_x = -math.inf
+    for tick in (0.001, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 50, 100, 1000):
+        # Skip a tick that would print over the previous one on a wide axis.
+        if lo <= math.log(tick) <= hi and x(tick) - last_x >= 34:
+            last_x = x(tick)
             parts.append(
                 f'<text x="{x(tick):.1f}" y="{height - 22}" text-anchor="middle">{tick:g}</text>'
             )

@@ -172,16 +172,24 @@ def _pooled_table(pooled: pd.DataFrame, per_cohort: pd.DataFrame) -> str:
     return _table(header, rows)
 
 
-def _model_section(model: str, table: pd.DataFrame) -> str:
+def _model_section(model: str, table: pd.DataFrame, hksj: bool) -> str:
     """One model's forest plot across cohorts and its pooled table."""
     part = table[table.model == model]
     pooled = part[part.cohort == POOLED]
     figure = forest_plot(_forest_rows(part), f"{model}: odds ratios by cohort and pooled")
+    two = (
+        "<p class='note'>With two cohorts the pooled interval is very wide: it uses a t "
+        "distribution with 1 degree of freedom, because two cohorts say almost nothing about how "
+        "much cohorts differ. It is honest, not a fault; more cohorts narrow it.</p>"
+        if hksj and not pooled.empty and pooled["k"].min() == 2
+        else ""
+    )
     return (
         f"<h3>Model <code>{escape(model)}</code></h3><figure>{figure}"
         f"<figcaption class='note'>Odds ratios (95% intervals) of model {escape(model)} per "
         "cohort and pooled; the dashed line is an odds ratio of 1.</figcaption></figure>"
         + (_pooled_table(pooled, part[part.cohort != POOLED]) if not pooled.empty else "")
+        + two
     )
 
 
@@ -225,7 +233,10 @@ def render_index(
                 "chance. With few cohorts, tau and I² are very uncertain. Pooling assumes the "
                 "predictors are measured and coded alike in every cohort.</p>"
             )
-            parts += [_model_section(model, table) for model in dict.fromkeys(table["model"])]
+            parts += [
+                _model_section(model, table, settings["hksj"])
+                for model in dict.fromkeys(table["model"])
+            ]
         if notes:
             items = "".join(f"<li>{escape(n)}</li>" for n in notes)
             parts.append(

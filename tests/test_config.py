@@ -133,3 +133,30 @@ def test_keys_stay_strings(tmp_path):
     loaded = read_yaml(path)
     assert list(loaded["models"]) == ["null", "yes"]
     assert loaded["codes"]["x"] == {"1": 0, "Y": 1}
+
+
+def test_a_broken_cohort_is_set_aside_and_the_others_load(tmp_path):
+    good = TINY_COHORT | {"name": "good"}
+    bad = changed(name="bad", models={"m": "homework ~ caregiver + (1 | therapist)"})
+    write_project(tmp_path, {"good": good, "bad": bad}, {})
+    (tmp_path / "data" / "tiny").mkdir(parents=True)
+    (tmp_path / "data" / "tiny" / "sessions.csv").write_text(
+        "therapist_id,client_id,session_id,hw_assigned,hw_reviewed,caregiver_present,child_age,"
+        "licensed,ebp\n"
+    )
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    loaded = load_config(config, workdir=tmp_path)
+    assert list(loaded.cohorts) == ["good"]
+    assert list(loaded.broken) == ["bad"]
+    assert "models.m: term 'caregiver' names no column" in loaded.broken["bad"][0]
+    (tmp_path / "config" / "cohorts" / "good.yaml").unlink()  # nothing left to run: stop
+    with pytest.raises(ConfigError, match="term 'caregiver' names no column"):
+        load_config(config, workdir=tmp_path)
+
+
+def test_a_bad_design_stops_the_run(tmp_path):
+    message = problems_for(
+        tmp_path,
+        config_change=lambda c: c["designs"]["licensure"]["grid"].update(clients=[1, 2]),
+    )
+    assert "designs.licensure.grid.clients: cannot vary this" in message

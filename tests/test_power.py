@@ -14,10 +14,14 @@ from sessionmlm.power import (
     replicate_seed,
     run_chunk,
     sessions_of,
+)
+from sessionmlm.power_report import (
+    read_replicates,
+    render_power_report,
     smallest_sufficient,
     summarise,
+    wilson,
 )
-from sessionmlm.power_report import read_replicates, render_power_report, wilson
 
 SMALL = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
 

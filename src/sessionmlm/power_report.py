@@ -1,4 +1,4 @@
-"""The report of one design simulation.
+"""The summary and report of one design simulation.
 
 Power curves, and per grid point power, bias, coverage and singular fits, with the answer to
 the planning question in words.
@@ -10,14 +10,66 @@ import math
 from html import escape
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sessionmlm import atomic
 from sessionmlm.figures import line_plot
-from sessionmlm.power import PlannedDesign, sessions_of, smallest_sufficient, summarise
+from sessionmlm.power import PlannedDesign, sessions_of
 from sessionmlm.report import CSS, _num, _table
 
 Z95 = 1.959963984540054
+
+
+def summarise(replicates: pd.DataFrame, design: PlannedDesign) -> pd.DataFrame:
+    """Power, bias, RMSE, coverage and singular-fit rate per grid point and quantity.
+
+    Power is the share of converged fits with p < alpha (Wald test); failed fits are counted
+    in `failed` and left out of every rate, so a high failure rate must be read beside them.
+    """
+    out = []
+    points = design.points
+    for (point, quantity), group in replicates.groupby(["point", "quantity"], sort=False):
+        # Power is for predictors: an SD is never tested, and testing the intercept against 0
+        # asks nothing a study is planned for.
+        tested = quantity != "Intercept" and not quantity.startswith("sd ")
+        ok = group[group["converged"]]
+        n = len(ok)
+        detected = (ok["p_value"] < design.alpha).mean() if n else np.nan
+        has_interval = ok["ci_low"].notna() & ok["ci_high"].notna()
+        covered = (ok["ci_low"] <= ok["truth"]) & (ok["truth"] <= ok["ci_high"])
+        truth = float(group["truth"].iloc[0])
+        error = ok["estimate"] - truth
+        out.append(
+            {
+                "point": int(point) + 1,
+                **points[int(point)],
+                "quantity": quantity,
+                "truth": truth,
+                "true_odds_ratio": math.exp(truth) if not quantity.startswith("sd ") else np.nan,
+                "replicates": len(group),
+                "failed": int(len(group) - n),
+                "power": detected if tested else np.nan,
+                "power_mc_se": math.sqrt(detected * (1 - detected) / n) if n and tested else np.nan,
+                "mean_estimate": ok["estimate"].mean(),
+                "bias": error.mean(),
+                "rmse": math.sqrt((error**2).mean()) if n else np.nan,
+                "empirical_sd": ok["estimate"].std(),
+                "mean_std_error": ok["std_error"].mean(),
+                "coverage": covered[has_interval].mean() if has_interval.any() else np.nan,
+                "singular_rate": ok["singular"].mean() if n else np.nan,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def smallest_sufficient(summary: pd.DataFrame, key: str, quantity: str, target: float) -> Any:
+    """The smallest value of grid key `key` at which `quantity` reaches the target power.
+
+    Only meaningful when `key` is the grid's only key; None when no grid value reaches it.
+    """
+    rows = summary[(summary["quantity"] == quantity) & (summary["power"] >= target)]
+    return None if rows.empty else rows[key].min()
 
 
 def read_replicates(paths: list[str], design: PlannedDesign) -> pd.DataFrame:
@@ -104,18 +156,18 @@ def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
     rows = []
     for row in summary.itertuples():
         values = row._asdict()
-        is_sd = row.quantity.startswith("sd ")
+        untested = not math.isfinite(row.power)
         rows.append(
             [str(row.point)]
             + [f"{values[k]:g}" for k in design.grid]
             + [
                 escape(row.quantity),
                 _num(row.truth, 3),
-                "–" if is_sd else f"{row.power:.1%} ({row.power_mc_se:.1%})",
+                "–" if untested else f"{row.power:.1%} ({row.power_mc_se:.1%})",
                 _num(row.bias, 3),
                 _num(row.rmse, 3),
                 "–" if not math.isfinite(row.coverage) else f"{row.coverage:.1%}",
-                "–" if is_sd else _num(row.mean_std_error / row.empirical_sd, 2),
+                _num(row.mean_std_error / row.empirical_sd, 2),
                 f"{row.singular_rate:.1%}",
                 str(row.failed),
             ]

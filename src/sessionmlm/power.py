@@ -3,8 +3,9 @@
 A design (the `designs:` section of config/config.yaml) describes a planned study (therapists,
 clients per therapist, sessions per client, expected odds ratios, variance components) and a
 grid over some of those numbers. Each grid point is simulated R times with the package's
-simulator and fitted with the ml engine; power, bias, interval coverage and the rate of
-singular fits per point answer "how many therapists do we need?".
+simulator and fitted with the ml engine, one chunk of replicates per job; power_report
+summarises the fits into power, bias, interval coverage and the rate of singular fits per
+point, which answer "how many therapists do we need?".
 
 Replicate r of grid point p always gets the same seed, whatever the chunking into jobs, so a
 run split over a cluster gives the same numbers as a run on a laptop.

@@ -77,8 +77,9 @@ def fit_threads(cohort, engine):
 
 # Memory and time per fit, from peak RSS and wall time measured on the demo cohort (bayes
 # 0.5 GB and 23 s, ml 0.3 GB and 2.4 s, gee 0.2 GB and 1.7 s, 680 sessions) and ml at 10^6
-# sessions (2.2 GB, 3 min; about 15 MB of sessions.parquet), with room to spare. They grow
-# with the size of the cohort's canonical table; a profile's set-resources overrides them.
+# sessions (2.2 GB, 3 min; sessions.parquet is about 27 MB per 10^6 sessions), with about
+# twice the room. They grow with the size of the cohort's canonical table; a profile's
+# set-resources overrides them.
 FIT_MEMORY_MB = {
     "bayes": (2000, 500),
     "ml": (1000, 150),

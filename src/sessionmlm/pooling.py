@@ -213,11 +213,11 @@ def render_index(
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>sessionmlm results</title><style>{CSS}</style></head><body>",
         "<h1>sessionmlm results</h1>",
-        "<h2>Cohort reports</h2>",
+        "<h2 id='cohorts'>Cohort reports</h2>",
         _table(["cohort", "therapists", "clients", "sessions"], link_rows),
     ]
     if len(cohorts) >= 2:
-        parts.append("<h2>Across cohorts</h2>")
+        parts.append("<h2 id='across'>Across cohorts</h2>")
         if engine is None:
             parts.append("<p>No engine ran in every cohort, so nothing is pooled.</p>")
         else:

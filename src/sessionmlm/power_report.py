@@ -224,17 +224,17 @@ def render_power_report(design: PlannedDesign, summary: pd.DataFrame) -> str:
         f"<title>Design simulation: {escape(design.name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Design simulation: {escape(design.name)}</h1>",
         f"<p>{escape(design.description)}</p>" if design.description else "",
-        "<h2>Answer</h2>",
+        "<h2 id='answer'>Answer</h2>",
         _answers(summary, design, nonzero) or "<p>See the power curves and the table below.</p>",
         "<p class='note'>Power is the share of simulated studies whose Wald test of the predictor "
         f"had p &lt; {design.alpha:g}, among fits that converged. Predictors whose true odds "
         "ratio is 1 show the false-positive rate instead, which should be near the significance "
         "level. Each power is an estimate from the replicates: its Monte Carlo SE is shown.</p>",
-        "<h2>Power curves</h2>",
+        "<h2 id='curves'>Power curves</h2>",
         _curves(summary, design, effects),
-        "<h2>The planned study</h2>",
+        "<h2 id='study'>The planned study</h2>",
         _study_table(design),
-        "<h2>Bias, coverage and singular fits</h2>",
+        "<h2 id='accuracy'>Bias, coverage and singular fits</h2>",
         "<p class='note'>Bias and RMSE are on the log-odds scale for fixed effects and on the SD "
         "scale for the random-effect SDs. Coverage is the share of 95% intervals containing the "
         "truth (profile-likelihood intervals for SDs, only when <code>ml.profile</code> is on). "

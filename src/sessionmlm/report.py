@@ -36,7 +36,8 @@ code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .banner{border-left:4px solid #c62828;background:#fdecea;padding:.6rem 1rem;margin:1rem 0}
 .warnbox{border-left:4px solid #c98a00;background:#fff8e5;padding:.6rem 1rem;margin:1rem 0}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
-@media print{nav{display:none}h2{page-break-before:auto}body{margin:0}}
+.table-wrap{overflow-x:auto;max-width:100%}
+@media print{nav{display:none}h2{page-break-before:auto}body{margin:0}.table-wrap{overflow:visible}}
 """
 
 
@@ -89,7 +90,16 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
         for row in rows
     )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # A wide table scrolls inside its box on a narrow screen instead of widening the page.
+    return (
+        f"<div class='table-wrap'><table>{cap}<thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _sentence(text: str) -> str:
+    """Upper-case the first letter only (str.capitalize would lower-case 'Wald')."""
+    return text[:1].upper() + text[1:]
 
 
 def _badge(fit: Fit) -> str:
@@ -551,7 +561,7 @@ def render_cohort_report(
         comparison,
         "<h2 id='forest'>Odds ratios across models</h2>",
         f"<figure>{forest_plot(forest_rows, f'Odds ratios with 95% intervals by model ({lead})')}"
-        f"<figcaption>{escape(INTERVALS.get(lead, '').capitalize())} from the {escape(lead)} "
+        f"<figcaption>{escape(_sentence(INTERVALS.get(lead, '')))} from the {escape(lead)} "
         "engine; the dashed line marks no association (odds ratio 1).</figcaption></figure>",
         f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model, "
         f"{escape(lead)} engine)</h2>",

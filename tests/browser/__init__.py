@@ -1,0 +1,1 @@
+"""Test helpers that drive a real headless Chromium (Debian's chromium package)."""

@@ -164,3 +164,18 @@ def test_forest_plot_is_accessible_svg():
         "Odds ratios",
     )
     assert svg.startswith("<svg") and "<title>Odds ratios</title>" in svg and "<desc>" in svg
+
+
+def test_proportional_change_in_variance_from_the_null_model(demo_cohort):
+    null = ml_fit("null", [], -430.0)
+    null = Fit("null", "ml", null.estimates, null.variance.assign(sd=[1.0, 1.2]), null.info)
+    full = ml_fit("full", ["caregiver_present"], -420.0)
+    full = Fit("full", "ml", full.estimates, full.variance.assign(sd=[0.5, 1.2]), full.info)
+    html, _ = render_cohort_report(demo_cohort, DESC, {}, [null, full])
+    section = html.split("id='full-ml'")[1].split("Variance components")[1].split("</table>")[0]
+    assert "<th scope='col'>change in variance from null</th>" in section
+    cells = re.findall(
+        r"<tr><td>(\w+)</td>(?:<td[^>]*>[^<]*</td>){4}<td class='num'>(.*?)</td>", section
+    )
+    assert cells == [("therapist", "75%"), ("client", "0%")]  # (1 - 0.25) / 1; unchanged
+    assert "change in variance from null" not in html.split("id='null-ml'")[1].split("<h3")[0]

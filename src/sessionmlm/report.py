@@ -19,6 +19,7 @@ from sessionmlm import atomic
 from sessionmlm.compare import information_criteria, likelihood_ratio_tests
 from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot, histogram_bars
+from sessionmlm.variance import proportional_change_in_variance
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;
@@ -219,8 +220,11 @@ def _equation(fit: Fit, groups: list[str]) -> str:
     return f"<p class='eq'>logit P({outcome} = 1) = {fixed} + {random}; {sds}</p>"
 
 
-def model_section(fit: Fit) -> str:
-    """One model under one engine: equation, priors, odds ratios, variance, diagnostics."""
+def model_section(fit: Fit, null: Fit | None = None) -> str:
+    """One model under one engine: equation, priors, odds ratios, variance, diagnostics.
+
+    null: the same engine's model without predictors, for the proportional change in variance.
+    """
     info, est, var = fit.info, fit.estimates, fit.variance
     groups = list(var["level"])
     parts = [
@@ -269,7 +273,7 @@ def model_section(fit: Fit) -> str:
             f"Odds ratios, {info['n_obs']} sessions: {INTERVALS.get(fit.engine, '')}",
         )
     )
-    parts.append(_variance_table(fit))
+    parts.append(_variance_table(fit, null))
     parts.append(_missing_table(fit))
     parts.append(_diagnostics(fit))
     return "".join(parts)
@@ -291,7 +295,20 @@ def _missing_table(fit: Fit) -> str:
     )
 
 
-def _variance_table(fit: Fit) -> str:
+def _pcv(fit: Fit, null: Fit | None) -> dict[str, float] | None:
+    """Proportional change in each level's variance from the null model, when comparable."""
+    if null is None or null is fit or not null.info["converged"] or not fit.info["converged"]:
+        return None
+    null_sd = dict(zip(null.variance["level"], null.variance["sd"], strict=True))
+    if set(null_sd) != set(fit.variance["level"]):
+        return None
+    return {
+        r.level: proportional_change_in_variance(null_sd[r.level], r.sd)
+        for r in fit.variance.itertuples()
+    }
+
+
+def _variance_table(fit: Fit, null: Fit | None = None) -> str:
     var = fit.variance
     if fit.engine == "gee":
         rows = [[escape(r.level), str(getattr(r, "units", "")), _num(r.icc, 3)]
@@ -306,6 +323,7 @@ def _variance_table(fit: Fit) -> str:
             "only weights the estimating equations; the robust standard errors do not rely on "
             "it, and it is not comparable with the latent-scale ICCs of the other engines.</p>"
         )
+    pcv = _pcv(fit, null)
     rows = [
         [
             escape(r.level),
@@ -314,18 +332,32 @@ def _variance_table(fit: Fit) -> str:
             _with_interval(r, "icc", 3),
             _with_interval(r, "mor", 2),
         ]
+        + ([f"{100 * pcv[r.level]:.0f}%" if math.isfinite(pcv[r.level]) else "–"] if pcv else [])
         for r in var.itertuples()
     ]
     kind = "profile-likelihood intervals" if fit.engine == "ml" else "credible intervals"
+    header = ["level", "units", "SD (95% interval)", "ICC", "median odds ratio"]
+    pcv_note = ""
+    if pcv:
+        header.append(f"change in variance from {null.model}")
+        same_rows = null.info.get("rows_hash") == fit.info.get("rows_hash")
+        pcv_note = (
+            f" Change in variance from {escape(null.model)} (proportional change in variance, "
+            "PCV): the share of the level's variance in the model without predictors that this "
+            "model's predictors account for; negative when it grew, which happens at the lower "
+            "level because the latent scale is rescaled when predictors enter."
+            + ("" if same_rows else " The two models were fitted on different sessions (missing "
+               "values), so part of the change may come from that.")
+        )  # fmt: skip
     return _table(
-        ["level", "units", "SD (95% interval)", "ICC", "median odds ratio"],
+        header,
         rows,
         f"Variance components (latent scale, residual π²/3; {kind})",
     ) + (  # fmt: skip
         "<p class='note'>ICC of a level: the correlation, on the latent scale, of two sessions "
         "that share a unit of that level (and so every level above it). Median odds ratio: the "
         "median of the odds ratio between two randomly chosen units of that level with the same "
-        "predictor values.</p>"
+        f"predictor values.{pcv_note}</p>"
     )
 
 
@@ -485,6 +517,14 @@ def primary_engine(cohort: Cohort, fits: list[Fit]) -> str:
     return (conditional or list(cohort.engines))[0] if fits else ""
 
 
+def _null_of(fit: Fit, fits: list[Fit]) -> Fit | None:
+    """The same engine's model with an intercept only, if the cohort fitted one."""
+    return next(
+        (f for f in fits if f.engine == fit.engine and list(f.estimates["term"]) == ["Intercept"]),
+        None,
+    )
+
+
 def render_cohort_report(
     cohort: Cohort, desc: dict, validation: dict, fits: list[Fit]
 ) -> tuple[str, pd.DataFrame]:
@@ -556,7 +596,7 @@ def render_cohort_report(
         design_section(desc),
         table1_section(desc),
         "<h2 id='models'>Models</h2>",
-        "".join(model_section(f) for f in fits),
+        "".join(model_section(f, _null_of(f, fits)) for f in fits),
         side_by_side,
         comparison,
         "<h2 id='forest'>Odds ratios across models</h2>",

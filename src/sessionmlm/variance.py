@@ -25,3 +25,16 @@ def icc_by_level(sds: np.ndarray) -> np.ndarray:
     """
     var = np.asarray(sds) ** 2
     return np.cumsum(var, axis=-1) / (var.sum(axis=-1, keepdims=True) + LATENT_RESIDUAL)
+
+
+def proportional_change_in_variance(null_sd: float, sd: float) -> float:
+    """Proportional change in variance (PCV; Merlo et al. 2005) from the null model.
+
+    The share of a level's variance in the null model that the predictors explain,
+    (sigma_null^2 - sigma^2) / sigma_null^2. Negative when the variance grows (common at the
+    lower level once higher-level predictors enter: the latent scale is rescaled); NaN when the
+    null model has no variance there.
+    """
+    if not null_sd > 0:
+        return float("nan")
+    return float((null_sd**2 - sd**2) / null_sd**2)

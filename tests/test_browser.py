@@ -34,7 +34,7 @@ PAGES = {
 }
 # What each page must show: the ids of its <h2> sections.
 COHORT_IDS = ["glance", "design", "table1", "models", "engines", "comparison", "forest",
-              "plain", "appendix"]  # fmt: skip
+              "predicted", "plain", "appendix"]  # fmt: skip
 SECTIONS = {
     "north": ("id", COHORT_IDS),
     "south": ("id", COHORT_IDS),

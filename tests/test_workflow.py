@@ -50,7 +50,7 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
 
     report = (results / "tiny" / "report.html").read_text()
     for section in ["id='design'", "id='table1'", "id='models'", "id='engines'",
-                    "id='comparison'", "id='forest'", "id='appendix'"]:  # fmt: skip
+                    "id='comparison'", "id='forest'", "id='predicted'", "id='appendix'"]:  # fmt: skip
         assert section in report
     assert "<svg" in report and "Odds ratios" in report
     # Self-contained: nothing to fetch.

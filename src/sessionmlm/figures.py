@@ -129,7 +129,7 @@ def line_plot(
     def y(v: float) -> float:
         return top + (1 - min(max(v, 0.0), 1.0)) * height
 
-    total_w, total_h = left + width + 170, top + height + 46
+    total_w, total_h = left + width + 210, top + height + 46
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {total_w} {total_h}" '
         f'width="100%" style="max-width:{total_w}px" font-family="system-ui, sans-serif" '

@@ -55,7 +55,12 @@ ENGINE_CODE = {
     "ml": [PACKAGE / "engines" / "ml.py", PACKAGE / "engines" / "quadrature.py"],
     "gee": [PACKAGE / "engines" / "gee.py"],
 }
-REPORT_CODE = [PACKAGE / "report.py", PACKAGE / "figures.py", PACKAGE / "compare.py"]
+REPORT_CODE = [
+    PACKAGE / "report.py",
+    PACKAGE / "figures.py",
+    PACKAGE / "compare.py",
+    PACKAGE / "predictions.py",
+]
 INDEX_CODE = [PACKAGE / "pooling.py", PACKAGE / "meta.py", PACKAGE / "figures.py"]
 SIMULATION_CODE = [
     PACKAGE / "power.py",

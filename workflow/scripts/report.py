@@ -11,4 +11,5 @@ run_job(
     validation=snakemake.params.validation,
     out=snakemake.output.report,
     comparison=snakemake.output.comparison,
+    sessions=snakemake.input.sessions,
 )

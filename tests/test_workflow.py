@@ -164,6 +164,13 @@ def test_many_cohorts_one_broken_the_others_run_then_pool(tmp_path, monkeypatch)
     ).exists()
     assert not (results / "west" / "report.html").exists() and not (results / "index.html").exists()
 
+    # zeta had a report from an earlier run: the run still fails and names it, and keeps it.
+    (results / "zeta").mkdir()
+    (results / "zeta" / "report.html").write_text("an earlier report")
+    run = snakemake(tmp_path, *profile)
+    assert run.returncode != 0 and "cohort 'zeta' was not run" in run.stderr
+    assert (results / "zeta" / "report.html").read_text() == "an earlier report"
+
     for name in ["west", "zeta"]:  # the county drops the two broken clinics for now
         (tmp_path / "config" / "cohorts" / f"{name}.yaml").unlink()
     run = snakemake(tmp_path, *profile)

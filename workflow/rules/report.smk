@@ -74,7 +74,7 @@ rule index:
 # ends non-zero and names the cohort while every other cohort runs to its report.
 rule cohort_problems:
     output:
-        report="results/{broken}/report.html",
+        problems="results/{broken}/cohort-problems.txt",
     log:
         "logs/cohort_problems/{broken}.log",
     conda:

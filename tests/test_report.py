@@ -1,4 +1,5 @@
 import re
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,9 @@ def demo_cohort(demo_config):
 
 
 def test_report_sections_numbers_and_plain_language(demo_cohort):
-    html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [fit("full", True)])
+    full = fit("full", True)
+    full.info["settings"] = {"chains": 4, "draws": 2000, "priors": {"omitted": "here"}}
+    html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
     for anchor in ["glance", "design", "table1", "models", "forest", "plain", "appendix"]:
         assert f"id='{anchor}'" in html and f"href='#{anchor}'" in html
     assert "37.8%" in html and "&lt;11" in html  # base rate; suppressed small cell
@@ -179,3 +182,14 @@ def test_proportional_change_in_variance_from_the_null_model(demo_cohort):
     )
     assert cells == [("therapist", "75%"), ("client", "0%")]  # (1 - 0.25) / 1; unchanged
     assert "change in variance from null" not in html.split("id='null-ml'")[1].split("<h3")[0]
+
+
+def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort):
+    full = fit("full", True)
+    full.info["settings"] = {"chains": 4, "draws": 2000, "priors": {"omitted": "here"}}
+    html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
+    appendix = html.split("id='appendix'")[1]
+    assert "Cohort file as run" in appendix
+    assert escape(demo_cohort.config_file.read_text()) in appendix
+    assert "results/demo/report.html</code>" in appendix
+    assert "<td>full/bayes settings</td><td>chains: 4, draws: 2000</td>" in appendix

@@ -41,6 +41,7 @@ code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .warnbox{border-left:4px solid #c98a00;background:#fff8e5;padding:.6rem 1rem;margin:1rem 0}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
 .table-wrap{overflow-x:auto;max-width:100%}
+pre{background:#f2f4f7;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;border-radius:3px}
 @media print{nav{display:none}h2{page-break-before:auto}body{margin:0}.table-wrap{overflow:visible}}
 """
 
@@ -652,6 +653,7 @@ def render_cohort_report(
             ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"],
         ]
         + [[f"{escape(f.model)}/{escape(f.engine)}", _run_record(f)] for f in fits]
+        + [[f"{escape(f.model)}/{escape(f.engine)} settings", _settings(f)] for f in fits]
         + [[escape(k), escape(str(v))] for k, v in sorted(versions.items())],
         "Run record",
     )
@@ -683,8 +685,11 @@ def render_cohort_report(
         "is given.</p>",
         "<h2 id='appendix'>Reproducibility</h2>",
         appendix,
-        "<p>Reproduce with <code>make demo</code> (or <code>snakemake --cores all</code>) "
-        "from the repository root with the same config and input.</p>",
+        "<p>Reproduce from the repository root, with the same config, input file and "
+        "pseudonym key: <code>.venv/bin/snakemake --profile workflow/profiles/default "
+        f"results/{escape(cohort.name)}/report.html</code>. The same seeds give the same "
+        "numbers.</p>",
+        _config_as_run(cohort),
     ]
     html = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -694,6 +699,25 @@ def render_cohort_report(
         + "</body></html>\n"
     )
     return html, tests
+
+
+def _settings(f: Fit) -> str:
+    """An engine's settings as run, compactly (priors are in the model's own section)."""
+    settings = {k: v for k, v in f.info.get("settings", {}).items() if k != "priors"}
+    return escape(", ".join(f"{k}: {v}" for k, v in settings.items()))
+
+
+def _config_as_run(cohort: Cohort) -> str:
+    """The cohort file as it was when the report was made."""
+    try:
+        text = Path(cohort.config_file).read_text()
+    except OSError:
+        return ""
+    return (
+        f"<h3>Cohort file as run</h3><p class='note'>{escape(str(cohort.config_file))}; the "
+        "global defaults are in config/config.yaml, and every fit's settings are listed above."
+        f"</p><pre>{escape(text)}</pre>"
+    )
 
 
 def _run_record(f: Fit) -> str:

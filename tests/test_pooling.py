@@ -85,3 +85,21 @@ def test_a_term_coded_against_different_references_is_not_pooled(cohorts, tmp_pa
     table, notes = pool_cohorts(changed, tmp_path / "results", "ml", SETTINGS)
     assert POOLED not in set(table.cohort)
     assert any("ebp[CPP] is not pooled: the reference level of ebp differs" in n for n in notes)
+
+
+def test_a_model_whose_formula_differs_between_cohorts_is_not_pooled(cohorts, tmp_path):
+    from sessionmlm.formula import parse_formula
+
+    changed = dict(cohorts)
+    other = parse_formula("homework ~ caregiver_present + (1 | therapist/client)", "small")
+    changed["south"] = replace(cohorts["south"], models=cohorts["south"].models | {"small": other})
+    for name in changed:
+        for model in ("null", "small"):
+            write_fit(
+                tmp_path / "results" / name / model / "ml", ["caregiver_present"], [0.5], [0.2]
+            )
+    table, notes = pool_cohorts(changed, tmp_path / "results", "ml", SETTINGS)
+    assert "small" not in set(table.model)
+    assert any(
+        n.startswith("small: not pooled, because its predictors or levels differ") for n in notes
+    )

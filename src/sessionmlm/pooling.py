@@ -118,6 +118,17 @@ def pool_cohorts(
     """The cross-cohort table (COLUMNS) of every shared model, and notes on what was left out."""
     rows, notes = [], []
     for model in shared_models(cohorts):
+        shapes = {
+            (tuple(sorted(c.models[model].predictors)), c.models[model].groups)
+            for c in cohorts.values()
+            if model in c.models
+        }
+        if len(shapes) > 1:  # a coefficient adjusted for different predictors is another one
+            notes.append(
+                f"{model}: not pooled, because its predictors or levels differ between cohorts; "
+                "give the same formula the same name in every cohort to pool it."
+            )
+            continue
         per_cohort = {}
         for name, cohort in cohorts.items():
             if model not in cohort.models:

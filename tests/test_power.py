@@ -134,6 +134,10 @@ def test_a_missing_chunk_is_an_error_not_a_smaller_study(tmp_path):
     chunk.to_csv(path, index=False)
     with pytest.raises(ValueError, match="hold 4 replicates, expected 6"):
         read_replicates([str(path)], d)
+    rest = tmp_path / "rest.csv"
+    run_chunk(d, 0, 3, 6).to_csv(rest, index=False)  # replicate 3 is in both files
+    with pytest.raises(ValueError, match="hold 6 replicates, some of them twice, expected 6"):
+        read_replicates([str(path), str(rest)], d)
 
 
 @pytest.mark.slow

@@ -75,12 +75,15 @@ def smallest_sufficient(summary: pd.DataFrame, key: str, quantity: str, target: 
 def read_replicates(paths: list[str], design: PlannedDesign) -> pd.DataFrame:
     """All chunks of a design, checked to hold every (point, replicate) exactly once."""
     table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    seen = table.drop_duplicates(["point", "replicate"])
+    replicates = table[["point", "replicate"]].drop_duplicates()
     expected = len(design.points) * design.replicates
-    if len(seen) != expected or seen.duplicated(["point", "replicate"]).any():
+    # A replicate in two chunk files would be counted twice in every rate.
+    repeated = table.duplicated(["point", "replicate", "quantity"]).any()
+    if len(replicates) != expected or repeated:
+        held = f"{len(replicates)} replicates" + (", some of them twice" if repeated else "")
         raise ValueError(
-            f"design {design.name}: the chunk files hold {len(seen)} replicates, expected "
-            f"{expected}; delete results/designs/{design.name}/replicates/ and run again."
+            f"design {design.name}: the chunk files hold {held}, expected {expected}; delete "
+            f"results/designs/{design.name}/replicates/ and run again."
         )
     return table
 

@@ -19,6 +19,7 @@ import yaml
 from referencing import Registry, Resource
 
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+from sessionmlm.power import load_design
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -403,13 +404,9 @@ def _load_cohort(file: Path, defaults: dict, workdir: Path) -> tuple[Cohort | No
 
 
 def _load_designs(config: dict) -> tuple[dict[str, Any], list[str]]:
-    """Check every planned-study design; the simulation module loads only when there are any."""
-    if not config.get("designs"):
-        return {}, []
-    from sessionmlm.power import load_design
-
+    """Check every planned-study design."""
     designs, problems = {}, []
-    for name, raw in config["designs"].items():
+    for name, raw in config.get("designs", {}).items():
         design, found = load_design(name, raw, config.get("ml", {}))
         problems += found
         if design is not None:

@@ -24,6 +24,7 @@ from sessionmlm.design import DesignError, build_model_data
 from sessionmlm.engines import get_engine, write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.ingest import ValidationError, ingest
+from sessionmlm.power import PlannedDesign, run_chunk
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,8 @@ def run_fit(
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
 
 
-def run_simulation_chunk(design: Any, point: int, chunk: int, out: str) -> None:
-    """Simulate and fit one chunk of a design's replicates (a power.PlannedDesign)."""
-    from sessionmlm.power import run_chunk  # the simulation stack loads only in these jobs
-
+def run_simulation_chunk(design: PlannedDesign, point: int, chunk: int, out: str) -> None:
+    """Simulate and fit one chunk of a design's replicates."""
     first, stop = design.chunks()[chunk]
     log.info(
         "design %s, grid point %d %s: replicates %d to %d",

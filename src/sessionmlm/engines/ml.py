@@ -441,9 +441,8 @@ def _set_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _curvature(H: np.ndarray, params: np.ndarray, k_fixed: int) -> np.ndarray:
-    """Eigenvalues of minus the Hessian over the parameters not at the boundary."""
-    free = _free(params, k_fixed)
+def _curvature(H: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Eigenvalues of minus the Hessian over the free parameters (not at the boundary)."""
     return np.linalg.eigvalsh(-H[np.ix_(free, free)])
 
 
@@ -475,12 +474,14 @@ def fit_model(data: ModelData, settings: MlSettings):
 
     start = time.perf_counter()
     params, H, g, step = _newton_polish(model, params)
-    free, eigenvalues = _free(params, model.k_fixed), _curvature(H, params, model.k_fixed)
+    free = _free(params, model.k_fixed)
+    eigenvalues = _curvature(H, free)
     if not np.all(eigenvalues > 0) or np.max(np.abs(step)) > settings.max_newton_step:
         # BFGS can stop early on a flat ridge; restart it with the curvature found here.
         params = _maximise(model, params, inverse_metric(H), max_iter=settings.max_iter)
         params, H, g, step = _newton_polish(model, params)
-        free, eigenvalues = _free(params, model.k_fixed), _curvature(H, params, model.k_fixed)
+        free = _free(params, model.k_fixed)
+        eigenvalues = _curvature(H, free)
     timings["hessian"] = time.perf_counter() - start
     Hf = H[np.ix_(free, free)]
     positive_definite = bool(np.all(eigenvalues > 0))

@@ -71,15 +71,12 @@ def pool_model(
     on how each cohort's predictors are centred and coded).
     """
     rows, notes = [], []
-    terms = [t for t in dict.fromkeys(t for e in per_cohort.values() for t in e["term"])]
+    by_term = {c: e.set_index("term") for c, e in per_cohort.items()}
+    terms = dict.fromkeys(t for e in per_cohort.values() for t in e["term"])
     for term in terms:
         if term == "Intercept":
             continue
-        have = {
-            c: e.set_index("term").loc[term]
-            for c, e in per_cohort.items()
-            if term in set(e["term"])
-        }
+        have = {c: e.loc[term] for c, e in by_term.items() if term in e.index}
         have = {
             c: r for c, r in have.items() if math.isfinite(r["std_error"]) and r["std_error"] > 0
         }

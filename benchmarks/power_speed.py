@@ -93,7 +93,7 @@ def main() -> None:
         t = median_time(profile, n, 1, args.repeats)
         per_job = statistics.median(t) / n
         print(f"  {profile:8s} median {statistics.median(t):6.1f} s for {n} jobs on 2 cores: "
-              f"{per_job:.2f} s of wall time per job (its one fit takes about 0.1 s)")  # fmt: skip
+              f"{per_job:.2f} s of wall time per one-replicate job")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,17 +1,21 @@
-"""Predicted probabilities against brute force and the delta method."""
+"""Predicted probabilities against brute force, quadrature and the delta method."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from scipy import stats
+from scipy import integrate, stats
 from scipy.special import expit
 
 from sessionmlm.predictions import (
+    AGES,
     AVERAGED,
     CONDITIONAL,
+    NEEDED,
     averaged_probability,
     predicted_probabilities,
+    probabilities_from_draws,
 )
 
 TERMS = ["Intercept", "caregiver_present", "child_age", "licensed", "stressful_event"]
@@ -55,3 +59,193 @@ def test_no_uncertainty_gives_a_point_interval():
     table = predicted_probabilities(TERMS, BETA, np.zeros((5, 5)), np.array([0.8, 0.9]),
                                     {"stressful_event": 0.0}, draws=50)  # fmt: skip
     assert np.allclose(table.low, table.probability) and np.allclose(table.high, table.probability)
+
+
+# --- probabilities_from_draws: the function both engines share ---------------------------------
+
+SDS = np.array([0.8, 0.9])
+VCOV = np.diag([0.16, 0.04, 0.0009, 0.08, 0.01])
+MEANS = {"stressful_event": 0.2}
+
+
+def _old_predicted_probabilities(terms, estimate, vcov, sds, means, ages=AGES, draws=4000, seed=1):
+    """The ml predictions as written before probabilities_from_draws, loop for loop."""
+    rng = np.random.default_rng(seed)
+    beta = rng.multivariate_normal(estimate, vcov, size=draws, method="eigh")
+    sd_total = float(np.sqrt(np.sum(np.square(sds))))
+    rows = []
+    for caregiver in (1, 0):
+        for licensed in (0, 1):
+            values = means | {"caregiver_present": caregiver, "licensed": licensed}
+            X = np.array([[1.0 if t == "Intercept" else (age if t == "child_age" else values[t])
+                           for t in terms] for age in ages])  # fmt: skip
+            links = ((CONDITIONAL, expit),
+                     (AVERAGED, lambda eta: averaged_probability(eta, sd_total)))  # fmt: skip
+            for kind, link in links:
+                point = link(X @ estimate)
+                low, high = np.percentile(link(beta @ X.T), [2.5, 97.5], axis=0)
+                for age, p, lo, hi in zip(ages, point, low, high, strict=True):
+                    rows.append({"kind": kind, "caregiver_present": caregiver,
+                                 "licensed": licensed, "child_age": age, "probability": p,
+                                 "low": lo, "high": hi})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _averaged_by_quad(eta: float, sd_total: float) -> float:
+    """E[expit(eta + sd_total * z)], z ~ N(0, 1), by adaptive quadrature."""
+    value, _ = integrate.quad(lambda z: expit(eta + sd_total * z) * stats.norm.pdf(z), -np.inf, np.inf,
+                              epsabs=1e-12, epsrel=1e-12)  # fmt: skip
+    return value
+
+
+def _row(table, kind, caregiver, licensed, age):
+    sel = table[(table.kind == kind) & (table.caregiver_present == caregiver)
+                & (table.licensed == licensed) & (table.child_age == age)]  # fmt: skip
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("sds", "means", "ages", "draws", "seed"),
+    [
+        (SDS, MEANS, AGES, 4000, 1),
+        (np.array([1.3]), {"stressful_event": 0.0}, (5, 9, 17), 500, 7),
+        (np.array([0.4, 0.0, 1.1]), MEANS, AGES, 1000, 3),
+    ],
+)
+def test_ml_predictions_unchanged_by_the_refactor(sds, means, ages, draws, seed):
+    new = predicted_probabilities(TERMS, BETA, VCOV, sds, means, ages=ages, draws=draws, seed=seed)
+    old = _old_predicted_probabilities(
+        TERMS, BETA, VCOV, sds, means, ages=ages, draws=draws, seed=seed
+    )
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+def test_averaged_draws_equal_quadrature_per_draw():
+    """Each draw's averaged probability, with its own SD total, against scipy quad."""
+    rng = np.random.default_rng(11)
+    beta = BETA + rng.normal(0, 0.3, size=(5, len(TERMS)))
+    sd_draws = np.abs(rng.normal([0.8, 0.9], 0.4, size=(5, 2)))  # every draw a different SD
+    ages = (6, 15)
+    table = probabilities_from_draws(TERMS, beta, sd_draws, MEANS, ages=ages)
+    for caregiver, licensed in ((1, 0), (0, 1)):
+        for age in ages:
+            x = np.array([1, caregiver, age, licensed, MEANS["stressful_event"]])
+            truth = np.array([_averaged_by_quad(b @ x, np.hypot(*s))
+                              for b, s in zip(beta, sd_draws, strict=True)])  # fmt: skip
+            row = _row(table, AVERAGED, caregiver, licensed, age)
+            assert row.probability == pytest.approx(np.median(truth), abs=1e-10)
+            assert (row.low, row.high) == pytest.approx(
+                tuple(np.percentile(truth, [2.5, 97.5])), abs=1e-10
+            )
+            cond = _row(table, CONDITIONAL, caregiver, licensed, age)
+            assert cond.probability == pytest.approx(np.median(expit(beta @ x)), abs=1e-14)
+
+
+def test_single_draw_equals_monte_carlo():
+    """With one draw, probability, low and high are all that draw's E[expit(eta + u)]."""
+    beta = np.array([[-1.1, 0.4, 0.05, -0.3, 0.2]])
+    sd_draws = np.array([[1.5, 0.7]])
+    table = probabilities_from_draws(TERMS, beta, sd_draws, MEANS, ages=(12,))
+    row = _row(table, AVERAGED, 1, 1, 12)
+    eta = beta[0] @ np.array([1, 1, 12, 1, 0.2])
+    u = np.random.default_rng(5).normal(0, np.hypot(1.5, 0.7), 2_000_000)
+    assert row.probability == pytest.approx(expit(eta + u).mean(), abs=1e-3)
+    assert row.low == pytest.approx(row.probability) and row.high == pytest.approx(row.probability)
+
+
+def test_equal_sd_draws_agree_with_the_ml_path():
+    draws, seed = 20_000, 4
+    ml = predicted_probabilities(TERMS, BETA, VCOV, SDS, MEANS, draws=draws, seed=seed)
+    beta = np.random.default_rng(seed).multivariate_normal(BETA, VCOV, size=draws, method="eigh")
+    sd_draws = np.tile(SDS, (draws, 1))
+    # At the point: exactly the ml table.
+    at_point = probabilities_from_draws(TERMS, beta, sd_draws, MEANS, point=(BETA, SDS))
+    pd.testing.assert_frame_equal(at_point, ml, check_exact=True)
+    # Posterior-median style: the same intervals, and the median of the draws lands on the
+    # point (both links are monotone in eta, and eta's draws are symmetric about x'beta).
+    median = probabilities_from_draws(TERMS, beta, sd_draws, MEANS)
+    pd.testing.assert_frame_equal(
+        median.drop(columns="probability"), ml.drop(columns="probability")
+    )
+    assert np.allclose(median.probability, ml.probability, atol=0.005)
+    assert not np.array_equal(median.probability, ml.probability)
+
+
+def test_varying_sd_draws_widen_only_the_averaged_intervals():
+    """SD uncertainty widens the averaged intervals, away from x'beta = 0.
+
+    Not everywhere: at x'beta = 0 the averaged probability is one half whatever the SD, and a
+    larger SD flattens the averaged curve in x'beta, so where the coefficients' uncertainty
+    dominates, varying SDs can narrow an interval by a percent or two. Hence well-estimated
+    coefficients (SEs halved) and rows with |x'beta| > 1.
+    """
+    draws = 8000
+    rng = np.random.default_rng(2)
+    beta = rng.multivariate_normal(BETA, VCOV / 4, size=draws, method="eigh")
+    sd_draws = SDS * np.exp(rng.normal(0, 0.35, size=(draws, 2)))
+    fixed = np.tile(np.median(sd_draws, axis=0), (draws, 1))
+    varying = probabilities_from_draws(TERMS, beta, sd_draws, MEANS)
+    held = probabilities_from_draws(TERMS, beta, fixed, MEANS)
+    X = np.column_stack([np.ones(len(varying)), varying.caregiver_present, varying.child_age,
+                         varying.licensed, np.full(len(varying), 0.2)])  # fmt: skip
+    far = (varying.kind == AVERAGED) & (np.abs(X @ BETA) > 1)
+    assert far.sum() > 30
+    ratio = (varying.high - varying.low) / (held.high - held.low)
+    assert (ratio[far] > 1.01).all()
+    # The conditional probability never sees the SDs.
+    conditional = varying.kind == CONDITIONAL
+    pd.testing.assert_frame_equal(varying[conditional], held[conditional], check_exact=True)
+
+
+def test_sd_uncertainty_alone_gives_an_interval():
+    """Coefficients known exactly: the averaged interval is the SDs' uncertainty alone."""
+    draws = 4000
+    beta = np.tile(BETA, (draws, 1))
+    sd_draws = SDS * np.exp(np.random.default_rng(8).normal(0, 0.3, size=(draws, 2)))
+    table = probabilities_from_draws(TERMS, beta, sd_draws, MEANS)
+    cond = table[table.kind == CONDITIONAL]
+    assert np.allclose(cond.low, cond.high)
+    avg = _row(table, AVERAGED, 0, 0, 8)
+    eta = BETA @ np.array([1, 0, 8, 0, 0.2])  # below zero: more spread, nearer one half
+    totals = np.percentile(np.hypot(*sd_draws.T), [2.5, 97.5])
+    assert avg.low == pytest.approx(_averaged_by_quad(eta, totals[0]), abs=1e-4)
+    assert avg.high == pytest.approx(_averaged_by_quad(eta, totals[1]), abs=1e-4)
+
+
+def test_no_random_effects_gives_the_conditional_probability():
+    beta = np.tile(BETA, (3, 1))
+    table = probabilities_from_draws(TERMS, beta, np.zeros((3, 0)), MEANS)
+    cond = table[table.kind == CONDITIONAL].reset_index(drop=True)
+    avg = table[table.kind == AVERAGED].reset_index(drop=True)
+    assert np.allclose(avg.probability, cond.probability, atol=1e-14)
+
+
+@pytest.mark.parametrize("term", NEEDED)
+def test_missing_needed_term_is_named(term):
+    keep = [i for i, t in enumerate(TERMS) if t != term]
+    terms = [TERMS[i] for i in keep]
+    beta = np.tile(BETA[keep], (10, 1))
+    with pytest.raises(ValueError, match=term):
+        probabilities_from_draws(terms, beta, np.tile(SDS, (10, 1)), MEANS)
+    with pytest.raises(ValueError, match=term):
+        predicted_probabilities(terms, BETA[keep], VCOV[np.ix_(keep, keep)], SDS, MEANS, draws=10)
+
+
+def test_bad_inputs_are_named():
+    beta = np.tile(BETA, (10, 1))
+    sd_draws = np.tile(SDS, (10, 1))
+    with pytest.raises(ValueError, match="stressful_event"):
+        probabilities_from_draws(TERMS, beta, sd_draws, {})
+    with pytest.raises(ValueError, match="Intercept"):
+        probabilities_from_draws(TERMS[1:], beta[:, 1:], sd_draws, MEANS)
+    with pytest.raises(ValueError, match="beta_draws"):
+        probabilities_from_draws(TERMS, beta[:, :4], sd_draws, MEANS)
+    with pytest.raises(ValueError, match="sd_draws"):
+        probabilities_from_draws(TERMS, beta, sd_draws[:9], MEANS)
+    with pytest.raises(ValueError, match="sd_draws"):
+        probabilities_from_draws(TERMS, beta, SDS, MEANS)
+    with pytest.raises(ValueError, match="point"):
+        probabilities_from_draws(TERMS, beta, sd_draws, MEANS, point=(BETA[:4], SDS))
+    with pytest.raises(ValueError, match="point"):
+        probabilities_from_draws(TERMS, beta, sd_draws, MEANS, point=(BETA, SDS[:1]))

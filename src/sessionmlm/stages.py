@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm import atomic
+from sessionmlm.checks import posterior_checks
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
 from sessionmlm.design import DesignError, build_model_data
@@ -114,8 +115,12 @@ def run_fit(
     sessions: str,
     outputs: dict[str, str],
     threads: int,
+    min_cell: int = 11,
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
+
+    A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
+    prior sensitivity) in fit.json, computed here while the draws are in memory.
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
@@ -134,6 +139,11 @@ def run_fit(
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
     result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
+    if result.posterior is not None:
+        log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
+        result.info["checks"] = posterior_checks(
+            table, data, result.posterior, list(reference), min_cell, seed=result.info["seed"]
+        )
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

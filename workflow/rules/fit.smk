@@ -42,5 +42,6 @@ rule fit:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
         reference=lambda wc: COHORTS[wc.cohort].reference,
         settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
+        min_cell=WORKFLOW.privacy["min_cell"],
     script:
         "../scripts/fit.py"

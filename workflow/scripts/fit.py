@@ -12,4 +12,5 @@ run_job(
     sessions=snakemake.input.sessions,
     outputs=dict(snakemake.output.items()),
     threads=snakemake.threads,
+    min_cell=snakemake.params.min_cell,
 )

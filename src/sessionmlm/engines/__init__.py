@@ -40,6 +40,7 @@ class FitResult:
     estimates: pd.DataFrame  # ESTIMATE_COLUMNS first, then engine-specific columns
     variance: pd.DataFrame  # VARIANCE_COLUMNS first, then engine-specific columns
     info: dict[str, Any]  # fit.json
+    posterior: Any = None  # bayes: checks.Posterior, thinned joint draws (not written out)
 
     @property
     def converged(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sessionmlm.checks import Posterior
 from sessionmlm.design import ModelData
 from sessionmlm.engines import FitResult
 from sessionmlm.variance import icc_by_level, median_odds_ratio
@@ -182,6 +183,15 @@ class Draws:
     sds: np.ndarray  # (c, d, K)
     divergences: int
     seconds: float
+    posterior: Posterior  # thinned joint draws, for the posterior checks
+
+
+def kept_draws(n_sessions: int) -> int:
+    """How many joint draws the posterior checks use: 1,000, fewer for very large cohorts.
+
+    The checks hold (draws, sessions) arrays; this keeps them near 20 million numbers.
+    """
+    return int(np.clip(20_000_000 // max(n_sessions, 1), 200, 1000))
 
 
 def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesSettings) -> Draws:
@@ -210,7 +220,21 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
     else:
         coefficients = alpha[..., None]
     divergences = int(trace.sample_stats["diverging"].values.sum())
-    return Draws(coefficients, post["sigma"].values, divergences, seconds)
+    chains, n_draws = alpha.shape
+    step = max(1, -(-chains * n_draws // kept_draws(len(data.y))))
+
+    def thin(x: np.ndarray) -> np.ndarray:  # (c, d, ...) -> (S, ...), every step-th draw
+        return x.reshape(chains * n_draws, *x.shape[2:])[::step].copy()
+
+    posterior = Posterior(
+        alpha=thin(alpha),
+        gamma=thin(post["gamma"].values) if data.terms else np.zeros((len(thin(alpha)), 0)),
+        coefficients=thin(coefficients),
+        sigma=thin(post["sigma"].values),
+        z=tuple(thin(post[f"z_{g}"].values) for g in data.groups),
+        priors={"intercept": s.intercept, "coefficients": s.coefficients, "group_sd": s.group_sd},
+    )
+    return Draws(coefficients, post["sigma"].values, divergences, seconds, posterior)
 
 
 def diagnose(draws: Draws, s: BayesSettings, names: list[str]) -> dict[str, Any]:
@@ -396,4 +420,4 @@ def fit(
         },
         "versions": versions(),
     }
-    return FitResult(estimates=estimates, variance=variance, info=info)
+    return FitResult(estimates=estimates, variance=variance, info=info, posterior=draws.posterior)

@@ -1,0 +1,386 @@
+"""Posterior checks of a bayes fit: predictive checks, calibration, PSIS-LOO, prior sensitivity.
+
+They run in the fit job, where the draws are, and go into fit.json under "checks", so the
+report and users read them without keeping the draws.
+
+- Posterior predictive checks replicate every session's outcome from the fitted model (with
+  its fitted therapist and client effects) and compare the homework rate overall, per
+  therapist and per level of each categorical predictor with the observed one.
+- PSIS-LOO leaves out one unit of the innermost grouping level (a client) at a time, with that
+  client's effect integrated out by Gauss-Hermite quadrature. Leaving out single sessions
+  would be the default of other tools, but with one to three sessions per client each
+  session pulls its own client effect, and the importance sampling behind PSIS then fails
+  (high Pareto k). Leaving out clients asks the question a reader cares about, how well the
+  model predicts a new client of a known therapist, and is stable.
+- Calibration compares the observed rate with these leave-one-client-out predicted
+  probabilities, so it is not flattered by each client's own fitted effect.
+- Predicted probabilities (predictions.py) come from the same draws, carrying the SDs'
+  uncertainty.
+- Prior sensitivity power-scales each prior (Kallioinen et al. 2023): alpha = 0.5 flattens it
+  (a Normal(0, s) becomes Normal(0, s * sqrt(2))), alpha = 2 sharpens it (Normal(0, s / sqrt 2)),
+  by Pareto-smoothed importance weights on the same draws instead of refitting.
+
+Small cells: an observed rate is shown only where both outcomes have at least min_cell
+sessions; per-therapist rates are shown only as a sorted curve without ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+from scipy.special import expit, logsumexp
+
+from sessionmlm.design import ModelData
+from sessionmlm.predictions import NEEDED, probabilities_from_draws
+
+QUADRATURE_POINTS = 21
+SCALINGS = (("wider", 0.5), ("narrower", 2.0))
+K_GOOD = 0.7  # Pareto k above which importance sampling is unreliable (Vehtari et al. 2024)
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Thinned joint posterior draws, chains flattened: S draws of each quantity."""
+
+    alpha: np.ndarray  # (S,) intercept at the predictor means, standardised predictors
+    gamma: np.ndarray  # (S, p) coefficients per standard deviation of each predictor
+    coefficients: np.ndarray  # (S, 1 + p) Intercept then terms, data scale
+    sigma: np.ndarray  # (S, K) random-intercept SDs, outermost level first
+    z: tuple[np.ndarray, ...]  # K arrays (S, n_units_k): standard-normal unit effects
+    priors: dict[str, Any]  # intercept, coefficients, group_sd: objects with dist/mu/sigma/nu
+
+
+def bernoulli_loglik(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """The log-likelihood log P(y | logit eta), stable for large |eta|; broadcasts."""
+    return -np.logaddexp(0.0, -(2.0 * y - 1.0) * eta)
+
+
+def linear_predictor(data: ModelData, post: Posterior, levels: int | None = None) -> np.ndarray:
+    """(S, n) log-odds of every session, with the first `levels` grouping levels' effects.
+
+    levels=None includes every level (the fitted, conditional predictor).
+    """
+    eta = post.coefficients[:, :1] + post.coefficients[:, 1:] @ data.X.T  # (S, n)
+    for k in range(len(data.groups) if levels is None else levels):
+        eta = eta + post.sigma[:, k : k + 1] * post.z[k][:, data.unit_of_session[k]]
+    return eta
+
+
+def _gauss_hermite(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and log weights for E[f(x)], x ~ N(0, 1)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(points)
+    return nodes, np.log(weights / weights.sum())
+
+
+def _membership(units: np.ndarray, n_units: int) -> sparse.csr_matrix:
+    """(n, n_units) 0/1 matrix: session i belongs to unit units[i]."""
+    n = len(units)
+    return sparse.csr_matrix((np.ones(n), (np.arange(n), units)), shape=(n, n_units))
+
+
+def unit_loglik(
+    data: ModelData, post: Posterior, points: int = QUADRATURE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """(S, J) log-likelihood of each innermost unit's sessions, its own effect integrated out.
+
+    log p(y_j | theta) = log E_x[prod_i Bernoulli(y_i | a_i + sigma x)], x ~ N(0, 1), where a_i
+    holds the fixed part and the outer levels' effects. Also returns (S, n) E_x[expit(a_i +
+    sigma x)], each session's probability for a new unit of its outer units.
+    Without grouping levels the units are the sessions.
+    """
+    K = len(data.groups)
+    a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
+    if K == 0:
+        return bernoulli_loglik(data.y, a), expit(a)
+    nodes, log_w = _gauss_hermite(points)
+    units = data.unit_of_session[-1]
+    member = _membership(units, data.n_units[-1])
+    S, n = a.shape
+    loglik = np.empty((S, data.n_units[-1]))
+    new_unit = np.empty((S, n))
+    block = max(1, 20_000_000 // (n * points))  # draws per block: bounded memory
+    for start in range(0, S, block):
+        stop = min(start + block, S)
+        eta = a[start:stop, :, None] + post.sigma[start:stop, -1, None, None] * nodes  # (b, n, Q)
+        per_session = bernoulli_loglik(data.y[None, :, None], eta)
+        per_unit = (member.T @ per_session.transpose(1, 0, 2).reshape(n, -1)).reshape(
+            -1, stop - start, points
+        )  # (J, b, Q)
+        loglik[start:stop] = logsumexp(per_unit + log_w, axis=-1).T
+        new_unit[start:stop] = (expit(eta) * np.exp(log_w)).sum(axis=-1)
+    return loglik, new_unit
+
+
+def psis_loo(loglik: np.ndarray) -> dict[str, np.ndarray]:
+    """PSIS-LOO from (S, J) pointwise log-likelihoods: elpd_i, p_loo_i, Pareto k, log weights."""
+    from arviz_stats.base import array_stats
+
+    # psislw takes log-likelihoods: its weights are proportional to exp(-ary). -> (J, S)
+    log_weights, k = array_stats.psislw(loglik, axis=0)
+    log_weights = log_weights - logsumexp(log_weights, axis=-1, keepdims=True)
+    elpd = logsumexp(log_weights + loglik.T, axis=-1)
+    lpd = logsumexp(loglik, axis=0) - np.log(loglik.shape[0])
+    return {"elpd": elpd, "p_loo": lpd - elpd, "k": np.asarray(k), "log_weights": log_weights}
+
+
+def loo_summary(loo: dict[str, np.ndarray], unit: str, ids: np.ndarray) -> dict[str, Any]:
+    """elpd_loo with its SE, p_loo, Pareto k counts, and the pointwise values by unit id."""
+    elpd, k = loo["elpd"], loo["k"]
+    J = len(elpd)
+    threshold = min(1 - 1 / np.log10(loo["log_weights"].shape[-1]), K_GOOD)
+    return {
+        "unit": unit,
+        "n_units": J,
+        "elpd": float(elpd.sum()),
+        "se": float(np.sqrt(J * elpd.var(ddof=1))) if J > 1 else float("nan"),
+        "p_loo": float(loo["p_loo"].sum()),
+        "k_threshold": float(threshold),
+        "k_max": float(np.max(k)),
+        "k_bad": int((k > threshold).sum()),
+        "k_very_bad": int((k > 1).sum()),
+        "pointwise": {
+            "id": [str(i) for i in ids],
+            "elpd": elpd.round(6).tolist(),
+            "k": np.round(k, 4).tolist(),
+        },  # fmt: skip
+    }
+
+
+def _quantiles(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    low, mid, high = np.quantile(x, [0.025, 0.5, 0.975], axis=axis)
+    return low, mid, high
+
+
+def _shown(positives: int, total: int, min_cell: int) -> bool:
+    """Whether an observed rate may be shown: both outcomes in at least min_cell sessions."""
+    return positives >= min_cell and total - positives >= min_cell
+
+
+def predictive_checks(
+    table: pd.DataFrame,
+    data: ModelData,
+    eta: np.ndarray,
+    categorical: list[str],
+    min_cell: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Observed against replicated homework rates: overall, per outermost unit, per category.
+
+    eta is the (S, n) conditional log-odds; each draw replicates every session's outcome.
+    """
+    rng = np.random.default_rng(seed)
+    y = data.y.astype(float)
+    y_rep = (rng.random(eta.shape) < expit(eta)).astype(float)  # (S, n)
+    checks: dict[str, Any] = {}
+
+    rate_rep = y_rep.mean(axis=1)
+    low, mid, high = _quantiles(rate_rep)
+    checks["overall"] = {
+        "observed": float(y.mean()),
+        "median": float(mid),
+        "low": float(low),
+        "high": float(high),
+        "p_value": float(np.mean(rate_rep >= y.mean())),
+    }
+
+    if data.groups:
+        level = data.groups[0]
+        member = _membership(data.unit_of_session[0], data.n_units[0])
+        sessions = np.asarray(member.sum(axis=0)).ravel()
+        observed = (y @ member) / sessions  # (T,)
+        replicated = (member.T @ y_rep.T).T / sessions  # (S, T)
+        u_low, _, u_high = _quantiles(replicated)
+        # Sorted curves: the observed unit rates against replicated ones, without ids.
+        curve_low, curve_mid, curve_high = _quantiles(np.sort(replicated, axis=1))
+        checks["per_unit"] = {
+            "level": level,
+            "n_units": int(len(sessions)),
+            "covered": float(np.mean((observed >= u_low) & (observed <= u_high))),
+            "sorted_observed": np.sort(observed).round(4).tolist(),
+            "sorted_low": curve_low.round(4).tolist(),
+            "sorted_median": curve_mid.round(4).tolist(),
+            "sorted_high": curve_high.round(4).tolist(),
+            "statistics": [
+                _statistic("SD of the " + level + " rates", observed.std(), replicated.std(axis=1)),
+                _statistic(
+                    f"share of {level}s with no homework at all",
+                    np.mean(observed == 0),
+                    np.mean(replicated == 0, axis=1),
+                ),
+                _statistic(
+                    f"share of {level}s with homework in every session",
+                    np.mean(observed == 1),
+                    np.mean(replicated == 1, axis=1),
+                ),
+            ],
+        }
+
+    groups = []
+    kept = table.iloc[data.rows]
+    for column in categorical:
+        if column not in kept:
+            continue
+        values = kept[column].astype("string")
+        for value in sorted(values.dropna().unique()):
+            mask = (values == value).fillna(False).to_numpy()
+            total, positives = int(mask.sum()), int(y[mask].sum())
+            g_low, g_mid, g_high = _quantiles(y_rep[:, mask].mean(axis=1))
+            shown = _shown(positives, total, min_cell)
+            observed_rate = positives / total if total else float("nan")
+            groups.append({
+                "variable": column, "level": str(value), "sessions": total if shown else None,
+                "observed": observed_rate if shown else None, "median": float(g_mid),
+                "low": float(g_low), "high": float(g_high),
+                "inside": bool(g_low <= observed_rate <= g_high) if shown else None,
+            })  # fmt: skip
+    checks["per_category"] = groups
+    return checks
+
+
+def _statistic(name: str, observed: float, replicated: np.ndarray) -> dict[str, Any]:
+    """A test statistic, its replicated 95% interval and two-sided predictive p-value."""
+    low, mid, high = _quantiles(replicated)
+    upper = np.mean(replicated >= observed)
+    lower = np.mean(replicated <= observed)
+    return {"name": name, "observed": float(observed), "median": float(mid),
+            "low": float(low), "high": float(high),
+            "p_value": float(min(1.0, 2 * min(upper, lower)))}  # fmt: skip
+
+
+def calibration(
+    y: np.ndarray, predicted: np.ndarray, min_cell: int, bins: int = 10
+) -> list[dict[str, Any]]:
+    """Observed rate (Wilson 95% interval) against mean predicted probability, by bins.
+
+    Equal-count bins of the predicted probability; neighbouring bins merge until each holds at
+    least min_cell sessions with and without the outcome, so no small cell is shown.
+    """
+    order = np.argsort(predicted, kind="stable")
+    edges = [list(part) for part in np.array_split(order, min(bins, len(order))) if len(part)]
+    merged: list[list[int]] = []
+    for part in edges:
+        if merged and not _shown(int(y[merged[-1]].sum()), len(merged[-1]), min_cell):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    while len(merged) > 1 and not _shown(int(y[merged[-1]].sum()), len(merged[-1]), min_cell):
+        last = merged.pop()
+        merged[-1] += last
+    rows = []
+    for part in merged:
+        idx = np.array(part)
+        positives, total = int(y[idx].sum()), len(idx)
+        if not _shown(positives, total, min_cell):
+            continue
+        low, high = _wilson(positives, total)
+        rows.append({"predicted": float(predicted[idx].mean()), "observed": positives / total,
+                     "low": low, "high": high, "sessions": total})  # fmt: skip
+    return rows
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def log_prior(prior: Any, x: np.ndarray) -> np.ndarray:
+    """Log density of a config prior at draws x (S, m), summed over the m parameters."""
+    if prior.dist == "normal":
+        dens = stats.norm.logpdf(x, prior.mu, prior.sigma)
+    elif prior.dist == "half_normal":
+        dens = stats.halfnorm.logpdf(x, scale=prior.sigma)
+    else:  # half Student-t: twice the Student-t density on x > 0
+        dens = np.log(2) + stats.t.logpdf(x, prior.nu or 3.0, scale=prior.sigma)
+    return dens.reshape(len(x), -1).sum(axis=1)
+
+
+def prior_sensitivity(post: Posterior, terms: list[str]) -> list[dict[str, Any]]:
+    """Each odds ratio under the coefficient and group-SD priors power-scaled wider and narrower.
+
+    Rows per (prior, direction, term): OR median and 95% interval, the base ones, the Pareto k
+    of the importance weights, and whether the conclusion (interval excludes 1, direction)
+    changed.
+    """
+    from arviz_stats.base import array_stats
+
+    components = {
+        "coefficients": log_prior(post.priors["coefficients"], post.gamma),
+        "group_sd": log_prior(post.priors["group_sd"], post.sigma),
+    }
+    beta = post.coefficients[:, 1:]  # (S, p)
+    base = [_weighted_summary(beta[:, j], None) for j in range(len(terms))]
+    rows = []
+    for component, lp in components.items():
+        if component == "coefficients" and not terms:
+            continue
+        for direction, alpha in SCALINGS:
+            if np.ptp(lp) == 0:  # a flat component: scaling it changes nothing
+                weights, k = np.full(len(lp), 1 / len(lp)), 0.0
+            else:  # weights proportional to prior^(alpha - 1); psislw weights by exp(-ary)
+                log_w, k = array_stats.psislw(-(alpha - 1.0) * lp, axis=0)
+                weights = np.exp(log_w - logsumexp(log_w))
+            for j, term in enumerate(terms):
+                scaled = _weighted_summary(beta[:, j], weights)
+                rows.append({
+                    "prior": component, "direction": direction, "alpha": alpha, "term": term,
+                    "or": scaled[1], "or_low": scaled[0], "or_high": scaled[2],
+                    "base_or": base[j][1], "base_low": base[j][0], "base_high": base[j][2],
+                    "pareto_k": float(k), "reliable": bool(float(k) <= K_GOOD),
+                    "changed": _conclusion(base[j]) != _conclusion(scaled),
+                })  # fmt: skip
+    return rows
+
+
+def _weighted_summary(x: np.ndarray, weights: np.ndarray | None) -> tuple[float, float, float]:
+    """Odds-ratio 2.5%, 50% and 97.5% quantiles of log-odds draws x, optionally weighted."""
+    if weights is None:
+        weights = np.full(len(x), 1 / len(x))
+    order = np.argsort(x)
+    cdf = np.cumsum(weights[order]) - 0.5 * weights[order]
+    q = np.interp([0.025, 0.5, 0.975], cdf, x[order])
+    return tuple(float(v) for v in np.exp(q))  # type: ignore[return-value]
+
+
+def _conclusion(summary: tuple[float, float, float]) -> str:
+    low, _, high = summary
+    return "higher" if low > 1 else "lower" if high < 1 else "unclear"
+
+
+def posterior_checks(
+    table: pd.DataFrame,
+    data: ModelData,
+    post: Posterior,
+    categorical: list[str],
+    min_cell: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Every check of a bayes fit, as written to fit.json's "checks"."""
+    eta = linear_predictor(data, post)
+    loglik, new_unit = unit_loglik(data, post)
+    loo = psis_loo(loglik)
+    unit = data.groups[-1] if data.groups else "session"
+    ids = data.unit_ids[-1] if data.groups else np.arange(len(data.y))
+    # Each session's probability for a new client of its therapist, PSIS-weighted as if that
+    # client had been left out.
+    units = data.unit_of_session[-1] if data.groups else np.arange(len(data.y))
+    weights = np.exp(loo["log_weights"])[units]  # (n, S)
+    loo_probability = (weights * new_unit.T).sum(axis=1)
+    checks: dict[str, Any] = {
+        "draws": int(len(post.alpha)),
+        "predictive": predictive_checks(table, data, eta, categorical, min_cell, seed),
+        "calibration": calibration(data.y.astype(float), loo_probability, min_cell),
+        "loo": loo_summary(loo, unit, ids),
+        "sensitivity": prior_sensitivity(post, list(data.terms)),
+    }
+    if set(NEEDED) <= set(data.terms):
+        terms = ["Intercept", *data.terms]
+        means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
+        predicted = probabilities_from_draws(terms, post.coefficients, post.sigma, means)
+        checks["predicted"] = predicted.to_dict("records")
+    return checks

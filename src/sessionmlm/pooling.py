@@ -19,8 +19,8 @@ import pandas as pd
 from sessionmlm.atomic import write_text
 from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot
+from sessionmlm.htmlparts import CSS, html_table, num
 from sessionmlm.meta import random_effects
-from sessionmlm.report import CSS, _num, _table
 
 POOLED = "pooled (random effects)"
 ENGINE_PREFERENCE = ("ml", "bayes", "gee")
@@ -159,25 +159,25 @@ def _pooled_table(pooled: pd.DataFrame, per_cohort: pd.DataFrame) -> str:
     for r in pooled.itertuples():
         each = per_cohort[per_cohort.term == r.term]
         cohorts = "; ".join(
-            f"{escape(c.cohort)} {_num(c.odds_ratio)} ({_num(c.or_low)} to {_num(c.or_high)})"
+            f"{escape(c.cohort)} {num(c.odds_ratio)} ({num(c.or_low)} to {num(c.or_high)})"
             for c in each.itertuples()
         )
         rows.append(
             [
                 escape(r.term),
                 cohorts,
-                f"{_num(r.odds_ratio)} ({_num(r.or_low)} to {_num(r.or_high)})",
-                f"{_num(math.exp(r.pi_low))} to {_num(math.exp(r.pi_high))}"
+                f"{num(r.odds_ratio)} ({num(r.or_low)} to {num(r.or_high)})",
+                f"{num(math.exp(r.pi_low))} to {num(math.exp(r.pi_high))}"
                 if math.isfinite(r.pi_low)
                 else "–",
-                _num(math.sqrt(r.tau2), 2),
+                num(math.sqrt(r.tau2), 2),
                 f"{100 * r.i2:.0f}%",
-                _num(r.q_p_value, 3),
+                num(r.q_p_value, 3),
             ]
         )
     header = ["term", "per cohort: OR (95% CI)", "pooled OR (95% CI)", "95% prediction interval",
               "tau (log-odds)", "I²", "heterogeneity p"]  # fmt: skip
-    return _table(header, rows)
+    return html_table(header, rows)
 
 
 def _model_section(model: str, table: pd.DataFrame, hksj: bool) -> str:
@@ -222,7 +222,7 @@ def render_index(
         f"<title>sessionmlm results</title><style>{CSS}</style></head><body>",
         "<h1>sessionmlm results</h1>",
         "<h2 id='cohorts'>Cohort reports</h2>",
-        _table(["cohort", "therapists", "clients", "sessions"], link_rows),
+        html_table(["cohort", "therapists", "clients", "sessions"], link_rows),
     ]
     if len(cohorts) >= 2:
         parts.append("<h2 id='across'>Across cohorts</h2>")

@@ -15,8 +15,8 @@ import pandas as pd
 
 from sessionmlm import atomic
 from sessionmlm.figures import line_plot
+from sessionmlm.htmlparts import CSS, html_table, num
 from sessionmlm.power import PlannedDesign, sessions_of
-from sessionmlm.report import CSS, _num, _table
 
 Z95 = 1.959963984540054
 
@@ -165,12 +165,12 @@ def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
             + [f"{values[k]:g}" for k in design.grid]
             + [
                 escape(row.quantity),
-                _num(row.truth, 3),
+                num(row.truth, 3),
                 "–" if untested else f"{row.power:.1%} ({row.power_mc_se:.1%})",
-                _num(row.bias, 3),
-                _num(row.rmse, 3),
+                num(row.bias, 3),
+                num(row.rmse, 3),
                 "–" if not math.isfinite(row.coverage) else f"{row.coverage:.1%}",
-                _num(row.mean_std_error / row.empirical_sd, 2),
+                num(row.mean_std_error / row.empirical_sd, 2),
                 f"{row.singular_rate:.1%}",
                 str(row.failed),
             ]
@@ -178,7 +178,7 @@ def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
     header = ["point", *map(_label, design.grid), "quantity", "true value (log-odds or SD)",
               "power (MC SE)", "bias", "RMSE", "95% coverage", "mean SE / empirical SD",
               "singular fits", "failed fits"]  # fmt: skip
-    return _table(header, rows, "Per grid point")
+    return html_table(header, rows, "Per grid point")
 
 
 def _study_table(design: PlannedDesign) -> str:
@@ -188,10 +188,10 @@ def _study_table(design: PlannedDesign) -> str:
         ["clients per therapist", _spread(s["clients_per_therapist"])],
         ["sessions per client", _spread(s["sessions_per_client"])],
         ["expected sessions", f"{sessions_of(s):,}"],
-        ["intercept (log-odds)", _num(s["intercept"], 2)],
+        ["intercept (log-odds)", num(s["intercept"], 2)],
         ["odds ratios", ", ".join(f"{k} {v:g}" for k, v in s["odds_ratios"].items()) or "none"],
-        ["SD of therapist intercepts", _num(s["sd_therapist"], 2)],
-        ["SD of client intercepts", _num(s["sd_client"], 2)],
+        ["SD of therapist intercepts", num(s["sd_therapist"], 2)],
+        ["SD of client intercepts", num(s["sd_client"], 2)],
         ["model fitted", f"<code>{escape(design.spec.formula)}</code> (ml engine)"],
         [
             "grid",
@@ -206,7 +206,9 @@ def _study_table(design: PlannedDesign) -> str:
         ["ml settings", escape(", ".join(f"{k}: {v}" for k, v in design.ml_settings.items()))],
         ["seed", str(design.seed)],
     ]
-    return _table(["planned study", "value"], rows, "The planned study (grid values replace these)")
+    return html_table(
+        ["planned study", "value"], rows, "The planned study (grid values replace these)"
+    )
 
 
 def _spread(s: dict[str, Any]) -> str:

@@ -50,8 +50,22 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
 
     report = (results / "tiny" / "report.html").read_text()
     for section in ["id='design'", "id='table1'", "id='models'", "id='engines'",
-                    "id='comparison'", "id='forest'", "id='predicted'", "id='appendix'"]:  # fmt: skip
+                    "id='comparison'", "id='forest'", "id='predicted'", "id='appendix'",
+                    "id='checks'", "id='loo'", "id='lrt'", "id='sensitivity'"]:  # fmt: skip
         assert section in report
+    # The report's own tables beside it: bayes predictions, PSIS-LOO, prior sensitivity.
+    predicted = pd.read_csv(results / "tiny" / "predicted_probabilities.csv")
+    assert set(predicted.engine) == {"bayes"} and len(predicted) == 2 * 4 * 15
+    assert (predicted.low <= predicted.probability).all()
+    assert (predicted.probability <= predicted.high).all()
+    loo = pd.read_csv(results / "tiny" / "loo_comparison.csv", keep_default_na=False)
+    assert set(loo.model) == {"null", "small"} and set(loo.unit) == {"client"}
+    assert (loo.n_units == 80).all()
+    sensitivity = pd.read_csv(results / "tiny" / "prior_sensitivity.csv")
+    assert set(sensitivity.term) == {"caregiver_present", "child_age", "licensed"}
+    checks = json.loads((results / "tiny" / "small" / "bayes" / "fit.json").read_text())["checks"]
+    assert set(checks) == {"draws", "predictive", "calibration", "loo", "sensitivity",
+                           "predicted"}  # fmt: skip
     assert "<svg" in report and "Odds ratios" in report
     # Self-contained: nothing to fetch.
     assert not re.search(r"(src=|href=['\"]https?:|url\(|@import|<script|<link)", report)

@@ -102,7 +102,7 @@ def unit_loglik(
     S, n = a.shape
     loglik = np.empty((S, data.n_units[-1]))
     new_unit = np.empty((S, n))
-    block = max(1, 20_000_000 // (n * points))  # draws per block: bounded memory
+    block = max(1, 4_000_000 // (n * points))  # draws per block: about 32 MB per array
     for start in range(0, S, block):
         stop = min(start + block, S)
         eta = a[start:stop, :, None] + post.sigma[start:stop, -1, None, None] * nodes  # (b, n, Q)

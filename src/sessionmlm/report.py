@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -29,33 +28,16 @@ from sessionmlm.figures import (
     plural,
     size_range,
 )
+from sessionmlm.htmlparts import CSS, html_table, num, sentence, with_interval
+from sessionmlm.posterior_report import (
+    check_warnings,
+    loo_comparison,
+    loo_section,
+    predictive_section,
+    sensitivity_section,
+)
 from sessionmlm.predictions import AVERAGED, CONDITIONAL, NEEDED, predicted_probabilities
 from sessionmlm.variance import proportional_change_in_variance
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;
-margin:2rem auto;padding:0 1rem;color:#1d2733;line-height:1.45}
-h1{font-size:1.7rem;margin-bottom:.2rem}
-h2{margin-top:2.2rem;border-bottom:2px solid #dde3ea;padding-bottom:.2rem}
-h3{margin-top:1.6rem}table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.92rem}
-th,td{padding:.25rem .6rem;border-bottom:1px solid #e3e7ec;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}thead th{border-bottom:2px solid #9aa7b5}
-caption{text-align:left;font-weight:600;padding-bottom:.2rem}
-code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
-.badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;font-weight:600}
-.pass{background:#dff3e4;color:#17612e}.fail{background:#fbe0e0;color:#8a1f1f}
-.warn{background:#fff3d6;color:#7a5400}
-.banner{border-left:4px solid #c62828;background:#fdecea;padding:.6rem 1rem;margin:1rem 0}
-.warnbox{border-left:4px solid #c98a00;background:#fff8e5;padding:.6rem 1rem;margin:1rem 0}
-.note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
-.table-wrap{overflow-x:auto;max-width:100%}
-pre{background:#f2f4f7;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;border-radius:3px}
-@media print{nav{display:none}h2{page-break-before:auto}body{margin:0}.table-wrap{overflow:visible}}
-"""
-
-
-# A cell that is a number, maybe with an interval in brackets: right-aligned.
-NUMBER = re.compile(r"^(&lt;)?[-–]?\d[\d.,]*%?( to [-–]?\d[\d.,]*)?( \(.*\))?$|^[-–]$")
 
 
 @dataclass(frozen=True)
@@ -81,44 +63,10 @@ def load_fit(results_dir: Path, model: str, engine: str) -> Fit:
     )
 
 
-def _num(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def _with_interval(row: Any, name: str, digits: int) -> str:
-    """'value (low to high)' from a row with name, name_low, name_high (interval optional)."""
-    low, high = getattr(row, f"{name}_low", None), getattr(row, f"{name}_high", None)
-    interval = f" ({_num(low, digits)} to {_num(high, digits)})" if low is not None else ""
-    return _num(getattr(row, name), digits) + interval
-
-
-def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
-    head = "".join(f"<th scope='col'>{escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td class='num'>{c}</td>" if NUMBER.match(c) else f"<td>{c}</td>" for c in row)
-        + "</tr>"
-        for row in rows
-    )
-    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    # A wide table scrolls inside its box on a narrow screen instead of widening the page.
-    return (
-        f"<div class='table-wrap'><table>{cap}<thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table></div>"
-    )
-
-
-def _sentence(text: str) -> str:
-    """Upper-case the first letter only (str.capitalize would lower-case 'Wald')."""
-    return text[:1].upper() + text[1:]
-
-
 def _badge(fit: Fit) -> str:
     if not fit.info["converged"]:
         return "<span class='badge fail'>failed</span>"
-    if fit.info.get("warnings"):
+    if fit.info.get("warnings") or check_warnings(fit.info):
         return "<span class='badge warn'>pass, with a warning</span>"
     return "<span class='badge pass'>pass</span>"
 
@@ -186,12 +134,12 @@ def design_section(desc: dict[str, Any]) -> str:
         "</figcaption></figure>",
     ]
     rows = [[escape(level), str(desc["counts"][level])] for level in levels]
-    parts.append(_table(["level", "units"], rows, "Units per level"))
+    parts.append(html_table(["level", "units"], rows, "Units per level"))
     for key, size in sizes.items():
         child, parent = key.split("_per_")
         parents = plural(parent)
         summary = (
-            f"{escape(_sentence(plural(child)))} per {escape(parent)}: median "
+            f"{escape(sentence(plural(child)))} per {escape(parent)}: median "
             f"{size['median']:g}, mean {size['mean']:.2f}{size_range(size, ' to ')}"
         )
         shown_bars = shown[key]
@@ -265,7 +213,7 @@ def table1_section(desc: dict[str, Any]) -> str:
                 )
             rows.append([escape(name), summary, str(e["missing"])])
         parts.append(
-            _table(
+            html_table(
                 [f"{level} variable", "summary", "missing"],
                 rows,
                 f"{level.capitalize()} characteristics ({desc['counts'][level]} {level}s)",
@@ -318,28 +266,21 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
         parts.append(
             f"<div class='warnbox' role='note'><strong>Note</strong><ul>{notes}</ul></div>"
         )
-    if "priors" in info:
-        parts.append(
-            _table(
-                ["parameter", "prior"],
-                [[escape(k), escape(v)] for k, v in info["priors"].items()],
-                "Priors",
-            )
-        )
+    parts.append(_priors(fit))
     rows = [
         [
             escape(r.term),
-            _num(r.odds_ratio),
-            f"{_num(r.or_low)} to {_num(r.or_high)}",
-            _num(r.estimate, 3),
-            _num(r.std_error, 3),
-            _num(r.prob_positive, 3) if "prob_positive" in est else _p(r.p_value),
+            num(r.odds_ratio),
+            f"{num(r.or_low)} to {num(r.or_high)}",
+            num(r.estimate, 3),
+            num(r.std_error, 3),
+            num(r.prob_positive, 3) if "prob_positive" in est else _p(r.p_value),
         ]
         for r in est.itertuples()
     ]
     last = "P(β > 0)" if "prob_positive" in est else "p"
     parts.append(
-        _table(
+        html_table(
             ["term", "odds ratio", "95% interval", "log-odds", "SE / SD", last],
             rows,
             f"Odds ratios, {info['n_obs']} sessions: {INTERVALS.get(fit.engine, '')}",
@@ -351,6 +292,20 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
     return "".join(parts)
 
 
+def _priors(fit: Fit) -> str:
+    """The priors as set, and what the coefficient prior means for each term on its own scale."""
+    info = fit.info
+    if "priors" not in info:
+        kind = "maximum likelihood" if fit.engine == "ml" else "estimating equations"
+        return f"<p class='note'>Priors: none ({kind}).</p>"
+    rows = [[escape(k), escape(v)] for k, v in info["priors"].items()]
+    rows += [
+        [f"coefficient of <code>{escape(term)}</code>", escape(text)]
+        for term, text in info.get("prior_per_term", {}).items()
+    ]
+    return html_table(["parameter", "prior"], rows, "Priors")
+
+
 def _missing_table(fit: Fit) -> str:
     """Sessions left out of this model for missing values, by variable (listwise deletion)."""
     info = fit.info
@@ -358,7 +313,7 @@ def _missing_table(fit: Fit) -> str:
         return ""
     rows = [[escape(v), str(n)] for v, n in info.get("dropped_by_variable", {}).items()]
     total = info["n_obs"] + info["n_dropped"]
-    return _table(
+    return html_table(
         ["variable", "sessions missing it"],
         rows,
         f"Missing data: {info['n_dropped']} of {total} sessions "
@@ -383,9 +338,9 @@ def _pcv(fit: Fit, null: Fit | None) -> dict[str, float] | None:
 def _variance_table(fit: Fit, null: Fit | None = None) -> str:
     var = fit.variance
     if fit.engine == "gee":
-        rows = [[escape(r.level), str(getattr(r, "units", "")), _num(r.icc, 3)]
+        rows = [[escape(r.level), str(getattr(r, "units", "")), num(r.icc, 3)]
                 for r in var.itertuples()]  # fmt: skip
-        return _table(
+        return html_table(
             ["level", "units", "working correlation"],
             rows,
             "GEE working dependence (not random-effect variances)",
@@ -400,9 +355,9 @@ def _variance_table(fit: Fit, null: Fit | None = None) -> str:
         [
             escape(r.level),
             str(getattr(r, "units", "")),
-            _with_interval(r, "sd", 2),
-            _with_interval(r, "icc", 3),
-            _with_interval(r, "mor", 2),
+            with_interval(r, "sd", 2),
+            with_interval(r, "icc", 3),
+            with_interval(r, "mor", 2),
         ]
         + ([f"{100 * pcv[r.level]:.0f}%" if math.isfinite(pcv[r.level]) else "–"] if pcv else [])
         for r in var.itertuples()
@@ -421,7 +376,7 @@ def _variance_table(fit: Fit, null: Fit | None = None) -> str:
             + ("" if same_rows else " The two models were fitted on different sessions (missing "
                "values), so part of the change may come from that.")
         )  # fmt: skip
-    return _table(
+    return html_table(
         header,
         rows,
         f"Variance components (latent scale, residual π²/3; {kind})",
@@ -439,8 +394,8 @@ def _diagnostics(fit: Fit) -> str:
     dropped = f"{info['n_dropped']} sessions dropped for missing values."
     if fit.engine == "bayes":
         text = (
-            f"max R-hat {_num(d['max_rhat'], 3)}, min bulk ESS {_num(d['min_ess_bulk'], 0)}, "
-            f"min tail ESS {_num(d['min_ess_tail'], 0)}, {d['divergences']} divergences, over "
+            f"max R-hat {num(d['max_rhat'], 3)}, min bulk ESS {num(d['min_ess_bulk'], 0)}, "
+            f"min tail ESS {num(d['min_ess_tail'], 0)}, {d['divergences']} divergences, over "
             f"{len(info['attempts'])} attempt(s)"
         )
     elif fit.engine == "ml":
@@ -484,23 +439,27 @@ def side_by_side_section(fits: list[Fit]) -> str:
                     row.append("–")
                     continue
                 r = hit.iloc[0]
-                row.append(f"{_num(r.odds_ratio)} ({_num(r.or_low)} to {_num(r.or_high)})")
+                row.append(f"{num(r.odds_ratio)} ({num(r.or_low)} to {num(r.or_high)})")
             rows.append(row)
         header = ["term"] + [f"{e} odds ratio (95% interval)" for e in engines]
-        parts.append(_table(header, rows, f"Model {model}"))
+        parts.append(html_table(header, rows, f"Model {model}"))
     return "".join(parts)
 
 
 def comparison_section(fits: list[Fit]) -> tuple[str, pd.DataFrame]:
-    """Likelihood-ratio tests and AIC/BIC between the cohort's ml fits."""
+    """PSIS-LOO between the bayes fits; likelihood-ratio tests and AIC/BIC between the ml fits."""
     ml_fits = {f.model: f.info for f in fits if f.engine == "ml"}
     tests = likelihood_ratio_tests(ml_fits)
-    if not ml_fits:
+    loo = loo_section({f.model: f.info for f in fits if f.engine == "bayes"})
+    if not ml_fits and not loo:
         return "", tests
+    parts = ["<h2 id='comparison'>Model comparison</h2>", loo]
+    if not ml_fits:
+        return "".join(parts), tests
     criteria = information_criteria(ml_fits)
-    parts = [
-        "<h2 id='comparison'>Model comparison (maximum likelihood)</h2>",
-        _table(
+    parts += [
+        "<h3 id='lrt'>Maximum likelihood: information criteria and likelihood-ratio tests</h3>",
+        html_table(
             ["model", "sessions", "parameters", "log-likelihood", "AIC", "BIC"],
             [
                 [
@@ -518,7 +477,7 @@ def comparison_section(fits: list[Fit]) -> tuple[str, pd.DataFrame]:
     ]
     if len(tests):
         parts.append(
-            _table(
+            html_table(
                 ["smaller model", "larger model", "χ² statistic", "df", "p"],
                 [
                     [
@@ -589,38 +548,52 @@ def primary_engine(cohort: Cohort, fits: list[Fit]) -> str:
     return (conditional or list(cohort.engines))[0] if fits else ""
 
 
-def predictions_section(cohort: Cohort, fits: list[Fit], table: pd.DataFrame | None) -> str:
-    """Predicted homework probabilities across child age, from an ml fit.
+def prediction_source(
+    cohort: Cohort, fits: list[Fit], table: pd.DataFrame | None
+) -> tuple[Fit, pd.DataFrame, str] | None:
+    """The fit whose predicted probabilities the report shows, the predictions, and how made.
 
-    Uses the last converged ml model with caregiver presence, child age and licensure; empty
-    when there is none.
+    The lead engine's last converged model with caregiver presence, child age and licensure
+    (ml as a fallback). bayes: the posterior draws' predictions in fit.json, the SDs'
+    uncertainty carried; ml: from the estimates and their covariance, at the predictors' means
+    over the sessions the model used (so it needs the sessions table).
     """
-    usable = [f for f in fits if f.engine == "ml" and f.info["converged"]
-              and set(NEEDED) <= set(f.estimates["term"])]  # fmt: skip
-    if table is None or not usable:
-        return ""
+    usable = [f for f in fits if f.info["converged"] and set(NEEDED) <= set(f.estimates["term"])
+              and (f.engine == "ml" or "predicted" in f.info.get("checks", {}))]  # fmt: skip
+    lead = primary_engine(cohort, fits)
+    usable = [f for f in usable if f.engine == lead] or [f for f in usable if f.engine == "ml"]
+    if not usable or (usable[-1].engine == "ml" and table is None):
+        return None
     fit = usable[-1]
-    data = build_model_data(table, cohort.models[fit.model], cohort.reference)
-    means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
-    vcov = fit.info["vcov"]
-    if vcov["terms"] != list(fit.estimates["term"]):
-        raise ValueError(f"{fit.model}/ml: fit.json's vcov terms differ from estimates.csv")
-    pred = predicted_probabilities(
-        vcov["terms"], fit.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
-        fit.variance["sd"].to_numpy(), means,
-    )  # fmt: skip
+    if fit.engine == "bayes":
+        how = (
+            f"posterior medians with 95% credible intervals from {fit.info['checks']['draws']} "
+            "posterior draws, which carry the uncertainty of the therapist and client SDs too"
+        )
+        return fit, pd.DataFrame(fit.info["checks"]["predicted"]), how
+    how = (
+        "95% intervals from 4,000 draws of the coefficients; the averaged ones hold the SDs at "
+        "their estimates"
+    )
+    return fit, _ml_predictions(cohort, fit, table), how
+
+
+def predictions_section(source: tuple[Fit, pd.DataFrame, str] | None) -> str:
+    """Predicted homework probabilities across child age (empty without a usable fit)."""
+    if source is None:
+        return ""
+    fit, pred, how = source
     label = {(1, 0): "caregiver, unlicensed", (1, 1): "caregiver, licensed",
              (0, 0): "no caregiver, unlicensed", (0, 1): "no caregiver, licensed"}  # fmt: skip
     parts = [
         "<h2 id='predicted'>Predicted probabilities</h2>",
         f"<p>The chance that homework was assigned or reviewed in a session, by child age, with "
         f"and without a caregiver present, for licensed and unlicensed therapists (model "
-        f"<code>{escape(fit.model)}</code>, <code>ml</code> engine; other predictors at their "
-        "sample means). <em>For an average therapist and client</em> sets both random "
-        "intercepts to zero; <em>averaged over therapists and clients</em> is the share of such "
-        "sessions across the clinic. 95% intervals from 4,000 draws of the coefficients; the "
-        "averaged ones hold the SDs at their estimates. These are associations in these data, "
-        "not effects of changing a session.</p>",
+        f"<code>{escape(fit.model)}</code>, <code>{escape(fit.engine)}</code> engine; other "
+        "predictors at their sample means). <em>For an average therapist and client</em> sets "
+        "both random intercepts to zero; <em>averaged over therapists and clients</em> is the "
+        f"share of such sessions across the clinic. {sentence(how)}. These are associations in "
+        "these data, not effects of changing a session.</p>",
     ]
     for kind in (CONDITIONAL, AVERAGED):
         part = pred[pred.kind == kind]
@@ -631,21 +604,44 @@ def predictions_section(cohort: Cohort, fits: list[Fit], table: pd.DataFrame | N
         title = f"Predicted probability of homework by child age, {kind}"
         parts.append(
             f"<figure>{line_plot(series, title, 'child age (years)', 'probability')}"
-            f"<figcaption>{escape(_sentence(title))}, with 95% intervals.</figcaption></figure>"
+            f"<figcaption>{escape(sentence(title))}, with 95% intervals.</figcaption></figure>"
         )
     ages = (6, 10, 14, 18)
     rows = [
         [escape(kind), escape(label[(c, lic)]), str(age),
-         _with_interval(r, "probability", 2).replace("probability", "")]
+         with_interval(r, "probability", 2).replace("probability", "")]
         for kind in (CONDITIONAL, AVERAGED) for (c, lic) in label for age in ages
         for r in pred[(pred.kind == kind) & (pred.caregiver_present == c) & (pred.licensed == lic)
                       & (pred.child_age == age)].rename(
                           columns={"low": "probability_low", "high": "probability_high"}
                       ).itertuples()
     ]  # fmt: skip
-    parts.append(_table(["for", "session", "child age", "probability (95% interval)"], rows,
+    parts.append(html_table(["for", "session", "child age", "probability (95% interval)"], rows,
                         "Predicted probabilities at four ages"))  # fmt: skip
     return "".join(parts)
+
+
+def _ml_predictions(cohort: Cohort, fit: Fit, table: pd.DataFrame) -> pd.DataFrame:
+    """Predictions of an ml fit, at the predictors' means over the sessions it used."""
+    data = build_model_data(table, cohort.models[fit.model], cohort.reference)
+    means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
+    vcov = fit.info["vcov"]
+    if vcov["terms"] != list(fit.estimates["term"]):
+        raise ValueError(f"{fit.model}/ml: fit.json's vcov terms differ from estimates.csv")
+    return predicted_probabilities(
+        vcov["terms"], fit.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
+        fit.variance["sd"].to_numpy(), means,
+    )  # fmt: skip
+
+
+LOO_COLUMNS = [
+    "model", "n_obs", "unit", "n_units", "elpd", "se", "p_loo", "best", "elpd_diff", "se_diff",
+    "k_bad", "k_threshold", "k_max",
+]  # fmt: skip
+SENSITIVITY_COLUMNS = [
+    "model", "prior", "direction", "alpha", "term", "or", "or_low", "or_high", "base_or",
+    "base_low", "base_high", "pareto_k", "reliable", "changed",
+]  # fmt: skip
 
 
 def _null_of(fit: Fit, fits: list[Fit]) -> Fit | None:
@@ -672,16 +668,21 @@ def render_cohort_report(
     lead_fits = [f for f in fits if f.engine == lead]
     side_by_side = side_by_side_section(fits)
     comparison, tests = comparison_section(fits)
-    predicted = predictions_section(cohort, fits, table)
+    predicted = predictions_section(prediction_source(cohort, fits, table))
+    bayes_infos = {f.model: f.info for f in fits if f.engine == "bayes"}
+    checks = predictive_section(bayes_infos, models[-1] if models else "")
+    sensitivity = sensitivity_section(bayes_infos, models[-1] if models else "")
     toc = [
         ("glance", "At a glance"),
         ("design", "Design"),
         ("table1", "Table 1 by level"),
         ("models", "Models"),
         ("engines", "Engines side by side") if side_by_side else None,
-        ("comparison", "Model comparison") if comparison else None,
         ("forest", "Odds ratios across models"),
+        ("checks", "Posterior predictive checks") if checks else None,
+        ("comparison", "Model comparison") if comparison else None,
         ("predicted", "Predicted probabilities") if predicted else None,
+        ("sensitivity", "Prior sensitivity") if sensitivity else None,
         ("plain", "In plain language"),
         ("appendix", "Reproducibility"),
     ]
@@ -691,8 +692,8 @@ def render_cohort_report(
             escape(f.model),
             escape(f.engine),
             _badge(f),
-            escape("; ".join(f.info["problems"] + f.info.get("warnings", []))
-                   or "all checks passed"),
+            escape("; ".join(f.info["problems"] + f.info.get("warnings", [])
+                             + check_warnings(f.info)) or "all checks passed"),
         ]
         for f in fits
     ]  # fmt: skip
@@ -713,7 +714,7 @@ def render_cohort_report(
     versions: dict[str, str] = {}
     for f in fits:
         versions |= f.info.get("versions", {})
-    appendix = _table(
+    appendix = html_table(
         ["item", "value"],
         [
             ["cohort file", escape(str(cohort.config_file))],
@@ -733,18 +734,20 @@ def render_cohort_report(
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
         "<h2 id='glance'>At a glance</h2>",
-        _table(["model", "engine", "checks", "detail"], glance),
+        html_table(["model", "engine", "checks", "detail"], glance),
         design_section(desc),
         table1_section(desc),
         "<h2 id='models'>Models</h2>",
         "".join(model_section(f, _null_of(f, fits)) for f in fits),
         side_by_side,
-        comparison,
         "<h2 id='forest'>Odds ratios across models</h2>",
         f"<figure>{forest_plot(forest_rows, f'Odds ratios with 95% intervals by model ({lead})')}"
-        f"<figcaption>{escape(_sentence(INTERVALS.get(lead, '')))} from the {escape(lead)} "
+        f"<figcaption>{escape(sentence(INTERVALS.get(lead, '')))} from the {escape(lead)} "
         "engine; the dashed line marks no association (odds ratio 1).</figcaption></figure>",
+        checks,
+        comparison,
         predicted,
+        sensitivity,
         f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model, "
         f"{escape(lead)} engine)</h2>",
         plain_language(main, desc, cohort.reference)
@@ -804,16 +807,46 @@ def write_cohort_report(
     descriptives: str,
     validation: str,
     out: str,
-    comparison: str | None = None,
+    tables: dict[str, str] | None = None,
     sessions: str | None = None,
 ) -> None:
-    """Read a cohort's results and write its report (and its likelihood-ratio tests as CSV)."""
+    """Read a cohort's results and write its report and the tables beside it.
+
+    tables maps "comparison" (likelihood-ratio tests), "predicted", "loo" and "sensitivity" to
+    the CSV files to write; the report is written last, so a finished report means finished
+    tables.
+    """
     folder = Path(results_dir)
     fits = [load_fit(folder, m, e) for m in cohort.models for e in cohort.engines]
     desc = json.loads(Path(descriptives).read_text())
     check = json.loads(Path(validation).read_text())
     table = pd.read_parquet(sessions) if sessions else None
     html, tests = render_cohort_report(cohort, desc, check, fits, table)
+    frames = {"comparison": tests} | report_tables(cohort, fits, table)
+    for name, path in (tables or {}).items():
+        atomic.write_text(path, frames[name].to_csv(index=False, float_format="%.6g"))
     atomic.write_text(out, html)
-    if comparison:
-        atomic.write_text(comparison, tests.to_csv(index=False, float_format="%.6g"))
+
+
+def report_tables(
+    cohort: Cohort, fits: list[Fit], table: pd.DataFrame | None
+) -> dict[str, pd.DataFrame]:
+    """The report's tables that have no other file: predictions, PSIS-LOO, prior sensitivity."""
+    source = prediction_source(cohort, fits, table)
+    predicted = pd.DataFrame(columns=["model", "engine", "kind", "caregiver_present", "licensed",
+                                      "child_age", "probability", "low", "high"])  # fmt: skip
+    if source is not None:
+        fit, pred, _ = source
+        predicted = pred.assign(model=fit.model, engine=fit.engine)[predicted.columns]
+    bayes = {f.model: f.info for f in fits if f.engine == "bayes"}
+    sensitivity = [
+        {"model": model} | row
+        for model, info in bayes.items()
+        if info.get("converged") and "checks" in info
+        for row in info["checks"]["sensitivity"]
+    ]
+    return {
+        "predicted": predicted,
+        "loo": pd.DataFrame(loo_comparison(bayes), columns=LOO_COLUMNS),
+        "sensitivity": pd.DataFrame(sensitivity, columns=SENSITIVITY_COLUMNS),
+    }

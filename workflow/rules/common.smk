@@ -57,11 +57,18 @@ ENGINE_CODE = {
 }
 REPORT_CODE = [
     PACKAGE / "report.py",
+    PACKAGE / "htmlparts.py",
+    PACKAGE / "posterior_report.py",
     PACKAGE / "figures.py",
     PACKAGE / "compare.py",
     PACKAGE / "predictions.py",
 ]
-INDEX_CODE = [PACKAGE / "pooling.py", PACKAGE / "meta.py", PACKAGE / "figures.py"]
+INDEX_CODE = [
+    PACKAGE / "pooling.py",
+    PACKAGE / "meta.py",
+    PACKAGE / "figures.py",
+    PACKAGE / "htmlparts.py",
+]
 SIMULATION_CODE = [
     PACKAGE / "power.py",
     PACKAGE / "simulate.py",

@@ -19,6 +19,24 @@ rule report:
             category="{cohort}",
             labels={"cohort": "{cohort}", "table": "likelihood-ratio tests (ml)"},
         ),
+        predicted=report(
+            "results/{cohort}/predicted_probabilities.csv",
+            caption="../report/predicted_probabilities.rst",
+            category="{cohort}",
+            labels={"cohort": "{cohort}", "table": "predicted probabilities"},
+        ),
+        loo=report(
+            "results/{cohort}/loo_comparison.csv",
+            caption="../report/loo_comparison.rst",
+            category="{cohort}",
+            labels={"cohort": "{cohort}", "table": "PSIS-LOO comparison (bayes)"},
+        ),
+        sensitivity=report(
+            "results/{cohort}/prior_sensitivity.csv",
+            caption="../report/prior_sensitivity.rst",
+            category="{cohort}",
+            labels={"cohort": "{cohort}", "table": "prior sensitivity (bayes)"},
+        ),
     log:
         "logs/report/{cohort}.log",
     benchmark:

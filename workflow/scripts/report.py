@@ -10,6 +10,11 @@ run_job(
     descriptives=snakemake.input.descriptives,
     validation=snakemake.params.validation,
     out=snakemake.output.report,
-    comparison=snakemake.output.comparison,
+    tables={
+        "comparison": snakemake.output.comparison,
+        "predicted": snakemake.output.predicted,
+        "loo": snakemake.output.loo,
+        "sensitivity": snakemake.output.sensitivity,
+    },
     sessions=snakemake.input.sessions,
 )

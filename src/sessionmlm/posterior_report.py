@@ -1,0 +1,349 @@
+"""Report sections from a bayes fit's posterior checks (fit.json "checks", see checks.py).
+
+Predictive checks and calibration, model comparison by PSIS-LOO, and prior sensitivity, plus
+the warnings they raise for the report's at-a-glance table. Functions take fit.json records
+(model name -> info) so they do not depend on the report's own types.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from sessionmlm.figures import band_plot, calibration_plot
+from sessionmlm.htmlparts import html_table, num, sentence
+
+PPC_ALPHA = 0.05  # a two-sided predictive p below this is worth a look
+K_NOTE = (
+    "Pareto k above the threshold marks a client whose own data the other draws cannot stand "
+    "in for; that client's contribution to elpd is then unreliable (usually too optimistic)."
+)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _interval(row: dict[str, Any], percent: bool = True) -> str:
+    fmt = _percent if percent else num
+    return f"{fmt(row['median'])} ({fmt(row['low'])} to {fmt(row['high'])})"
+
+
+def check_warnings(info: dict[str, Any]) -> list[str]:
+    """What a reader should look at in a bayes fit's checks (empty when all is well)."""
+    checks = info.get("checks")
+    if not checks or not info.get("converged"):
+        return []
+    out = []
+    predictive = checks["predictive"]
+    if (
+        predictive["overall"]["p_value"] < PPC_ALPHA / 2
+        or predictive["overall"]["p_value"] > 1 - PPC_ALPHA / 2
+    ):
+        out.append("the overall homework rate lies outside what the model replicates")
+    for stat in predictive.get("per_unit", {}).get("statistics", []):
+        if stat["p_value"] < PPC_ALPHA:
+            out.append(
+                f"predictive check: the {stat['name']} is unlike the model's "
+                f"(p {stat['p_value']:.3f})"
+            )
+    outside = [
+        f"{g['variable']} {g['level']}" for g in predictive["per_category"] if g["inside"] is False
+    ]
+    if outside:
+        out.append(
+            f"predictive check: the observed rate of {', '.join(outside)} lies outside the "
+            "replicated 95% interval"
+        )
+    loo = checks["loo"]
+    if loo["k_bad"]:
+        out.append(
+            f"PSIS-LOO: {loo['k_bad']} of {loo['n_units']} {loo['unit']}s have Pareto k above "
+            f"{loo['k_threshold']:.2f}"
+        )
+    changed = sorted({r["term"] for r in checks["sensitivity"] if r["changed"]})
+    if changed:
+        out.append(
+            f"prior sensitivity: the conclusion about {', '.join(changed)} changes with the prior"
+        )
+    return out  # fmt: skip
+
+
+def predictive_section(infos: dict[str, dict[str, Any]], main: str) -> str:
+    """Posterior predictive checks and calibration: the main model in full, others in a table."""
+    fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
+    if not fitted:
+        return ""
+    parts = [
+        "<h2 id='checks'>Posterior predictive checks</h2>",
+        "<p>Does the fitted model reproduce the data? Each posterior draw replicates every "
+        "session's outcome from the model, with its fitted therapist and client effects; the "
+        "observed homework rates are compared with the replicated ones. A two-sided predictive "
+        "p near 0 or 1 means the data look unlike the model in that respect. Because the "
+        "replicates use each therapist's own fitted effect, these checks are lenient about "
+        "therapists; the calibration plot below is the stricter test.</p>",
+    ]
+    model = main if main in fitted else list(fitted)[-1]
+    parts.append(_predictive_detail(model, fitted[model]))
+    if len(fitted) > 1:
+        parts.append(_predictive_summary(fitted))
+    return "".join(parts)
+
+
+def _predictive_detail(model: str, info: dict[str, Any]) -> str:
+    checks = info["checks"]
+    p = checks["predictive"]
+    overall = p["overall"]
+    parts = [
+        f"<h3>Model <code>{escape(model)}</code> ({checks['draws']} posterior draws)</h3>",
+        f"<p>Overall: observed homework rate <strong>{_percent(overall['observed'])}</strong>; "
+        f"the model replicates {_interval(overall)} (predictive p {num(overall['p_value'])}).</p>",
+    ]
+    unit = p.get("per_unit")
+    if unit:
+        level = unit["level"]
+        title = f"Observed and replicated homework rates of the {unit['n_units']} {level}s, sorted"
+        parts.append(
+            "<figure>"
+            + band_plot(
+                unit["sorted_observed"],
+                unit["sorted_low"],
+                unit["sorted_median"],
+                unit["sorted_high"],
+                title,
+                f"{level}s ranked by homework rate (share of {level}s)",
+                "homework rate",
+            )  # fmt: skip
+            + f"<figcaption>{escape(title)}: the red line is the observed rates, the band the "
+            f"95% range of replicated ones at each rank. {100 * unit['covered']:.0f}% of "
+            f"{escape(level)}s have their observed rate inside their own 95% predictive "
+            "interval. No ids are shown.</figcaption></figure>"
+        )
+        stat_rows = []
+        for stat in unit["statistics"]:
+            share = stat["name"].startswith("share")
+            observed = _percent(stat["observed"]) if share else num(stat["observed"], 3)
+            stat_rows.append([escape(sentence(stat["name"])), observed,
+                              _interval(stat, percent=share), num(stat["p_value"], 3)])  # fmt: skip
+        parts.append(
+            html_table(
+                ["statistic", "observed", "replicated (95% interval)", "predictive p"],
+                stat_rows,
+                f"Per {level}: how much {level}s differ",
+            )
+        )
+    if p["per_category"]:
+        rows = [
+            [escape(g["variable"]), escape(g["level"]),
+             "–" if g["sessions"] is None else str(g["sessions"]),
+             "suppressed" if g["observed"] is None else _percent(g["observed"]),
+             _interval(g), {True: "yes", False: "<strong>no</strong>", None: "–"}[g["inside"]]]
+            for g in p["per_category"]
+        ]  # fmt: skip
+        parts.append(
+            html_table(
+                [
+                    "variable",
+                    "level",
+                    "sessions",
+                    "observed",
+                    "replicated (95% interval)",
+                    "inside",
+                ],
+                rows,
+                "Per category: observed and replicated homework rates (observed rates with "
+                "fewer than 11 sessions with or without homework are suppressed)",
+            )  # fmt: skip
+        )
+    bins = checks["calibration"]
+    if bins:
+        title = f"Calibration of model {model}: observed against predicted homework rate"
+        parts.append(
+            "<h3>Calibration</h3>"
+            f"<figure>{calibration_plot(bins, title)}<figcaption>{escape(title)}. Sessions are "
+            "grouped by their predicted probability for a <em>new client</em> of the same "
+            "therapist (each client left out in turn by PSIS-LOO, so a client's own sessions do "
+            "not flatter the prediction). Points on the dashed diagonal mean the predicted and "
+            "observed rates agree; bars are 95% Wilson intervals of the observed rate. Bins "
+            "merge until each has at least 11 sessions with and without homework."
+            "</figcaption></figure>"
+        )
+        outside = [b for b in bins if not b["low"] <= b["predicted"] <= b["high"]]
+        parts.append(
+            f"<p>{len(bins) - len(outside)} of {len(bins)} bins hold the predicted rate within "
+            "the observed rate's 95% interval"
+            + ("." if not outside else "; expect about 1 in 20 outside by chance.")
+            + "</p>"
+        )
+    return "".join(parts)
+
+
+def _predictive_summary(fitted: dict[str, dict[str, Any]]) -> str:
+    rows = []
+    for model, info in fitted.items():
+        checks = info["checks"]
+        stats = checks["predictive"].get("per_unit", {}).get("statistics", [])
+        categories = [g for g in checks["predictive"]["per_category"] if g["inside"] is not None]
+        bins = checks["calibration"]
+        rows.append([
+            f"<code>{escape(model)}</code>",
+            num(checks["predictive"]["overall"]["p_value"]),
+            num(min((s["p_value"] for s in stats), default=None)),
+            f"{sum(g['inside'] is False for g in categories)} of {len(categories)}",
+            f"{sum(not b['low'] <= b['predicted'] <= b['high'] for b in bins)} of {len(bins)}",
+        ])  # fmt: skip
+    return html_table(
+        ["model", "overall predictive p", "smallest per-unit p", "categories outside",
+         "calibration bins outside"],
+        rows,
+        "Predictive checks of every bayes model",
+    )  # fmt: skip
+
+
+def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """elpd_loo of each bayes model and its difference from the best one fitted on the same data.
+
+    Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
+    differences); models fitted on other sessions (missing values) are not compared.
+    """
+    fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
+    rows = []
+    for model, info in fitted.items():
+        loo = info["checks"]["loo"]
+        peers = {m: o for m, o in fitted.items() if o.get("rows_hash") == info.get("rows_hash")
+                 and o["checks"]["loo"]["unit"] == loo["unit"]}  # fmt: skip
+        best = max(peers, key=lambda m: peers[m]["checks"]["loo"]["elpd"])
+        if best == model:
+            diff, se = 0.0, 0.0
+        else:
+            mine = dict(zip(loo["pointwise"]["id"], loo["pointwise"]["elpd"], strict=True))
+            top = peers[best]["checks"]["loo"]["pointwise"]
+            d = np.array([mine[i] - e for i, e in zip(top["id"], top["elpd"], strict=True)])
+            diff, se = float(d.sum()), float(np.sqrt(len(d) * d.var(ddof=1)))
+        rows.append({"model": model, "n_obs": info["n_obs"], "unit": loo["unit"],
+                     "n_units": loo["n_units"], "elpd": loo["elpd"], "se": loo["se"],
+                     "p_loo": loo["p_loo"], "best": best, "elpd_diff": diff, "se_diff": se,
+                     "k_bad": loo["k_bad"], "k_threshold": loo["k_threshold"],
+                     "k_max": loo["k_max"]})  # fmt: skip
+    return rows
+
+
+def loo_section(infos: dict[str, dict[str, Any]]) -> str:
+    """The PSIS-LOO comparison table with its reading guide."""
+    rows = loo_comparison(infos)
+    if not rows:
+        return ""
+    unit = rows[0]["unit"]
+    table = html_table(
+        ["model", "sessions", f"{unit}s", "elpd_loo (SE)", "p_loo", "difference from best (SE)",
+         "Pareto k > threshold"],
+        [[f"<code>{escape(r['model'])}</code>", str(r["n_obs"]), str(r["n_units"]),
+          f"{r['elpd']:.1f} ({r['se']:.1f})", f"{r['p_loo']:.1f}",
+          "best" if r["best"] == r["model"] else
+          f"{r['elpd_diff']:.1f} ({r['se_diff']:.1f}) vs {escape(r['best'])}",
+          f"{r['k_bad']} (max {r['k_max']:.2f})"] for r in rows],
+        f"Leave-one-{unit}-out cross-validation (PSIS-LOO, bayes engine; higher elpd is better)",
+    )  # fmt: skip
+    return (
+        f"<h3 id='loo'>Leave-one-{escape(unit)}-out cross-validation</h3>"
+        f"<p>How well each model predicts the sessions of a {escape(unit)} it has not seen, "
+        f"with that {escape(unit)}'s own effect unknown (integrated out) and the rest of the data "
+        "kept: the expected log predictive density (elpd), estimated by Pareto-smoothed "
+        f"importance sampling. Leaving out whole {escape(unit)}s rather than single sessions "
+        "matters here: with few sessions per client, a single session pulls its own client's "
+        "effect and session-level PSIS-LOO breaks down. A difference smaller than about twice "
+        "its SE is not a meaningful difference. p_loo is the effective number of parameters. "
+        f"{K_NOTE}</p>{table}"
+    )
+
+
+def sensitivity_section(infos: dict[str, dict[str, Any]], main: str) -> str:
+    """Odds ratios under the priors power-scaled wider and narrower, changed conclusions flagged."""
+    fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")
+              and i["checks"]["sensitivity"]}  # fmt: skip
+    if not fitted:
+        return ""
+    model = main if main in fitted else list(fitted)[-1]
+    rows = fitted[model]["checks"]["sensitivity"]
+    columns = [("coefficients", "wider"), ("coefficients", "narrower"),
+               ("group_sd", "wider"), ("group_sd", "narrower")]  # fmt: skip
+    by = {(r["prior"], r["direction"], r["term"]): r for r in rows}
+    terms = list(dict.fromkeys(r["term"] for r in rows))
+    body = []
+    for term in terms:
+        first = next(r for r in rows if r["term"] == term)
+        base = f"{num(first['base_or'])} ({num(first['base_low'])} to {num(first['base_high'])})"
+        cells = [f"<code>{escape(term)}</code>", base]
+        for key in columns:
+            r = by.get((*key, term))
+            if r is None:
+                cells.append("–")
+                continue
+            text = f"{num(r['or'])} ({num(r['or_low'])} to {num(r['or_high'])})"
+            if r["changed"]:
+                text = f"<strong>{text} changed</strong>"
+            if not r["reliable"]:
+                text += " (k high)"
+            cells.append(text)
+        body.append(cells)
+    changed = sorted({r["term"] for r in rows if r["changed"]})
+    unreliable = sorted({f"{r['prior']} {r['direction']}" for r in rows if not r["reliable"]})
+    verdict = (
+        f"<p><strong>The conclusion about {escape(', '.join(changed))} depends on the "
+        "prior</strong>: "
+        "under at least one scaled prior its 95% interval moves across 1 (or the reverse). Report "
+        "it with that caveat, and consider a refit with the prior you can defend.</p>"
+        if changed
+        else "<p>No conclusion changes: every odds ratio's 95% interval stays on the same side of "
+        "1 (or keeps spanning 1) when either prior is made wider or narrower.</p>"
+    )  # fmt: skip
+    if unreliable:
+        verdict += (
+            f"<p class='note'>Importance weights were unreliable (Pareto k above 0.7) for "
+            f"{escape(', '.join(unreliable))}; for those columns a refit with the scaled prior "
+            "is the trustworthy check.</p>"
+        )
+    others = [m for m in fitted if m != model]
+    other_text = "".join(
+        f"<li><code>{escape(m)}</code>: "
+        + (
+            escape(
+                ", ".join(
+                    sorted({r["term"] for r in fitted[m]["checks"]["sensitivity"] if r["changed"]})
+                )
+            )
+            or "no conclusion changes"
+        )  # fmt: skip
+        + "</li>"
+        for m in others
+    )
+    return (
+        "<h2 id='sensitivity'>Prior sensitivity</h2>"
+        f"<p>Would the odds ratios of model <code>{escape(model)}</code> change under a "
+        "different prior? Each prior is <em>power-scaled</em> (Kallioinen et al. 2023): raised to "
+        "the power 0.5 it becomes wider (a Normal(0, s) prior becomes Normal(0, 1.41 s)), to the "
+        "power 2 narrower (Normal(0, 0.71 s)). The posterior under the scaled prior is computed "
+        "from the same draws by Pareto-smoothed importance weights, without refitting. The "
+        "coefficient prior is scaled in the first two columns, the prior on the therapist and "
+        "client SDs in the last two.</p>"
+        + html_table(
+            [
+                "term",
+                "as fitted",
+                "coefficient prior wider",
+                "coefficient prior narrower",
+                "SD prior wider",
+                "SD prior narrower",
+            ],
+            body,
+            f"Odds ratios (95% interval) of model {model} under scaled priors",
+        )  # fmt: skip
+        + verdict
+        + (
+            f"<p>Other bayes models, terms whose conclusion changes:</p><ul>{other_text}</ul>"
+            if others
+            else ""
+        )  # fmt: skip
+    )

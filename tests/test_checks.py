@@ -12,6 +12,7 @@ from sessionmlm.checks import (
     Posterior,
     bernoulli_loglik,
     calibration,
+    posterior_checks,
     predictive_checks,
     prior_sensitivity,
     psis_loo,
@@ -219,3 +220,23 @@ def test_bernoulli_loglik_is_stable_far_out():
     assert bernoulli_loglik(np.array(1.0), np.array(800.0)) == pytest.approx(0.0)
     assert bernoulli_loglik(np.array(0.0), np.array(800.0)) == pytest.approx(-800.0)
     assert bernoulli_loglik(np.array(1.0), np.array(0.3)) == pytest.approx(np.log(expit(0.3)))
+
+
+def test_unit_effects_at_kept_draws_and_sensitivity_over_every_draw():
+    """Checks needing unit effects use the kept draws; the prior sensitivity uses all draws,
+    so its "as fitted" odds ratios are the engine's own posterior medians and intervals."""
+    rng = np.random.default_rng(9)
+    n = 120
+    data = _data((rng.random(n) < 0.4).astype(float), rng.normal(size=n), np.arange(n) // 12,
+                 np.arange(n) // 3)  # fmt: skip
+    full = _posterior(rng, 2000, 10, 40)
+    kept = np.arange(0, 2000, 4)
+    post = Posterior(full.alpha, full.gamma, full.coefficients, full.sigma,
+                     tuple(z[kept] for z in full.z), full.priors, kept=kept)  # fmt: skip
+    joint = post.joint()
+    assert np.array_equal(joint.sigma, full.sigma[kept]) and joint.z[0].shape == (500, 10)
+    checks = posterior_checks(pd.DataFrame(index=range(n)), data, post, [], 11, seed=1)
+    assert checks["draws"] == 500 and checks["all_draws"] == 2000
+    row = checks["sensitivity"][0]
+    low, mid, high = np.exp(np.quantile(full.coefficients[:, 1], [0.025, 0.5, 0.975]))
+    assert (row["base_low"], row["base_or"], row["base_high"]) == pytest.approx((low, mid, high))

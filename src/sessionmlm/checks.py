@@ -44,14 +44,27 @@ K_GOOD = 0.7  # Pareto k above which importance sampling is unreliable (Vehtari 
 
 @dataclass(frozen=True)
 class Posterior:
-    """Thinned joint posterior draws, chains flattened: S draws of each quantity."""
+    """Posterior draws with chains flattened; the unit effects only at the kept draws.
+
+    Fixed effects and SDs are small, so every draw is kept; the unit effects are (draws, units)
+    arrays, kept at a thinned subset of the draws.
+    """
 
     alpha: np.ndarray  # (S,) intercept at the predictor means, standardised predictors
     gamma: np.ndarray  # (S, p) coefficients per standard deviation of each predictor
     coefficients: np.ndarray  # (S, 1 + p) Intercept then terms, data scale
     sigma: np.ndarray  # (S, K) random-intercept SDs, outermost level first
-    z: tuple[np.ndarray, ...]  # K arrays (S, n_units_k): standard-normal unit effects
+    z: tuple[np.ndarray, ...]  # K arrays (T, n_units_k): standard-normal unit effects
     priors: dict[str, Any]  # intercept, coefficients, group_sd: objects with dist/mu/sigma/nu
+    kept: np.ndarray | None = None  # (T,) the draws z belongs to; None: all S
+
+    def joint(self) -> Posterior:
+        """Every quantity at the kept draws only, for checks that need the unit effects."""
+        if self.kept is None:
+            return self
+        k = self.kept
+        return Posterior(self.alpha[k], self.gamma[k], self.coefficients[k], self.sigma[k],
+                         self.z, self.priors)  # fmt: skip
 
 
 def bernoulli_loglik(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -339,8 +352,8 @@ def prior_sensitivity(post: Posterior, terms: list[str]) -> list[dict[str, Any]]
 
 def _weighted_summary(x: np.ndarray, weights: np.ndarray | None) -> tuple[float, float, float]:
     """Odds-ratio 2.5%, 50% and 97.5% quantiles of log-odds draws x, optionally weighted."""
-    if weights is None:
-        weights = np.full(len(x), 1 / len(x))
+    if weights is None:  # as the engine's own summary does, so "as fitted" matches it
+        return tuple(float(v) for v in np.exp(np.quantile(x, [0.025, 0.5, 0.975])))  # type: ignore[return-value]
     order = np.argsort(x)
     cdf = np.cumsum(weights[order]) - 0.5 * weights[order]
     q = np.interp([0.025, 0.5, 0.975], cdf, x[order])
@@ -360,9 +373,14 @@ def posterior_checks(
     min_cell: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Every check of a bayes fit, as written to fit.json's "checks"."""
-    eta = linear_predictor(data, post)
-    loglik, new_unit = unit_loglik(data, post)
+    """Every check of a bayes fit, as written to fit.json's "checks".
+
+    Predictive checks and LOO use the draws that have unit effects (post.kept); prior
+    sensitivity and predicted probabilities, which need none, use every draw.
+    """
+    joint = post.joint()
+    eta = linear_predictor(data, joint)
+    loglik, new_unit = unit_loglik(data, joint)
     loo = psis_loo(loglik)
     unit = data.groups[-1] if data.groups else "session"
     ids = data.unit_ids[-1] if data.groups else np.arange(len(data.y))
@@ -372,7 +390,8 @@ def posterior_checks(
     weights = np.exp(loo["log_weights"])[units]  # (n, S)
     loo_probability = (weights * new_unit.T).sum(axis=1)
     checks: dict[str, Any] = {
-        "draws": int(len(post.alpha)),
+        "draws": int(len(joint.alpha)),
+        "all_draws": int(len(post.alpha)),
         "predictive": predictive_checks(table, data, eta, categorical, min_cell, seed),
         "calibration": calibration(data.y.astype(float), loo_probability, min_cell),
         "loo": loo_summary(loo, unit, ids),

@@ -567,8 +567,9 @@ def prediction_source(
     fit = usable[-1]
     if fit.engine == "bayes":
         how = (
-            f"posterior medians with 95% credible intervals from {fit.info['checks']['draws']} "
-            "posterior draws, which carry the uncertainty of the therapist and client SDs too"
+            "posterior medians with 95% credible intervals from "
+            f"{fit.info['checks']['all_draws']:,} posterior draws, which carry the uncertainty "
+            "of the therapist and client SDs too"
         )
         return fit, pd.DataFrame(fit.info["checks"]["predicted"]), how
     how = (

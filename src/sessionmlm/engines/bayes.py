@@ -187,7 +187,7 @@ class Draws:
 
 
 def kept_draws(n_sessions: int) -> int:
-    """How many joint draws the posterior checks use: up to 4,000, fewer for large cohorts.
+    """How many draws of the unit effects the posterior checks keep: at most 4,000.
 
     PSIS needs a few thousand draws for stable Pareto k (its threshold is 0.7 from 2,200 draws
     on); the checks hold (draws, sessions) arrays, kept near 20 million numbers.
@@ -222,18 +222,20 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
         coefficients = alpha[..., None]
     divergences = int(trace.sample_stats["diverging"].values.sum())
     chains, n_draws = alpha.shape
-    step = max(1, -(-chains * n_draws // kept_draws(len(data.y))))
+    total = chains * n_draws
+    kept = np.arange(0, total, max(1, -(-total // kept_draws(len(data.y)))))
 
-    def thin(x: np.ndarray) -> np.ndarray:  # (c, d, ...) -> (S, ...), every step-th draw
-        return x.reshape(chains * n_draws, *x.shape[2:])[::step].copy()
+    def flat(x: np.ndarray) -> np.ndarray:  # (c, d, ...) -> (c * d, ...)
+        return x.reshape(total, *x.shape[2:])
 
     posterior = Posterior(
-        alpha=thin(alpha),
-        gamma=thin(post["gamma"].values) if data.terms else np.zeros((len(thin(alpha)), 0)),
-        coefficients=thin(coefficients),
-        sigma=thin(post["sigma"].values),
-        z=tuple(thin(post[f"z_{g}"].values) for g in data.groups),
+        alpha=flat(alpha),
+        gamma=flat(post["gamma"].values) if data.terms else np.zeros((total, 0)),
+        coefficients=flat(coefficients),
+        sigma=flat(post["sigma"].values),
+        z=tuple(flat(post[f"z_{g}"].values)[kept].copy() for g in data.groups),
         priors={"intercept": s.intercept, "coefficients": s.coefficients, "group_sd": s.group_sd},
+        kept=kept,
     )
     return Draws(coefficients, post["sigma"].values, divergences, seconds, posterior)
 

@@ -34,9 +34,10 @@ PAGES = {
 }
 # What each page must show: the ids of its <h2> sections.
 COHORT_IDS = ["glance", "design", "table1", "models", "engines", "comparison", "forest",
-              "predicted", "plain", "appendix"]  # fmt: skip
+              "checks", "predicted", "plain", "appendix"]  # fmt: skip
+BAYES_IDS = ["loo", "sensitivity"]  # sections from the bayes engine's posterior checks
 SECTIONS = {
-    "north": ("id", COHORT_IDS),
+    "north": ("id", COHORT_IDS + BAYES_IDS),
     "south": ("id", COHORT_IDS),
     "index": ("id", ["cohorts", "across"]),
     "power": ("id", ["answer", "curves", "study", "accuracy"]),
@@ -130,10 +131,11 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
-    """Run the real workflow once: two cohorts (ml, gee), the index, and a small design."""
+    """Run the real workflow once: north (bayes, ml, gee), south (ml, gee), the index, a design."""
     folder = tmp_path_factory.mktemp("project")
     spec = {k: v for k, v in TINY_COHORT.items() if k != "bayes"} | {"engines": ["ml", "gee"]}
     cohorts = {c: spec | {"name": c, "data": f"data/{c}/sessions.csv"} for c in COHORTS}
+    cohorts["north"] = TINY_COHORT | {"name": "north", "data": "data/north/sessions.csv"}
     tables = {f"data/{c}/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=seed)
               for seed, c in enumerate(COHORTS, start=4)}  # fmt: skip
     write_project(folder, cohorts, tables)

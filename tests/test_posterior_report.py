@@ -113,3 +113,10 @@ def test_predictive_section_suppresses_small_cells_and_draws_titled_figures(info
     # Several models: the others in one summary table.
     html = predictive_section({"null": info, "full": info}, "full")
     assert "Predictive checks of every bayes model" in html
+
+
+def test_without_bayes_fits_the_section_says_why(info):
+    assert "did not run the <code>bayes</code> engine" in predictive_section({}, "full")
+    failed = info | {"converged": False}
+    assert "no bayes fit passed" in predictive_section({"full": failed}, "full")
+    assert sensitivity_section({}, "full") == "" and loo_section({}) == ""

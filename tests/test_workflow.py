@@ -86,7 +86,9 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     assert made.returncode == 0, made.stderr[-2000:]
     html = (tiny_project / "snakemake-report.html").read_text()
     for text in ["Cohort reports", "Fixed effects of model", "Variance components of model",
-                 "self-contained HTML report of cohort", "report.html"]:  # fmt: skip
+                 "self-contained HTML report of cohort", "report.html",
+                 "Leave-one-client-out cross-validation of the", "Prior sensitivity of the",
+                 "Predicted probability of the outcome in cohort"]:  # fmt: skip
         assert text in html, text
 
     # Broken data later: the run stops with the problems, and every earlier result stays.

@@ -26,7 +26,9 @@ code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
 .table-wrap{overflow-x:auto;max-width:100%}
 pre{background:#f2f4f7;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;border-radius:3px}
-@media print{nav{display:none}h2{page-break-before:auto}body{margin:0}.table-wrap{overflow:visible}}
+@media print{nav{display:none}h2{page-break-before:auto}body{margin:0}.table-wrap{overflow:visible}
+figure,tr,.banner,.warnbox{break-inside:avoid}h2,h3{break-after:avoid}
+table{font-size:.78rem}td.num{white-space:normal}}
 """
 
 

@@ -75,7 +75,17 @@ def predictive_section(infos: dict[str, dict[str, Any]], main: str) -> str:
     """Posterior predictive checks and calibration: the main model in full, others in a table."""
     fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
     if not fitted:
-        return ""
+        reason = (
+            "no bayes fit passed its convergence checks"
+            if infos
+            else "this cohort did not run the <code>bayes</code> engine (add it to "
+            "<code>engines</code> in the cohort file)"
+        )
+        return (
+            "<h2 id='checks'>Posterior predictive checks</h2><p class='note'>Posterior "
+            "predictive checks, calibration, leave-one-client-out cross-validation and prior "
+            f"sensitivity come from the bayes engine's draws; {reason}.</p>"
+        )
     parts = [
         "<h2 id='checks'>Posterior predictive checks</h2>",
         "<p>Does the fitted model reproduce the data? Each posterior draw replicates every "

@@ -51,7 +51,11 @@ def fit_outputs(cohort, name):
 # The package code each job runs: a changed engine or report module reruns its jobs.
 PACKAGE = Path(workflow.basedir) / "src" / "sessionmlm"
 ENGINE_CODE = {
-    "bayes": [PACKAGE / "engines" / "bayes.py", PACKAGE / "checks.py", PACKAGE / "predictions.py"],
+    "bayes": [
+        PACKAGE / "engines" / "bayes.py",
+        PACKAGE / "checks.py",
+        PACKAGE / "predictions.py",
+    ],
     "ml": [PACKAGE / "engines" / "ml.py", PACKAGE / "engines" / "quadrature.py"],
     "gee": [PACKAGE / "engines" / "gee.py"],
 }

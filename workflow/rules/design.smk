@@ -25,7 +25,11 @@ rule simulate_chunk:
 rule power:
     input:
         replicates=lambda wc: replicate_outputs(wc.design),
-        code=[PACKAGE / "power_report.py", PACKAGE / "figures.py", PACKAGE / "htmlparts.py"],
+        code=[
+            PACKAGE / "power_report.py",
+            PACKAGE / "figures.py",
+            PACKAGE / "htmlparts.py",
+        ],
     output:
         summary=report(
             "results/designs/{design}/power.csv",

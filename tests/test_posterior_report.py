@@ -84,6 +84,15 @@ def test_loo_differences_are_paired_over_clients_and_only_on_the_same_sessions(i
     assert rows["other"]["best"] == "other"  # not compared with models on other sessions
     html = loo_section({"full": info, "small": worse})
     assert "Leave-one-client-out" in html and "vs full" in html
+    # 20 elpd apart with an SE under 1: clear. Apart by noise of SD 0.1 per client: not clear.
+    assert "predicts new clients clearly better than <code>small</code>" in html
+    close = copy.deepcopy(info)
+    noise = np.random.default_rng(1).normal(0, 0.1, size=len(shift))
+    noise -= noise.mean() + 0.001  # about 0.2 worse in all, SE about 1.4
+    close["checks"]["loo"]["pointwise"]["elpd"] = list(np.array(pointwise["elpd"]) + shift + noise)
+    close["checks"]["loo"]["elpd"] = float(np.sum(close["checks"]["loo"]["pointwise"]["elpd"]))
+    html = loo_section({"full": info, "close": close})
+    assert "predicts new clients not clearly better than <code>close</code>" in html
 
 
 def test_sensitivity_flags_a_changed_conclusion_and_says_so_in_words(info):

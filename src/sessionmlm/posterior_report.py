@@ -256,6 +256,15 @@ def loo_section(infos: dict[str, dict[str, Any]]) -> str:
           f"{r['k_bad']} (max {r['k_max']:.2f})"] for r in rows],
         f"Leave-one-{unit}-out cross-validation (PSIS-LOO, bayes engine; higher elpd is better)",
     )  # fmt: skip
+    verdicts = [
+        f"<li><code>{escape(r['best'])}</code> predicts new {escape(unit)}s "
+        + ("clearly" if -r["elpd_diff"] > 2 * r["se_diff"] else "not clearly")
+        + f" better than <code>{escape(r['model'])}</code> (difference {-r['elpd_diff']:.1f}, "
+        f"SE {r['se_diff']:.1f}).</li>"
+        for r in rows
+        if r["best"] != r["model"]
+    ]
+    table += f"<ul>{''.join(verdicts)}</ul>" if verdicts else ""
     return (
         f"<h3 id='loo'>Leave-one-{escape(unit)}-out cross-validation</h3>"
         f"<p>How well each model predicts the sessions of a {escape(unit)} it has not seen, "

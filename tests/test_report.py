@@ -74,10 +74,13 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
         "<td>caregiver_present</td><td class='num'>2.10</td><td class='num'>1.40 to 3.13</td>"
         in html
     )
-    assert "odds of homework were 2.10 times as high (95% interval 1.40 to 3.13)" in html
     assert (
-        "where ebp was CPP rather than MAP, the odds of homework were 0.67 times as high (33% lower)"
-        in html
+        "the odds that homework was assigned or reviewed were 2.10 times as high (95% interval "
+        "1.40 to 3.13)" in html
+    )
+    assert (
+        "where the EBP delivered was CPP rather than MAP, the odds that homework was assigned or "
+        "reviewed were 0.67 times as high (33% lower; 95% interval" in html
     )
     assert "logit P(homework = 1)" in html
     assert not re.search(r"(src=|href=['\"]https?:|url\(|@import|<script|<link)", html)

@@ -70,6 +70,7 @@ class Cohort:
     unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared level, type
     missing_data: str = "listwise"  # or "stop" (multiple imputation may come later)
+    labels: dict[str, str] = field(default_factory=dict)  # column -> phrase for the report
 
     @property
     def data_files(self) -> list[Path]:
@@ -80,9 +81,10 @@ class Cohort:
         """The cohort as ingest and describe see it: the columns models need, not the models.
 
         Snakemake reruns a job when its params change; with this, adding a model that uses
-        columns already ingested refits only that model.
+        columns already ingested refits only that model, and rewording a label only rewrites
+        the report.
         """
-        return replace(self, models={}, engines=(), engine_settings={})
+        return replace(self, models={}, engines=(), engine_settings={}, labels={})
 
     @property
     def grouping_levels(self) -> tuple[str, ...]:
@@ -270,6 +272,18 @@ def build_cohort(
                 problems.append(
                     f"{where}: {key}.{column}: no such column.{_closest(column, sorted(canonical))}"
                 )
+    for column, label in raw.get("labels", {}).items():
+        if column not in canonical or column in levels:
+            problems.append(
+                f"{where}: labels.{column}: no such column; label a predictor column (by its "
+                f"name after `columns` renaming) or the outcome {out['name']!r}, or remove the "
+                f"line.{_closest(column, sorted(canonical - set(levels)))}"
+            )
+        elif not label.strip():
+            problems.append(
+                f"{where}: labels.{column}: empty; write a short phrase (see config/README.md) "
+                "or remove the line to use the built-in one."
+            )
     engines = tuple(raw.get("engines", ["bayes"]))
     for engine in engines:
         if engine not in KNOWN_ENGINES:
@@ -338,6 +352,7 @@ def build_cohort(
         read=read,
         variables={k: dict(v) for k, v in raw.get("variables", {}).items()},
         missing_data=raw.get("missing_data", "listwise"),
+        labels={k: " ".join(v.split()) for k, v in raw.get("labels", {}).items()},
     )
     return cohort, []
 

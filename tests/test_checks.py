@@ -240,3 +240,14 @@ def test_unit_effects_at_kept_draws_and_sensitivity_over_every_draw():
     row = checks["sensitivity"][0]
     low, mid, high = np.exp(np.quantile(full.coefficients[:, 1], [0.025, 0.5, 0.975]))
     assert (row["base_low"], row["base_or"], row["base_high"]) == pytest.approx((low, mid, high))
+
+
+def test_predictive_checks_group_by_every_categorical_predictor_not_by_ids():
+    from sessionmlm.stages import categorical_columns
+
+    table = pd.DataFrame({"therapist": ["t1", "t2"], "client": ["c1", "c2"],
+                          "session": ["s1", "s2"], "ebp": pd.array(["MAP", "CPP"], "string"),
+                          "setting": ["home", "clinic"], "child_age": [7.0, 9.0]})  # fmt: skip
+    levels = ("therapist", "client", "session")
+    assert categorical_columns(table, {}, levels) == ["ebp", "setting"]
+    assert categorical_columns(table, {"setting": "home"}, levels) == ["setting", "ebp"]

@@ -116,6 +116,7 @@ def run_fit(
     outputs: dict[str, str],
     threads: int,
     min_cell: int = 11,
+    levels: tuple[str, ...] = (),
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
@@ -142,11 +143,22 @@ def run_fit(
     if result.posterior is not None:
         log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
         result.info["checks"] = posterior_checks(
-            table, data, result.posterior, list(reference), min_cell, seed=result.info["seed"]
-        )
+            table, data, result.posterior, categorical_columns(table, reference, levels),
+            min_cell, seed=result.info["seed"],
+        )  # fmt: skip
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
+
+
+def categorical_columns(
+    table: pd.DataFrame, reference: dict[str, Any], levels: tuple[str, ...]
+) -> list[str]:
+    """Columns the predictive checks group by: every categorical predictor, such as the EBP."""
+    text = [
+        c for c in table.columns if c not in levels and not pd.api.types.is_numeric_dtype(table[c])
+    ]
+    return list(dict.fromkeys([*reference, *text]))
 
 
 def run_simulation_chunk(design: PlannedDesign, point: int, chunk: int, out: str) -> None:

@@ -43,5 +43,6 @@ rule fit:
         reference=lambda wc: COHORTS[wc.cohort].reference,
         settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
         min_cell=WORKFLOW.privacy["min_cell"],
+        levels=lambda wc: tuple(COHORTS[wc.cohort].levels),
     script:
         "../scripts/fit.py"

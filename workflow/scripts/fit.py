@@ -13,4 +13,5 @@ run_job(
     outputs=dict(snakemake.output.items()),
     threads=snakemake.threads,
     min_cell=snakemake.params.min_cell,
+    levels=snakemake.params.levels,
 )

@@ -1,6 +1,7 @@
 """The Bayesian engine against the truth: simulated cohorts with known parameters."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 
 from sessionmlm.design import build_model_data
 from sessionmlm.engines import ESTIMATE_COLUMNS, VARIANCE_COLUMNS, write_result
-from sessionmlm.engines.bayes import BayesSettings, compile_model, fit
+from sessionmlm.engines.bayes import BayesSettings, Prior, compile_model, fit
 from sessionmlm.formula import parse_formula
 from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort, truth_record
 from sessionmlm.variance import median_odds_ratio
@@ -75,6 +76,21 @@ def test_same_seed_same_draws(small_data, compiled):
     a = fit(small_data, SMALL, compiled=compiled).estimates
     b = fit(small_data, SMALL, compiled=compiled).estimates
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_compiled_model_is_not_reused_with_other_priors(small_data, compiled):
+    """Priors are baked into the compiled model: other priors compile anew, or the fit would
+    sample the old prior while fit.json recorded the new one."""
+    same = fit(small_data, SMALL, compiled=compiled)
+    assert same.info["wall_seconds"]["compile"] == 0.0
+    tight = replace(SMALL, coefficients=Prior("normal", 0.05))
+    shrunk = fit(small_data, tight, compiled=compiled)
+    assert shrunk.info["wall_seconds"]["compile"] > 0
+    assert "Normal(0, 0.05)" in shrunk.info["priors"]["coefficients"]
+    # The tight prior really was sampled: the coefficients shrink towards 0.
+    moved = shrunk.estimates.set_index("term").estimate.abs()
+    free = same.estimates.set_index("term").estimate.abs()
+    assert (moved.drop("Intercept") < free.drop("Intercept")).all()
 
 
 def test_recovers_known_parameters_on_a_large_cohort():

@@ -35,7 +35,7 @@ PAGES = {
 # What each page must show: the ids of its <h2> sections.
 COHORT_IDS = ["glance", "design", "table1", "models", "engines", "comparison", "forest",
               "checks", "predicted", "plain", "appendix"]  # fmt: skip
-BAYES_IDS = ["loo", "sensitivity"]  # sections from the bayes engine's posterior checks
+BAYES_IDS = ["sensitivity"]  # sections from the bayes engine's posterior checks
 SECTIONS = {
     "north": ("id", COHORT_IDS + BAYES_IDS),
     "south": ("id", COHORT_IDS),

@@ -8,6 +8,17 @@ from html import escape
 PALETTE = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#6c4f77")
 
 
+def svg_open(width: float, height: float, title: str, description: str = "",
+             font_size: int = 12) -> str:  # fmt: skip
+    """The opening of every figure: scales to its box up to its natural width, titled (alt text)."""
+    desc = f"<desc>{escape(description)}</desc>" if description else ""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" style="max-width:{width}px" font-family="system-ui, sans-serif" '
+        f'font-size="{font_size}"><title>{escape(title)}</title>{desc}'
+    )
+
+
 def forest_plot(rows: list[dict], title: str) -> str:
     """Odds ratios with 95% intervals on a log axis, one line per (term, series).
 
@@ -28,10 +39,7 @@ def forest_plot(rows: list[dict], title: str) -> str:
         return label_w + (math.log(v) - lo) / (hi - lo) * plot_w
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {label_w + plot_w + 30} '
-        f'{height}" width="100%" style="max-width:{label_w + plot_w + 30}px" '
-        f'font-family="system-ui, sans-serif" font-size="12">',
-        f"<title>{escape(title)}</title>",
+        svg_open(label_w + plot_w + 30, height, title),
         f"<desc>Forest plot of odds ratios with 95% intervals for {len(terms)} terms; "
         f"a line right of 1 means higher odds of the outcome.</desc>",
         f'<line x1="{x(1):.1f}" y1="{top - 10}" x2="{x(1):.1f}" y2="{height - 36}" '
@@ -87,11 +95,7 @@ def histogram_bars(counts: dict[str, int], title: str, unit: str) -> str:
     keys = list(counts)
     peak = max(counts.values()) or 1
     w, h, bar = 40 * len(keys) + 20, 120, 30
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {w} {h}" width="100%" '
-        f'style="max-width:{w}px" font-family="system-ui, sans-serif" font-size="11">'
-        f"<title>{escape(title)}</title>"
-    ]
+    parts = [svg_open(w, h, title, font_size=11)]
     for i, key in enumerate(keys):
         bh = 80 * counts[key] / peak
         bx = 10 + 40 * i
@@ -132,10 +136,9 @@ def line_plot(
 
     total_w, total_h = left + width + 210, top + height + 46
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {total_w} {total_h}" '
-        f'width="100%" style="max-width:{total_w}px" font-family="system-ui, sans-serif" '
-        f'font-size="12"><title>{escape(title)}</title>'
-        f"<desc>{escape(y_label)} against {escape(x_label)} for {len(series)} series.</desc>",
+        svg_open(
+            total_w, total_h, title, f"{y_label} against {x_label} for {len(series)} series."
+        ),  # fmt: skip
         f'<rect x="{left}" y="{top}" width="{width}" height="{height}" fill="none" stroke="#ccc"/>',
     ]
     for tick in (0, 0.2, 0.4, 0.6, 0.8, 1.0):
@@ -306,11 +309,7 @@ def level_diagram(counts: dict[str, int], levels: list[str], sizes: dict, *, not
         alt += f" {details[:1].upper()}{details[1:]}."
     if note:
         alt += f" {note[:1].upper()}{note[1:]}."
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" font-family="system-ui, sans-serif" '
-        f'font-size="14"><title>{escape(alt)}</title>'
-    ]
+    parts = [svg_open(width, height, alt, font_size=14)]
     y = top
     for i, level in enumerate(levels):
         h = box_h + (note_h if i == len(levels) - 1 else 0)
@@ -362,9 +361,7 @@ def _unit_square(title: str, description: str, x_label: str, y_label: str):
 
     total_w, total_h = left + size + 20, top + size + 46
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {total_w} {total_h}" '
-        f'width="100%" style="max-width:{total_w}px" font-family="system-ui, sans-serif" '
-        f'font-size="12"><title>{escape(title)}</title><desc>{escape(description)}</desc>',
+        svg_open(total_w, total_h, title, description),
         f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#ccc"/>',
     ]
     for tick in (0, 0.2, 0.4, 0.6, 0.8, 1.0):

@@ -92,7 +92,7 @@ class BayesSettings:
 
 @dataclass
 class Compiled:
-    """A nutpie-compiled model with the shapes it was built for.
+    """A nutpie-compiled model with the shapes and priors it was built for.
 
     The data stay shared variables rather than constants baked into the graph: new data of the
     same shape (retries, simulation replicates) sample without compiling again, and numba's
@@ -114,8 +114,9 @@ class Standardisation:
     scale: np.ndarray
 
 
-def _shape_key(data: ModelData) -> tuple:
-    return (data.X.shape, data.groups, data.n_units)
+def _shape_key(data: ModelData, s: BayesSettings) -> tuple:
+    """What a compiled model is fixed to: the data's shapes and the priors (baked in)."""
+    return (data.X.shape, data.groups, data.n_units, s.intercept, s.coefficients, s.group_sd)
 
 
 def _standardise(data: ModelData) -> Standardisation:
@@ -172,7 +173,7 @@ def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
     model = nutpie.compile_pymc_model(build_model(data, settings), freeze_model=False)
     seconds = time.perf_counter() - start
     log.info("compiled the model in %.1f s", seconds)
-    return Compiled(model=model, shape=_shape_key(data), compile_seconds=seconds)
+    return Compiled(model=model, shape=_shape_key(data, settings), compile_seconds=seconds)
 
 
 @dataclass
@@ -369,7 +370,7 @@ def fit(
     else:
         s = BayesSettings.from_config(settings, cores=threads)
     start = time.perf_counter()
-    reused = compiled is not None and compiled.shape == _shape_key(data)
+    reused = compiled is not None and compiled.shape == _shape_key(data, s)
     if not reused:
         compiled = compile_model(data, s)
     std = _standardise(data)

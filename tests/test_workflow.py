@@ -53,6 +53,10 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
                     "id='comparison'", "id='forest'", "id='predicted'", "id='appendix'",
                     "id='checks'", "id='loo'", "id='lrt'", "id='sensitivity'"]:  # fmt: skip
         assert section in report
+    # Priors for every model: bayes as set and per predictor's unit; none for ml and gee.
+    assert "coefficient of <code>child_age</code>" in report
+    assert "Priors: none (maximum likelihood)" in report
+    assert "Priors: none (estimating equations)" in report
     # The report's own tables beside it: bayes predictions, PSIS-LOO, prior sensitivity.
     predicted = pd.read_csv(results / "tiny" / "predicted_probabilities.csv")
     assert set(predicted.engine) == {"bayes"} and len(predicted) == 2 * 4 * 15

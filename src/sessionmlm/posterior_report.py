@@ -123,7 +123,7 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
                 unit["sorted_median"],
                 unit["sorted_high"],
                 title,
-                f"{level}s ranked by homework rate (share of {level}s)",
+                f"share of {level}s, ranked by rate",
                 "homework rate",
             )  # fmt: skip
             + f"<figcaption>{escape(title)}: the red line is the observed rates, the band the "

@@ -859,7 +859,9 @@ def render_cohort_report(
 
 def _settings(f: Fit) -> str:
     """An engine's settings as run, compactly (priors are in the model's own section)."""
-    settings = {k: v for k, v in f.info.get("settings", {}).items() if k != "priors"}
+    # A prior is a mapping with "dist"; the model's Priors table already says it in words.
+    settings = {k: v for k, v in f.info.get("settings", {}).items()
+                if k != "priors" and not (isinstance(v, dict) and "dist" in v)}  # fmt: skip
     return escape(", ".join(f"{k}: {v}" for k, v in settings.items()))
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sessionmlm.intervals import wilson
 from sessionmlm.power import (
     generating_model,
     load_design,
@@ -20,7 +21,6 @@ from sessionmlm.power_report import (
     render_power_report,
     smallest_sufficient,
     summarise,
-    wilson,
 )
 
 SMALL = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"

@@ -35,6 +35,7 @@ from scipy import sparse, stats
 from scipy.special import expit, logsumexp
 
 from sessionmlm.design import ModelData
+from sessionmlm.intervals import wilson
 from sessionmlm.predictions import NEEDED, probabilities_from_draws
 
 QUADRATURE_POINTS = 21
@@ -289,17 +290,10 @@ def calibration(
         positives, total = int(y[idx].sum()), len(idx)
         if not _shown(positives, total, min_cell):
             continue
-        low, high = _wilson(positives, total)
+        low, high = wilson(positives / total, total)
         rows.append({"predicted": float(predicted[idx].mean()), "observed": positives / total,
                      "low": low, "high": high, "sessions": total})  # fmt: skip
     return rows
-
-
-def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
 
 
 def log_prior(prior: Any, x: np.ndarray) -> np.ndarray:

@@ -73,3 +73,17 @@ def html_table(header: list[str], rows: list[list[str]], caption: str = "") -> s
 def sentence(text: str) -> str:
     """Upper-case the first letter only (str.capitalize would lower-case 'Wald')."""
     return text[:1].upper() + text[1:]
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage, "37.8%"; a dash when missing."""
+    return "–" if value is None or not math.isfinite(value) else f"{100 * value:.{digits}f}%"
+
+
+def page(title: str, body: str) -> str:
+    """A whole self-contained page: the style sheet inline, nothing to fetch."""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
+    )

@@ -19,7 +19,7 @@ import pandas as pd
 from sessionmlm.atomic import write_text
 from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot
-from sessionmlm.htmlparts import CSS, html_table, num
+from sessionmlm.htmlparts import html_table, num, page
 from sessionmlm.meta import random_effects
 
 POOLED = "pooled (random effects)"
@@ -217,9 +217,6 @@ def render_index(
         for name in cohorts
     ]
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>sessionmlm results</title><style>{CSS}</style></head><body>",
         "<h1>sessionmlm results</h1>",
         "<h2 id='cohorts'>Cohort reports</h2>",
         html_table(["cohort", "therapists", "clients", "sessions"], link_rows),
@@ -250,8 +247,7 @@ def render_index(
             parts.append(
                 f"<div class='warnbox'><p>Left out of the pooling:</p><ul>{items}</ul></div>"
             )
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    return page("sessionmlm results", "".join(parts))
 
 
 def write_index(

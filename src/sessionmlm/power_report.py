@@ -15,10 +15,9 @@ import pandas as pd
 
 from sessionmlm import atomic
 from sessionmlm.figures import line_plot
-from sessionmlm.htmlparts import CSS, html_table, num
+from sessionmlm.htmlparts import html_table, num, page
+from sessionmlm.intervals import wilson
 from sessionmlm.power import PlannedDesign, sessions_of
-
-Z95 = 1.959963984540054
 
 
 def summarise(replicates: pd.DataFrame, design: PlannedDesign) -> pd.DataFrame:
@@ -86,15 +85,6 @@ def read_replicates(paths: list[str], design: PlannedDesign) -> pd.DataFrame:
             f"results/designs/{design.name}/replicates/ and run again."
         )
     return table
-
-
-def wilson(p: float, n: int) -> tuple[float, float]:
-    """Wilson 95% interval of a proportion: Monte Carlo uncertainty of a power estimate."""
-    if n == 0 or not math.isfinite(p):
-        return math.nan, math.nan
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / (1 + Z95**2 / n)
-    return centre - half, centre + half
 
 
 def _label(key: str) -> str:
@@ -224,9 +214,6 @@ def render_power_report(design: PlannedDesign, summary: pd.DataFrame) -> str:
     singular = summary.groupby("point")["singular_rate"].first()
     failed = summary.groupby("point")["failed"].first()
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Design simulation: {escape(design.name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Design simulation: {escape(design.name)}</h1>",
         f"<p>{escape(design.description)}</p>" if design.description else "",
         "<h2 id='answer'>Answer</h2>",
@@ -247,9 +234,8 @@ def render_power_report(design: PlannedDesign, summary: pd.DataFrame) -> str:
         f"an SD estimated at zero; across grid points {singular.min():.0%} to {singular.max():.0%} "
         f"of fits were singular, and {int(failed.sum())} fits failed in all.</p>",
         _point_table(summary, design),
-        "</body></html>\n",
     ]
-    return "".join(parts)
+    return page(f"Design simulation: {design.name}", "".join(parts))
 
 
 def write_power_report(

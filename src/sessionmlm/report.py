@@ -28,7 +28,7 @@ from sessionmlm.figures import (
     plural,
     size_range,
 )
-from sessionmlm.htmlparts import CSS, html_table, num, sentence, with_interval
+from sessionmlm.htmlparts import html_table, num, page, sentence, with_interval
 from sessionmlm.posterior_report import (
     check_warnings,
     loo_comparison,
@@ -847,14 +847,7 @@ def render_cohort_report(
         "numbers.</p>",
         _config_as_run(cohort),
     ]
-    html = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>sessionmlm: {escape(cohort.name)}</title><style>{CSS}</style></head><body>"
-        + "".join(body)
-        + "</body></html>\n"
-    )
-    return html, tests
+    return page(f"sessionmlm: {cohort.name}", "".join(body)), tests
 
 
 def _settings(f: Fit) -> str:

@@ -55,9 +55,14 @@ ENGINE_CODE = {
         PACKAGE / "engines" / "bayes.py",
         PACKAGE / "checks.py",
         PACKAGE / "predictions.py",
+        PACKAGE / "intervals.py",
     ],
-    "ml": [PACKAGE / "engines" / "ml.py", PACKAGE / "engines" / "quadrature.py"],
-    "gee": [PACKAGE / "engines" / "gee.py"],
+    "ml": [
+        PACKAGE / "engines" / "ml.py",
+        PACKAGE / "engines" / "quadrature.py",
+        PACKAGE / "intervals.py",
+    ],
+    "gee": [PACKAGE / "engines" / "gee.py", PACKAGE / "intervals.py"],
 }
 REPORT_CODE = [
     PACKAGE / "report.py",

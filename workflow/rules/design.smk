@@ -29,6 +29,7 @@ rule power:
             PACKAGE / "power_report.py",
             PACKAGE / "figures.py",
             PACKAGE / "htmlparts.py",
+            PACKAGE / "intervals.py",
         ],
     output:
         summary=report(

@@ -21,11 +21,11 @@ from scipy import stats
 
 from sessionmlm.design import ModelData
 from sessionmlm.engines import FitResult
+from sessionmlm.intervals import Z95
 
 DEFAULTS: dict[str, Any] = {"covariance": "robust", "max_iter": 100}
 COVARIANCES = ("robust", "bias_reduced")
 QUANTITY = "working correlation (GEE working dependence, not a random-effect variance)"
-Z975 = stats.norm.ppf(0.975)
 
 
 def check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def versions() -> dict[str, str]:
 
 
 def _estimates(terms: list[str], params: np.ndarray, se: np.ndarray) -> pd.DataFrame:
-    low, high = params - Z975 * se, params + Z975 * se
+    low, high = params - Z95 * se, params + Z95 * se
     return pd.DataFrame(
         {
             "term": terms,

@@ -37,11 +37,11 @@ from sessionmlm.engines.quadrature import (
     Nesting,
     nesting_from_codes,
 )
+from sessionmlm.intervals import Z95
 from sessionmlm.variance import icc_by_level, median_odds_ratio
 
 log = logging.getLogger(__name__)
 
-Z95 = stats.norm.ppf(0.975)
 CHI2_95 = stats.chi2.ppf(0.95, 1)
 BOUNDARY_SD = 1e-4  # an SD at or below this is at the boundary (lme4's isSingular tolerance)
 MAX_SD = 50.0  # no random-intercept SD on the log-odds scale is near this; a step there is wild

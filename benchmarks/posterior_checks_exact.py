@@ -41,6 +41,7 @@ from sessionmlm.checks import (
     QUADRATURE_POINTS,
     SCALINGS,
     log_prior,
+    power_scaling_weights,
     prior_sensitivity,
     psis_loo,
     unit_loglik,
@@ -51,11 +52,6 @@ from sessionmlm.formula import parse_formula
 from sessionmlm.simulate import Design, canonical, simulate_cohort
 
 FORMULA = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
-
-
-def joint(post):
-    """The draws that carry unit effects (every quantity at them), as posterior_checks uses."""
-    return post.joint() if hasattr(post, "joint") else post
 
 
 def chain_shaped(x: np.ndarray, chains: int) -> np.ndarray | None:
@@ -129,14 +125,14 @@ def describe_fit(result, seconds: float) -> str:
 
 
 def loo_against_exact(args, table, spec, data, full, settings, rng) -> None:
-    post = joint(full.posterior)
+    post = full.posterior.joint()
     chains = settings.chains
     loglik, _ = unit_loglik(data, post)  # (S, J)
     loo = psis_loo(loglik)
     k, elpd = loo["k"], loo["elpd"]
     J = len(elpd)
     print(
-        f"PSIS-LOO over {J} clients from {len(post.alpha)} draws: elpd {elpd.sum():.2f}, "
+        f"PSIS-LOO over {J} clients from {len(post.sigma)} draws: elpd {elpd.sum():.2f}, "
         f"p_loo {loo['p_loo'].sum():.2f}, max k {k.max():.2f}, "
         f"{int((k > K_GOOD).sum())} client(s) with k > {K_GOOD}"
     )
@@ -175,7 +171,7 @@ def loo_against_exact(args, table, spec, data, full, settings, rng) -> None:
         reduced = table.drop(index=table.index[data.rows[sessions]]).reset_index(drop=True)
         refit_data = build_model_data(reduced, spec, {})
         refit, seconds = fit_quietly(refit_data, settings)
-        rp = joint(refit.posterior)
+        rp = refit.posterior.joint()
         therapist_id = data.unit_ids[0][therapist_of_client[j]]
         where = np.flatnonzero(refit_data.unit_ids[0] == therapist_id)
         if len(where):
@@ -229,16 +225,12 @@ def loo_against_exact(args, table, spec, data, full, settings, rng) -> None:
 def scaled_weight_ess(post) -> dict[str, float]:
     """Relative ESS (ESS / S) of the power-scaling weights on the coefficient prior.
 
-    The same weights as prior_sensitivity (prior^(alpha - 1), Pareto-smoothed), recomputed
-    here because prior_sensitivity returns only the summaries.
+    The weights are prior_sensitivity's own (checks.power_scaling_weights).
     """
-    from arviz_stats.base import array_stats
-
     lp = log_prior(post.priors["coefficients"], post.gamma)
     out = {}
     for direction, alpha in SCALINGS:
-        log_w, _ = array_stats.psislw(-(alpha - 1.0) * lp, axis=0)
-        w = np.exp(log_w - logsumexp(log_w))
+        w, _ = power_scaling_weights(lp, alpha)
         out[direction] = float(1.0 / (w**2).sum() / len(w))
     return out
 

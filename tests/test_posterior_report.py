@@ -60,7 +60,7 @@ def test_warnings_name_each_failed_check_and_nothing_when_all_pass(info):
     bad["checks"]["loo"]["k_bad"] = 3
     bad["checks"]["sensitivity"][0]["changed"] = True
     text = " | ".join(check_warnings(bad))
-    assert "overall homework rate" in text
+    assert "the homework rate is unlike the model's (p 0.004)" in text
     assert "SD of the therapist rates" in text
     assert "ebp A" in text
     assert "3 of 200 clients have Pareto k" in text
@@ -82,7 +82,7 @@ def test_loo_differences_are_paired_over_clients_and_only_on_the_same_sessions(i
     assert rows["small"]["elpd_diff"] == pytest.approx(-shift.sum())
     assert rows["small"]["se_diff"] == pytest.approx(np.sqrt(len(shift)) * shift.std(ddof=1))
     assert rows["other"]["best"] == "other"  # not compared with models on other sessions
-    html = loo_section({"full": info, "small": worse})
+    html = loo_section(loo_comparison({"full": info, "small": worse}))
     assert "Leave-one-client-out" in html and "vs full" in html
     # 20 elpd apart with an SE under 1: clear. Apart by noise of SD 0.1 per client: not clear.
     assert "predicts new clients clearly better than <code>small</code>" in html
@@ -91,7 +91,7 @@ def test_loo_differences_are_paired_over_clients_and_only_on_the_same_sessions(i
     noise -= noise.mean() + 0.001  # about 0.2 worse in all, SE about 1.4
     close["checks"]["loo"]["pointwise"]["elpd"] = list(np.array(pointwise["elpd"]) + shift + noise)
     close["checks"]["loo"]["elpd"] = float(np.sum(close["checks"]["loo"]["pointwise"]["elpd"]))
-    html = loo_section({"full": info, "close": close})
+    html = loo_section(loo_comparison({"full": info, "close": close}))
     assert "predicts new clients not clearly better than <code>close</code>" in html
 
 
@@ -128,4 +128,4 @@ def test_without_bayes_fits_the_section_says_why(info):
     assert "did not run the <code>bayes</code> engine" in predictive_section({}, "full")
     failed = info | {"converged": False}
     assert "no bayes fit passed" in predictive_section({"full": failed}, "full")
-    assert sensitivity_section({}, "full") == "" and loo_section({}) == ""
+    assert sensitivity_section({}, "full") == "" and loo_section([]) == ""

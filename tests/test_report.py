@@ -157,7 +157,8 @@ def test_engines_side_by_side_with_the_conditional_versus_marginal_note(demo_coh
 
 def test_likelihood_ratio_tests_and_information_criteria_for_ml(demo_cohort):
     fits = [ml_fit("null", [], -430.0), ml_fit("full", ["caregiver_present", "ebp[CPP]"], -420.0)]
-    html, tests = render_cohort_report(demo_cohort, DESC, {}, fits)
+    html, tables = render_cohort_report(demo_cohort, DESC, {}, fits)
+    tests = tables["comparison"]
     assert "id='comparison'" in html
     assert list(tests[["smaller", "larger", "df"]].iloc[0]) == ["null", "full", 2]
     assert tests["statistic"].iloc[0] == pytest.approx(20.0)

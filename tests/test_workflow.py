@@ -68,8 +68,12 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     sensitivity = pd.read_csv(results / "tiny" / "prior_sensitivity.csv")
     assert set(sensitivity.term) == {"caregiver_present", "child_age", "licensed"}
     checks = json.loads((results / "tiny" / "small" / "bayes" / "fit.json").read_text())["checks"]
-    assert set(checks) == {"draws", "all_draws", "predictive", "calibration", "loo",
-                           "sensitivity", "predicted"}  # fmt: skip
+    assert set(checks) == {"draws", "all_draws", "min_cell", "predictive", "calibration", "loo",
+                           "sensitivity"}  # fmt: skip
+    # Predictions are made in the fit job, for the conditional engines only.
+    for engine, made in [("bayes", True), ("ml", True), ("gee", False)]:
+        info = json.loads((results / "tiny" / "small" / engine / "fit.json").read_text())
+        assert ("predicted" in info) is made, engine
     assert "<svg" in report and "Odds ratios" in report
     # Self-contained: nothing to fetch.
     assert not re.search(r"(src=|href=['\"]https?:|url\(|@import|<script|<link)", report)

@@ -36,7 +36,7 @@ from scipy.special import expit, logsumexp
 
 from sessionmlm.design import ModelData
 from sessionmlm.intervals import wilson
-from sessionmlm.predictions import NEEDED, probabilities_from_draws
+from sessionmlm.predictions import averaged_probability, normal_rule
 
 QUADRATURE_POINTS = 21
 SCALINGS = (("wider", 0.5), ("narrower", 2.0))
@@ -51,12 +51,11 @@ class Posterior:
     arrays, kept at a thinned subset of the draws.
     """
 
-    alpha: np.ndarray  # (S,) intercept at the predictor means, standardised predictors
     gamma: np.ndarray  # (S, p) coefficients per standard deviation of each predictor
     coefficients: np.ndarray  # (S, 1 + p) Intercept then terms, data scale
     sigma: np.ndarray  # (S, K) random-intercept SDs, outermost level first
     z: tuple[np.ndarray, ...]  # K arrays (T, n_units_k): standard-normal unit effects
-    priors: dict[str, Any]  # intercept, coefficients, group_sd: objects with dist/mu/sigma/nu
+    priors: dict[str, Any]  # coefficients, group_sd: objects with dist, mu, sigma, nu
     kept: np.ndarray | None = None  # (T,) the draws z belongs to; None: all S
 
     def joint(self) -> Posterior:
@@ -64,8 +63,7 @@ class Posterior:
         if self.kept is None:
             return self
         k = self.kept
-        return Posterior(self.alpha[k], self.gamma[k], self.coefficients[k], self.sigma[k],
-                         self.z, self.priors)  # fmt: skip
+        return Posterior(self.gamma[k], self.coefficients[k], self.sigma[k], self.z, self.priors)
 
 
 def bernoulli_loglik(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -82,12 +80,6 @@ def linear_predictor(data: ModelData, post: Posterior, levels: int | None = None
     for k in range(len(data.groups) if levels is None else levels):
         eta = eta + post.sigma[:, k : k + 1] * post.z[k][:, data.unit_of_session[k]]
     return eta
-
-
-def _gauss_hermite(points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and log weights for E[f(x)], x ~ N(0, 1)."""
-    nodes, weights = np.polynomial.hermite_e.hermegauss(points)
-    return nodes, np.log(weights / weights.sum())
 
 
 def _membership(units: np.ndarray, n_units: int) -> sparse.csr_matrix:
@@ -110,7 +102,8 @@ def unit_loglik(
     a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
     if K == 0:
         return bernoulli_loglik(data.y, a), expit(a)
-    nodes, log_w = _gauss_hermite(points)
+    nodes, weights = normal_rule(points)
+    log_w = np.log(weights)
     units = data.unit_of_session[-1]
     member = _membership(units, data.n_units[-1])
     S, n = a.shape
@@ -125,7 +118,9 @@ def unit_loglik(
             -1, stop - start, points
         )  # (J, b, Q)
         loglik[start:stop] = logsumexp(per_unit + log_w, axis=-1).T
-        new_unit[start:stop] = (expit(eta) * np.exp(log_w)).sum(axis=-1)
+        new_unit[start:stop] = averaged_probability(
+            a[start:stop], post.sigma[start:stop, -1:], points
+        )
     return loglik, new_unit
 
 
@@ -188,18 +183,8 @@ def predictive_checks(
     """
     rng = np.random.default_rng(seed)
     y = data.y.astype(float)
-    y_rep = (rng.random(eta.shape) < expit(eta)).astype(float)  # (S, n)
-    checks: dict[str, Any] = {}
-
-    rate_rep = y_rep.mean(axis=1)
-    low, mid, high = _quantiles(rate_rep)
-    checks["overall"] = {
-        "observed": float(y.mean()),
-        "median": float(mid),
-        "low": float(low),
-        "high": float(high),
-        "p_value": float(np.mean(rate_rep >= y.mean())),
-    }
+    y_rep = (rng.random(eta.shape) < expit(eta)).astype(np.float32)  # (S, n)
+    checks: dict[str, Any] = {"overall": _statistic("homework rate", y.mean(), y_rep.mean(axis=1))}
 
     if data.groups:
         level = data.groups[0]
@@ -314,8 +299,6 @@ def prior_sensitivity(post: Posterior, terms: list[str]) -> list[dict[str, Any]]
     of the importance weights, and whether the conclusion (interval excludes 1, direction)
     changed.
     """
-    from arviz_stats.base import array_stats
-
     components = {
         "coefficients": log_prior(post.priors["coefficients"], post.gamma),
         "group_sd": log_prior(post.priors["group_sd"], post.sigma),
@@ -327,11 +310,7 @@ def prior_sensitivity(post: Posterior, terms: list[str]) -> list[dict[str, Any]]
         if component == "coefficients" and not terms:
             continue
         for direction, alpha in SCALINGS:
-            if np.ptp(lp) == 0:  # a flat component: scaling it changes nothing
-                weights, k = np.full(len(lp), 1 / len(lp)), 0.0
-            else:  # weights proportional to prior^(alpha - 1); psislw weights by exp(-ary)
-                log_w, k = array_stats.psislw(-(alpha - 1.0) * lp, axis=0)
-                weights = np.exp(log_w - logsumexp(log_w))
+            weights, k = power_scaling_weights(lp, alpha)
             for j, term in enumerate(terms):
                 scaled = _weighted_summary(beta[:, j], weights)
                 rows.append({
@@ -342,6 +321,17 @@ def prior_sensitivity(post: Posterior, terms: list[str]) -> list[dict[str, Any]]
                     "changed": _conclusion(base[j]) != _conclusion(scaled),
                 })  # fmt: skip
     return rows
+
+
+def power_scaling_weights(log_prior: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Normalised importance weights, prior^(alpha - 1) Pareto-smoothed, and their Pareto k."""
+    from arviz_stats.base import array_stats
+
+    if np.ptp(log_prior) == 0:  # a flat component: scaling it changes nothing
+        return np.full(len(log_prior), 1 / len(log_prior)), 0.0
+    # psislw weights by exp(-ary).
+    log_w, k = array_stats.psislw(-(alpha - 1.0) * log_prior, axis=0)
+    return np.exp(log_w - logsumexp(log_w)), float(k)
 
 
 def _weighted_summary(x: np.ndarray, weights: np.ndarray | None) -> tuple[float, float, float]:
@@ -357,6 +347,16 @@ def _weighted_summary(x: np.ndarray, weights: np.ndarray | None) -> tuple[float,
 def _conclusion(summary: tuple[float, float, float]) -> str:
     low, _, high = summary
     return "higher" if low > 1 else "lower" if high < 1 else "unclear"
+
+
+def categorical_columns(
+    table: pd.DataFrame, reference: dict[str, Any], levels: tuple[str, ...]
+) -> list[str]:
+    """Columns the predictive checks group by: every categorical predictor, such as the EBP."""
+    text = [
+        c for c in table.columns if c not in levels and not pd.api.types.is_numeric_dtype(table[c])
+    ]
+    return list(dict.fromkeys([*reference, *text]))
 
 
 def posterior_checks(
@@ -381,19 +381,14 @@ def posterior_checks(
     # Each session's probability for a new client of its therapist, PSIS-weighted as if that
     # client had been left out.
     units = data.unit_of_session[-1] if data.groups else np.arange(len(data.y))
-    weights = np.exp(loo["log_weights"])[units]  # (n, S)
-    loo_probability = (weights * new_unit.T).sum(axis=1)
+    loo_probability = np.einsum("is,si->i", np.exp(loo["log_weights"])[units], new_unit)
     checks: dict[str, Any] = {
-        "draws": int(len(joint.alpha)),
-        "all_draws": int(len(post.alpha)),
+        "draws": int(len(joint.sigma)),
+        "min_cell": min_cell,
+        "all_draws": int(len(post.sigma)),
         "predictive": predictive_checks(table, data, eta, categorical, min_cell, seed),
         "calibration": calibration(data.y.astype(float), loo_probability, min_cell),
         "loo": loo_summary(loo, unit, ids),
         "sensitivity": prior_sensitivity(post, list(data.terms)),
     }
-    if set(NEEDED) <= set(data.terms):
-        terms = ["Intercept", *data.terms]
-        means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
-        predicted = probabilities_from_draws(terms, post.coefficients, post.sigma, means)
-        checks["predicted"] = predicted.to_dict("records")
     return checks

@@ -421,17 +421,16 @@ def band_plot(observed: list[float], low: list[float], mid: list[float], high: l
     n = len(observed)
     if n < 2:
         return ""
-    parts, tail, _, y = _unit_square(
+    parts, tail, share, y = _unit_square(
         title,
         f"Observed {y_label} of {n} units, sorted, as a line; the shaded band holds 95% of the "
         "replicated ones.",
         x_label,
         y_label,
     )
-    left, size = 56, 300
 
-    def x(i: int) -> float:
-        return left + i / (n - 1) * size
+    def x(i: int) -> float:  # the i-th of n units, as a share of them
+        return share(i / (n - 1))
 
     upper = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(high))
     lower = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(low))))
@@ -443,9 +442,9 @@ def band_plot(observed: list[float], low: list[float], mid: list[float], high: l
             f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="{width}"{dash}/>'
         )
     parts.append(
-        f'<rect x="{left + 10}" y="28" width="10" height="3" fill="{PALETTE[1]}"/>'
-        f'<text x="{left + 26}" y="33">observed</text>'
-        f'<rect x="{left + 10}" y="42" width="10" height="8" fill="{PALETTE[0]}" '
-        f'fill-opacity="0.3"/><text x="{left + 26}" y="50">replicated, 95%</text>'
+        f'<rect x="{share(0) + 10}" y="28" width="10" height="3" fill="{PALETTE[1]}"/>'
+        f'<text x="{share(0) + 26}" y="33">observed</text>'
+        f'<rect x="{share(0) + 10}" y="42" width="10" height="8" fill="{PALETTE[0]}" '
+        f'fill-opacity="0.3"/><text x="{share(0) + 26}" y="50">replicated, 95%</text>'
     )
     return "".join(parts) + tail

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from sessionmlm.checks import K_GOOD
 from sessionmlm.figures import band_plot, calibration_plot
-from sessionmlm.htmlparts import html_table, num, sentence
+from sessionmlm.htmlparts import html_table, num, percent, sentence
 
 PPC_ALPHA = 0.05  # a two-sided predictive p below this is worth a look
 K_NOTE = (
@@ -22,13 +23,14 @@ K_NOTE = (
 )
 
 
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def _interval(row: dict[str, Any], percent: bool = True) -> str:
-    fmt = _percent if percent else num
+def _interval(row: dict[str, Any], as_percent: bool = True) -> str:
+    fmt = percent if as_percent else num
     return f"{fmt(row['median'])} ({fmt(row['low'])} to {fmt(row['high'])})"
+
+
+def checked(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The converged bayes fits with posterior checks, by model."""
+    return {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
 
 
 def check_warnings(info: dict[str, Any]) -> list[str]:
@@ -38,12 +40,7 @@ def check_warnings(info: dict[str, Any]) -> list[str]:
         return []
     out = []
     predictive = checks["predictive"]
-    if (
-        predictive["overall"]["p_value"] < PPC_ALPHA / 2
-        or predictive["overall"]["p_value"] > 1 - PPC_ALPHA / 2
-    ):
-        out.append("the overall homework rate lies outside what the model replicates")
-    for stat in predictive.get("per_unit", {}).get("statistics", []):
+    for stat in [predictive["overall"], *predictive.get("per_unit", {}).get("statistics", [])]:
         if stat["p_value"] < PPC_ALPHA:
             out.append(
                 f"predictive check: the {stat['name']} is unlike the model's "
@@ -73,7 +70,7 @@ def check_warnings(info: dict[str, Any]) -> list[str]:
 
 def predictive_section(infos: dict[str, dict[str, Any]], main: str) -> str:
     """Posterior predictive checks and calibration: the main model in full, others in a table."""
-    fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
+    fitted = checked(infos)
     if not fitted:
         reason = (
             "no bayes fit passed its convergence checks"
@@ -91,11 +88,11 @@ def predictive_section(infos: dict[str, dict[str, Any]], main: str) -> str:
         "<p>Does the fitted model reproduce the data? Each posterior draw replicates every "
         "session's outcome from the model, with its fitted therapist and client effects; the "
         "observed homework rates are compared with the replicated ones. A two-sided predictive "
-        "p near 0 or 1 means the data look unlike the model in that respect. Because the "
+        "p near 0 means the data look unlike the model in that respect. Because the "
         "replicates use each therapist's own fitted effect, these checks are lenient about "
         "therapists; the calibration plot below is the stricter test.</p>",
     ]
-    model = main if main in fitted else list(fitted)[-1]
+    model = main if main in fitted else list(fitted)[-1]  # the main model, else the last checked
     parts.append(_predictive_detail(model, fitted[model]))
     if len(fitted) > 1:
         parts.append(_predictive_summary(fitted))
@@ -108,7 +105,7 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
     overall = p["overall"]
     parts = [
         f"<h3>Model <code>{escape(model)}</code> ({checks['draws']} posterior draws)</h3>",
-        f"<p>Overall: observed homework rate <strong>{_percent(overall['observed'])}</strong>; "
+        f"<p>Overall: observed homework rate <strong>{percent(overall['observed'])}</strong>; "
         f"the model replicates {_interval(overall)} (predictive p {num(overall['p_value'])}).</p>",
     ]
     unit = p.get("per_unit")
@@ -134,9 +131,10 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
         stat_rows = []
         for stat in unit["statistics"]:
             share = stat["name"].startswith("share")
-            observed = _percent(stat["observed"]) if share else num(stat["observed"], 3)
-            stat_rows.append([escape(sentence(stat["name"])), observed,
-                              _interval(stat, percent=share), num(stat["p_value"], 3)])  # fmt: skip
+            observed = percent(stat["observed"]) if share else num(stat["observed"], 3)
+            replicated = _interval(stat, as_percent=share)
+            name = escape(sentence(stat["name"]))
+            stat_rows.append([name, observed, replicated, num(stat["p_value"], 3)])
         parts.append(
             html_table(
                 ["statistic", "observed", "replicated (95% interval)", "predictive p"],
@@ -148,7 +146,7 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
         rows = [
             [escape(g["variable"]), escape(g["level"]),
              "–" if g["sessions"] is None else str(g["sessions"]),
-             "suppressed" if g["observed"] is None else _percent(g["observed"]),
+             "suppressed" if g["observed"] is None else percent(g["observed"]),
              _interval(g), {True: "yes", False: "<strong>no</strong>", None: "–"}[g["inside"]]]
             for g in p["per_category"]
         ]  # fmt: skip
@@ -164,7 +162,8 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
                 ],
                 rows,
                 "Per category: observed and replicated homework rates (observed rates with "
-                "fewer than 11 sessions with or without homework are suppressed)",
+                f"fewer than {checks['min_cell']} sessions with or without homework are "
+                "suppressed)",
             )  # fmt: skip
         )
     bins = checks["calibration"]
@@ -177,7 +176,8 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
             "therapist (each client left out in turn by PSIS-LOO, so a client's own sessions do "
             "not flatter the prediction). Points on the dashed diagonal mean the predicted and "
             "observed rates agree; bars are 95% Wilson intervals of the observed rate. Bins "
-            "merge until each has at least 11 sessions with and without homework."
+            f"merge until each has at least {checks['min_cell']} sessions with and without "
+            "homework."
             "</figcaption></figure>"
         )
         outside = [b for b in bins if not b["low"] <= b["predicted"] <= b["high"]]
@@ -218,7 +218,7 @@ def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
     differences); models fitted on other sessions (missing values) are not compared.
     """
-    fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
+    fitted = checked(infos)
     rows = []
     for model, info in fitted.items():
         loo = info["checks"]["loo"]
@@ -240,9 +240,8 @@ def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def loo_section(infos: dict[str, dict[str, Any]]) -> str:
-    """The PSIS-LOO comparison table with its reading guide."""
-    rows = loo_comparison(infos)
+def loo_section(rows: list[dict[str, Any]]) -> str:
+    """The PSIS-LOO comparison table (loo_comparison's rows) with its reading guide."""
     if not rows:
         return ""
     unit = rows[0]["unit"]
@@ -280,8 +279,7 @@ def loo_section(infos: dict[str, dict[str, Any]]) -> str:
 
 def sensitivity_section(infos: dict[str, dict[str, Any]], main: str) -> str:
     """Odds ratios under the priors power-scaled wider and narrower, changed conclusions flagged."""
-    fitted = {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")
-              and i["checks"]["sensitivity"]}  # fmt: skip
+    fitted = {m: i for m, i in checked(infos).items() if i["checks"]["sensitivity"]}
     if not fitted:
         return ""
     model = main if main in fitted else list(fitted)[-1]
@@ -320,7 +318,7 @@ def sensitivity_section(infos: dict[str, dict[str, Any]], main: str) -> str:
     )  # fmt: skip
     if unreliable:
         verdict += (
-            f"<p class='note'>Importance weights were unreliable (Pareto k above 0.7) for "
+            f"<p class='note'>Importance weights were unreliable (Pareto k above {K_GOOD}) for "
             f"{escape(', '.join(unreliable))}; for those columns a refit with the scaled prior "
             "is the trustworthy check.</p>"
         )

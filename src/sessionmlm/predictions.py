@@ -25,14 +25,23 @@ draws.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
 AGES = tuple(range(4, 19))
+ML_DRAWS = 4000  # coefficient draws behind the ml engine's intervals
 NEEDED = ("child_age", "caregiver_present", "licensed")
 CONDITIONAL = "an average therapist and client"
 AVERAGED = "averaged over therapists and clients"
+
+
+def normal_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes and weights (summing to 1) for E[f(x)], x ~ N(0, 1)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(points)
+    return nodes, weights / weights.sum()
 
 
 def averaged_probability(
@@ -43,8 +52,7 @@ def averaged_probability(
     sd_total is a number or an array that broadcasts against eta (e.g. (S, 1) for eta (S, A):
     one SD total per draw).
     """
-    nodes, weights = np.polynomial.hermite_e.hermegauss(points)
-    weights = weights / weights.sum()
+    nodes, weights = normal_rule(points)
     spread = np.asarray(sd_total, dtype=float)[..., None] * nodes
     return (expit(np.asarray(eta)[..., None] + spread) * weights).sum(axis=-1)
 
@@ -150,7 +158,7 @@ def predicted_probabilities(
     sds: np.ndarray,
     means: dict[str, float],
     ages: tuple[int, ...] = AGES,
-    draws: int = 4000,
+    draws: int = ML_DRAWS,
     seed: int = 1,
 ) -> pd.DataFrame:
     """The ml engine's predictions: probabilities_from_draws at the point estimate.
@@ -165,3 +173,28 @@ def predicted_probabilities(
     sds = np.asarray(sds, dtype=float).ravel()
     sd_draws = np.broadcast_to(sds, (draws, sds.size))
     return probabilities_from_draws(terms, beta, sd_draws, means, point=(estimate, sds), ages=ages)
+
+
+def fit_predictions(result: Any, data: Any) -> pd.DataFrame | None:
+    """A converged bayes or ml fit's predictions, at the predictors' means over its sessions.
+
+    result is an engines.FitResult and data the design.ModelData it was fitted to; None when
+    the model lacks a NEEDED term, did not converge, or is a gee fit (no random effects to
+    condition on or average over).
+    """
+    if not result.converged or not set(NEEDED) <= set(data.terms):
+        return None
+    terms = ["Intercept", *data.terms]
+    means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
+    if result.posterior is not None:  # bayes: every posterior draw
+        post = result.posterior
+        return probabilities_from_draws(terms, post.coefficients, post.sigma, means)
+    if result.info["engine"] != "ml":
+        return None
+    vcov = result.info["vcov"]
+    if vcov["terms"] != terms:
+        raise ValueError(f"ml fit's vcov terms {vcov['terms']} differ from the model's {terms}")
+    return predicted_probabilities(
+        terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
+        result.variance["sd"].to_numpy(), means,
+    )  # fmt: skip

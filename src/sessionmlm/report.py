@@ -12,13 +12,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sessionmlm import atomic
 from sessionmlm.compare import information_criteria, likelihood_ratio_tests
 from sessionmlm.config import Cohort
-from sessionmlm.design import build_model_data
 from sessionmlm.figures import (
     coarsen_histogram,
     forest_plot,
@@ -31,12 +29,13 @@ from sessionmlm.figures import (
 from sessionmlm.htmlparts import html_table, num, page, sentence, with_interval
 from sessionmlm.posterior_report import (
     check_warnings,
+    checked,
     loo_comparison,
     loo_section,
     predictive_section,
     sensitivity_section,
 )
-from sessionmlm.predictions import AVERAGED, CONDITIONAL, NEEDED, predicted_probabilities
+from sessionmlm.predictions import AVERAGED, CONDITIONAL, ML_DRAWS
 from sessionmlm.variance import proportional_change_in_variance
 
 
@@ -446,11 +445,14 @@ def side_by_side_section(fits: list[Fit]) -> str:
     return "".join(parts)
 
 
-def comparison_section(fits: list[Fit]) -> tuple[str, pd.DataFrame]:
-    """PSIS-LOO between the bayes fits; likelihood-ratio tests and AIC/BIC between the ml fits."""
+def comparison_section(fits: list[Fit], loo_rows: list[dict[str, Any]]) -> tuple[str, pd.DataFrame]:
+    """PSIS-LOO between the bayes fits, AIC/BIC and likelihood-ratio tests between the ml fits.
+
+    loo_rows are posterior_report.loo_comparison's.
+    """
     ml_fits = {f.model: f.info for f in fits if f.engine == "ml"}
     tests = likelihood_ratio_tests(ml_fits)
-    loo = loo_section({f.model: f.info for f in fits if f.engine == "bayes"})
+    loo = loo_section(loo_rows)
     if not ml_fits and not loo:
         return "", tests
     parts = ["<h2 id='comparison'>Model comparison</h2>", loo]
@@ -632,21 +634,16 @@ def primary_engine(cohort: Cohort, fits: list[Fit]) -> str:
     return (conditional or list(cohort.engines))[0] if fits else ""
 
 
-def prediction_source(
-    cohort: Cohort, fits: list[Fit], table: pd.DataFrame | None
-) -> tuple[Fit, pd.DataFrame, str] | None:
+def prediction_source(cohort: Cohort, fits: list[Fit]) -> tuple[Fit, pd.DataFrame, str] | None:
     """The fit whose predicted probabilities the report shows, the predictions, and how made.
 
-    The lead engine's last converged model with caregiver presence, child age and licensure
-    (ml as a fallback). bayes: the posterior draws' predictions in fit.json, the SDs'
-    uncertainty carried; ml: from the estimates and their covariance, at the predictors' means
-    over the sessions the model used (so it needs the sessions table).
+    The last model of the lead engine that has predictions in its fit.json (bayes and ml fits
+    with caregiver presence, child age and licensure get them in the fit job), else of ml.
     """
-    usable = [f for f in fits if f.info["converged"] and set(NEEDED) <= set(f.estimates["term"])
-              and (f.engine == "ml" or "predicted" in f.info.get("checks", {}))]  # fmt: skip
+    usable = [f for f in fits if "predicted" in f.info]
     lead = primary_engine(cohort, fits)
     usable = [f for f in usable if f.engine == lead] or [f for f in usable if f.engine == "ml"]
-    if not usable or (usable[-1].engine == "ml" and table is None):
+    if not usable:
         return None
     fit = usable[-1]
     if fit.engine == "bayes":
@@ -655,12 +652,12 @@ def prediction_source(
             f"{fit.info['checks']['all_draws']:,} posterior draws, which carry the uncertainty "
             "of the therapist and client SDs too"
         )
-        return fit, pd.DataFrame(fit.info["checks"]["predicted"]), how
-    how = (
-        "95% intervals from 4,000 draws of the coefficients; the averaged ones hold the SDs at "
-        "their estimates"
-    )
-    return fit, _ml_predictions(cohort, fit, table), how
+    else:
+        how = (
+            f"95% intervals from {ML_DRAWS:,} draws of the coefficients; the averaged ones hold "
+            "the SDs at their estimates"
+        )
+    return fit, pd.DataFrame(fit.info["predicted"]), how
 
 
 def predictions_section(source: tuple[Fit, pd.DataFrame, str] | None) -> str:
@@ -692,31 +689,16 @@ def predictions_section(source: tuple[Fit, pd.DataFrame, str] | None) -> str:
             f"<figcaption>{escape(sentence(title))}, with 95% intervals.</figcaption></figure>"
         )
     ages = (6, 10, 14, 18)
+    at = pred.set_index(["kind", "caregiver_present", "licensed", "child_age"])
     rows = [
-        [escape(kind), escape(label[(c, lic)]), str(age),
-         with_interval(r, "probability", 2).replace("probability", "")]
-        for kind in (CONDITIONAL, AVERAGED) for (c, lic) in label for age in ages
-        for r in pred[(pred.kind == kind) & (pred.caregiver_present == c) & (pred.licensed == lic)
-                      & (pred.child_age == age)].rename(
-                          columns={"low": "probability_low", "high": "probability_high"}
-                      ).itertuples()
+        [escape(kind), escape(label[key]), str(age),
+         f"{num(r.probability)} ({num(r.low)} to {num(r.high)})"]
+        for kind in (CONDITIONAL, AVERAGED) for key in label for age in ages
+        for r in [at.loc[(kind, *key, age)]]
     ]  # fmt: skip
     parts.append(html_table(["for", "session", "child age", "probability (95% interval)"], rows,
                         "Predicted probabilities at four ages"))  # fmt: skip
     return "".join(parts)
-
-
-def _ml_predictions(cohort: Cohort, fit: Fit, table: pd.DataFrame) -> pd.DataFrame:
-    """Predictions of an ml fit, at the predictors' means over the sessions it used."""
-    data = build_model_data(table, cohort.models[fit.model], cohort.reference)
-    means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
-    vcov = fit.info["vcov"]
-    if vcov["terms"] != list(fit.estimates["term"]):
-        raise ValueError(f"{fit.model}/ml: fit.json's vcov terms differ from estimates.csv")
-    return predicted_probabilities(
-        vcov["terms"], fit.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
-        fit.variance["sd"].to_numpy(), means,
-    )  # fmt: skip
 
 
 LOO_COLUMNS = [
@@ -742,19 +724,21 @@ def render_cohort_report(
     desc: dict,
     validation: dict,
     fits: list[Fit],
-    table: pd.DataFrame | None = None,
-) -> tuple[str, pd.DataFrame]:
-    """The whole cohort report as one HTML string, and its likelihood-ratio tests.
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The whole cohort report as one HTML string, and the tables that go beside it.
 
-    table: the canonical sessions, for predicted probabilities at the predictors' means.
+    The tables (report_tables) are "comparison" (likelihood-ratio tests), "predicted", "loo"
+    and "sensitivity", computed once for the page and the files alike.
     """
     models = list(dict.fromkeys(f.model for f in fits))
     lead = primary_engine(cohort, fits)
     lead_fits = [f for f in fits if f.engine == lead]
-    side_by_side = side_by_side_section(fits)
-    comparison, tests = comparison_section(fits)
-    predicted = predictions_section(prediction_source(cohort, fits, table))
     bayes_infos = {f.model: f.info for f in fits if f.engine == "bayes"}
+    loo_rows = loo_comparison(bayes_infos)
+    source = prediction_source(cohort, fits)
+    side_by_side = side_by_side_section(fits)
+    comparison, tests = comparison_section(fits, loo_rows)
+    predicted = predictions_section(source)
     checks = predictive_section(bayes_infos, models[-1] if models else "")
     sensitivity = sensitivity_section(bayes_infos, models[-1] if models else "")
     toc = [
@@ -847,7 +831,8 @@ def render_cohort_report(
         "numbers.</p>",
         _config_as_run(cohort),
     ]
-    return page(f"sessionmlm: {cohort.name}", "".join(body)), tests
+    tables = report_tables(source, bayes_infos, loo_rows, tests)
+    return page(f"sessionmlm: {cohort.name}", "".join(body)), tables
 
 
 def _settings(f: Fit) -> str:
@@ -888,7 +873,6 @@ def write_cohort_report(
     validation: str,
     out: str,
     tables: dict[str, str] | None = None,
-    sessions: str | None = None,
 ) -> None:
     """Read a cohort's results and write its report and the tables beside it.
 
@@ -900,33 +884,35 @@ def write_cohort_report(
     fits = [load_fit(folder, m, e) for m in cohort.models for e in cohort.engines]
     desc = json.loads(Path(descriptives).read_text())
     check = json.loads(Path(validation).read_text())
-    table = pd.read_parquet(sessions) if sessions else None
-    html, tests = render_cohort_report(cohort, desc, check, fits, table)
-    frames = {"comparison": tests} | report_tables(cohort, fits, table)
+    html, frames = render_cohort_report(cohort, desc, check, fits)
     for name, path in (tables or {}).items():
         atomic.write_text(path, frames[name].to_csv(index=False, float_format="%.6g"))
     atomic.write_text(out, html)
 
 
 def report_tables(
-    cohort: Cohort, fits: list[Fit], table: pd.DataFrame | None
+    source: tuple[Fit, pd.DataFrame, str] | None,
+    bayes: dict[str, dict[str, Any]],
+    loo_rows: list[dict[str, Any]],
+    tests: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
-    """The report's tables that have no other file: predictions, PSIS-LOO, prior sensitivity."""
-    source = prediction_source(cohort, fits, table)
+    """The tables beside the report: what its own files do not already hold.
+
+    Likelihood-ratio tests, predicted probabilities, PSIS-LOO and prior sensitivity.
+    """
     predicted = pd.DataFrame(columns=["model", "engine", "kind", "caregiver_present", "licensed",
                                       "child_age", "probability", "low", "high"])  # fmt: skip
     if source is not None:
         fit, pred, _ = source
         predicted = pred.assign(model=fit.model, engine=fit.engine)[predicted.columns]
-    bayes = {f.model: f.info for f in fits if f.engine == "bayes"}
     sensitivity = [
         {"model": model} | row
-        for model, info in bayes.items()
-        if info.get("converged") and "checks" in info
+        for model, info in checked(bayes).items()
         for row in info["checks"]["sensitivity"]
     ]
     return {
+        "comparison": tests,
         "predicted": predicted,
-        "loo": pd.DataFrame(loo_comparison(bayes), columns=LOO_COLUMNS),
+        "loo": pd.DataFrame(loo_rows, columns=LOO_COLUMNS),
         "sensitivity": pd.DataFrame(sensitivity, columns=SENSITIVITY_COLUMNS),
     }

@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm import atomic
-from sessionmlm.checks import posterior_checks
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
 from sessionmlm.design import DesignError, build_model_data
@@ -115,13 +114,15 @@ def run_fit(
     sessions: str,
     outputs: dict[str, str],
     threads: int,
-    min_cell: int = 11,
-    levels: tuple[str, ...] = (),
+    min_cell: int,
+    levels: tuple[str, ...],
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
     A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
-    prior sensitivity) in fit.json, computed here while the draws are in memory.
+    prior sensitivity) in fit.json, computed here while the draws are in memory; bayes and ml
+    fits get their predicted probabilities (predictions.py) there too. min_cell is the
+    privacy threshold, levels the cohort's id columns (never grouped by).
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
@@ -141,24 +142,21 @@ def run_fit(
     result.info["input_hash"] = file_hash(sessions)
     result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
     if result.posterior is not None:
+        from sessionmlm.checks import categorical_columns, posterior_checks  # scipy: bayes only
+
         log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
         result.info["checks"] = posterior_checks(
             table, data, result.posterior, categorical_columns(table, reference, levels),
             min_cell, seed=result.info["seed"],
         )  # fmt: skip
+    from sessionmlm.predictions import fit_predictions  # scipy: fit jobs only
+
+    predicted = fit_predictions(result, data)
+    if predicted is not None:
+        result.info["predicted"] = predicted.to_dict("records")
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
-
-
-def categorical_columns(
-    table: pd.DataFrame, reference: dict[str, Any], levels: tuple[str, ...]
-) -> list[str]:
-    """Columns the predictive checks group by: every categorical predictor, such as the EBP."""
-    text = [
-        c for c in table.columns if c not in levels and not pd.api.types.is_numeric_dtype(table[c])
-    ]
-    return list(dict.fromkeys([*reference, *text]))
 
 
 def run_simulation_chunk(design: PlannedDesign, point: int, chunk: int, out: str) -> None:

@@ -61,6 +61,7 @@ ENGINE_CODE = {
         PACKAGE / "engines" / "ml.py",
         PACKAGE / "engines" / "quadrature.py",
         PACKAGE / "intervals.py",
+        PACKAGE / "predictions.py",
     ],
     "gee": [PACKAGE / "engines" / "gee.py", PACKAGE / "intervals.py"],
 }
@@ -68,6 +69,7 @@ REPORT_CODE = [
     PACKAGE / "report.py",
     PACKAGE / "htmlparts.py",
     PACKAGE / "posterior_report.py",
+    PACKAGE / "checks.py",
     PACKAGE / "figures.py",
     PACKAGE / "compare.py",
     PACKAGE / "predictions.py",

@@ -1,7 +1,6 @@
 rule report:
     input:
         descriptives="results/{cohort}/descriptives.json",
-        sessions="results/{cohort}/sessions.parquet",
         fits=lambda wc: fit_outputs(wc.cohort, "fit.json"),
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),

@@ -16,5 +16,4 @@ run_job(
         "loo": snakemake.output.loo,
         "sensitivity": snakemake.output.sensitivity,
     },
-    sessions=snakemake.input.sessions,
 )

@@ -230,12 +230,11 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
         return x.reshape(total, *x.shape[2:])
 
     posterior = Posterior(
-        alpha=flat(alpha),
         gamma=flat(post["gamma"].values) if data.terms else np.zeros((total, 0)),
         coefficients=flat(coefficients),
         sigma=flat(post["sigma"].values),
         z=tuple(flat(post[f"z_{g}"].values)[kept].copy() for g in data.groups),
-        priors={"intercept": s.intercept, "coefficients": s.coefficients, "group_sd": s.group_sd},
+        priors={"coefficients": s.coefficients, "group_sd": s.group_sd},
         kept=kept,
     )
     return Draws(coefficients, post["sigma"].values, divergences, seconds, posterior)

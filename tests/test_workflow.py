@@ -131,6 +131,26 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     assert "output: results/tiny/small/bayes/estimates.csv" not in plan.stdout
     assert "rule ingest" not in plan.stdout
 
+    # Editing a fitted model's formula refits it (a job's settings are recorded, not only its
+    # files), and a new missing-value code reruns ingest.
+    def edit(old: str, new: str) -> None:
+        text = cohort.read_text()
+        assert old in text, old
+        cohort.write_text(text.replace(old, new))
+
+    # The small model, fitted above, with its terms in another order (the same columns).
+    edit(
+        "small: homework ~ caregiver_present + child_age",
+        "small: homework ~ child_age + caregiver_present",
+    )
+    plan = snakemake(tiny_project, "-n")
+    assert re.search(r"^fit\s+6$", plan.stdout, re.M), plan.stdout[-2000:]  # age and small
+    assert "output: results/tiny/small/ml/estimates.csv" in plan.stdout
+    assert "rule ingest" not in plan.stdout
+    edit("missing:\n- -99", "missing:\n- -98\n- -99")
+    plan = snakemake(tiny_project, "-n")
+    assert "rule ingest:" in plan.stdout, plan.stdout[-2000:]
+
 
 def test_config_error_stops_before_any_job(tiny_project):
     cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"

@@ -17,6 +17,18 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
+
+
+def recorded(value):
+    """A job's settings as a string, for a `recorded` param.
+
+    Snakemake reruns a job whose params changed, but it records only built-in types: a
+    dataclass param (a model, a cohort, a design) is silently left out, so editing a formula or
+    a design would not rerun anything. Its repr, as a string, is recorded and compared.
+    """
+    return repr(value)
+
+
 COHORTS = WORKFLOW.cohorts
 # Cohorts whose own file or data has problems: their job fails and names them, the rest run.
 BROKEN = WORKFLOW.broken

@@ -18,6 +18,7 @@ rule simulate_chunk:
         runtime=lambda wc: DESIGNS[wc.design].minutes_per_job(int(wc.point) - 1),
     params:
         design=lambda wc: DESIGNS[wc.design],
+        recorded=lambda wc: recorded(DESIGNS[wc.design]),
     script:
         "../scripts/simulate_chunk.py"
 
@@ -53,6 +54,7 @@ rule power:
         runtime=10,
     params:
         design=lambda wc: DESIGNS[wc.design],
+        recorded=lambda wc: recorded(DESIGNS[wc.design]),
     script:
         "../scripts/power.py"
 

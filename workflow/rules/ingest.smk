@@ -17,6 +17,7 @@ rule ingest:
         runtime=15,
     params:
         cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
+        recorded=lambda wc: recorded(COHORTS[wc.cohort].for_ingest()),
         privacy=WORKFLOW.privacy,
         validation="results/{cohort}/validation.json",
     script:
@@ -55,6 +56,7 @@ rule describe:
         runtime=15,
     params:
         cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
+        recorded=lambda wc: recorded(COHORTS[wc.cohort].for_ingest()),
         privacy=WORKFLOW.privacy,
     script:
         "../scripts/describe.py"

@@ -47,6 +47,7 @@ rule report:
         runtime=10,
     params:
         cohort=lambda wc: COHORTS[wc.cohort],
+        recorded=lambda wc: recorded(COHORTS[wc.cohort]),
         results_dir=lambda wc: f"results/{wc.cohort}",
         validation="results/{cohort}/validation.json",
     script:

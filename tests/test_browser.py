@@ -217,3 +217,8 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
     assert "an <svg> without a <title>" in found["figures"][1]
     assert 'div "wide": 3000 px wide' in found["overflow"][0]
     assert not found["pdf"]
+    # 1,000 px fits a laptop window but not a half-screen one: only the narrow check sees it.
+    half = tmp_path / "half.html"
+    half.write_text("<!DOCTYPE html><html><body><div style='width:1000px'>x</div></body></html>")
+    assert not overflow(browser.open(half, *LAPTOP).evaluate(FACTS))
+    assert "1000 px" in " ".join(overflow(browser.open(half, *NARROW).evaluate(FACTS)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ def test_grid_is_the_cartesian_product_and_fills_the_study():
     assert study["therapists"] == 40 and study["odds_ratios"] == {"licensed": 0.7}
     assert d.study["therapists"] == 103  # the base study is left as it was
     assert d.chunks() == [(0, 4), (4, 6)]
+    assert d.points is d.points  # expanded once, not on every use
 
 
 def test_generating_model_matches_the_planned_study():
@@ -112,6 +114,26 @@ def test_summary_by_hand():
     assert s["true_odds_ratio"] == pytest.approx(math.exp(-0.5))
 
 
+def test_sd_estimates_all_equal_leave_the_se_ratio_empty_not_a_crash():
+    """Every converged fit singular (SD estimated at 0): no spread, and an SD has no SE."""
+    d = design(grid={"therapists": [20]})
+    rows = pd.DataFrame(
+        {
+            "point": 0, "replicate": [0, 1, 2], "seed": 0, "converged": True,
+            "quantity": ["sd therapist"] * 3, "truth": 0.8, "estimate": 0.0, "std_error": np.nan,
+            "ci_low": 0.0, "ci_high": [1.1, 1.3, 0.9], "p_value": np.nan, "singular": True,
+        }
+    )  # fmt: skip
+    summary = summarise(rows, d)
+    s = summary.iloc[0]
+    assert s["empirical_sd"] == 0 and np.isnan(s["mean_std_error"])
+    assert s["singular_rate"] == 1 and s["bias"] == pytest.approx(-0.8)
+    html = render_power_report(d, summary)
+    row = next(r for r in html.split("<tr") if ">sd therapist<" in r)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[-3:] == ["–", "100.0%", "0"]  # mean SE / empirical SD, singular, failed
+
+
 def test_smallest_sufficient_grid_value():
     summary = pd.DataFrame(
         {"therapists": [40, 80, 120, 160], "quantity": "licensed", "power": [0.3, 0.6, 0.82, 0.9]}
@@ -149,11 +171,12 @@ def test_false_positive_rate_is_the_significance_level():
         replicates=400,
     )
     table = run_chunk(d, 0, 0, 400)
-    summary = summarise(table, d).set_index("quantity")
-    rate, fits = summary.loc["licensed", "power"], 400 - summary.loc["licensed", "failed"]
+    summary = summarise(table, d)
+    licensed = summary.set_index("quantity").loc["licensed"]
+    rate, fits = licensed["power"], 400 - licensed["failed"]
     assert fits >= 390
     se = math.sqrt(0.05 * 0.95 / fits)
     assert abs(rate - 0.05) < 3 * se, rate
-    assert abs(summary.loc["licensed", "coverage"] - 0.95) < 3 * se
-    html = render_power_report(d, summarise(table, d))
+    assert abs(licensed["coverage"] - 0.95) < 3 * se
+    html = render_power_report(d, summary)
     assert "false-positive rate" in html and "<svg" not in html  # no grid, no curve

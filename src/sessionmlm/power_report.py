@@ -99,7 +99,7 @@ def _answers(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) -
     items = []
     for term in effects:
         found = smallest_sufficient(summary, key, term, design.power_target)
-        odds = math.exp(summary.loc[summary.quantity == term, "truth"].iloc[0])
+        odds = summary.loc[summary.quantity == term, "true_odds_ratio"].iloc[0]
         if found is None:
             best = summary[summary.quantity == term]["power"].max()
             items.append(
@@ -145,6 +145,17 @@ def _curves(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) ->
     return "".join(figures)
 
 
+def _se_ratio(mean_std_error: float, empirical_sd: float) -> float:
+    """Mean SE over the empirical SD of the estimates.
+
+    NaN for an SD's row (SDs have no standard error) and when the estimates do not vary at all
+    (every fit singular at 0, say).
+    """
+    if not (empirical_sd > 0 and math.isfinite(mean_std_error)):
+        return math.nan
+    return mean_std_error / empirical_sd
+
+
 def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
     rows = []
     for row in summary.itertuples():
@@ -160,7 +171,7 @@ def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
                 num(row.bias, 3),
                 num(row.rmse, 3),
                 "–" if not math.isfinite(row.coverage) else f"{row.coverage:.1%}",
-                num(row.mean_std_error / row.empirical_sd, 2),
+                num(_se_ratio(row.mean_std_error, row.empirical_sd), 2),
                 f"{row.singular_rate:.1%}",
                 str(row.failed),
             ]

@@ -258,32 +258,42 @@ def test_unknown_setting_is_named():
         ml.MlSettings.from_config({"pionts": 5})
 
 
-def test_an_early_stop_short_of_the_maximum_is_restarted():
-    """A simulated 30-therapist study where BFGS once stopped at client SD 0.09 with a gradient
-    of 0.97 and an indefinite Hessian: the profile kept rising to 0.3, so it was no maximum."""
-    from sessionmlm.power import generating_model
-    from sessionmlm.simulate import canonical, simulate_cohort
+def test_a_saddle_where_bfgs_stops_is_escaped_by_the_modified_newton_step(monkeypatch):
+    """A simulated 30-therapist study where BFGS stops at a saddle: client SD about 0.1, a
+    gradient above 1 and minus the Hessian indefinite, while the profile keeps rising to 0.3.
+    A plain Newton step goes nowhere from a saddle (the fit then ends unconverged with an
+    indefinite Hessian); the polish's modified Newton step, with the curvature's eigenvalues
+    floored, goes uphill, and the one polish ends at the maximum."""
+    from sessionmlm.power import DEFAULT_STUDY, generating_model
 
-    study = {"therapists": 30, "clients_per_therapist": {"mean": 2.66, "min": 1, "max": 6},
-             "sessions_per_client": {"mean": 2.48, "min": 1, "max": 6}, "intercept": -2.2,
-             "odds_ratios": {"licensed": 0.55, "caregiver_present": 2.1, "child_age": 1.08},
-             "sd_therapist": 0.8, "sd_client": 0.9}  # fmt: skip
+    study = DEFAULT_STUDY | {
+        "therapists": 30,
+        "odds_ratios": {"licensed": 0.55, "caregiver_present": 2.1, "child_age": 1.08},
+    }
     design, truth = generating_model(study)
     table = canonical(simulate_cohort(design, truth, seed=2735399982))
     spec = parse_formula(
         "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)", "p"
     )
     data = build_model_data(table, spec, {})
+    polish, polished_from = ml._newton_polish, []
+
+    def recording(model, params, **kwargs):
+        polished_from.append((model, params.copy()))
+        return polish(model, params, **kwargs)
+
+    monkeypatch.setattr(ml, "_newton_polish", recording)
     result = ml.fit(data, {"points": 12, "profile": False}, threads=1)
     assert result.converged, result.info["problems"]
     assert result.info["diagnostics"]["gradient_max_abs"] < 1e-3
-    order, nesting = ml._nesting(data)
-    exog = np.column_stack([np.ones(len(data.y)), data.X[order]])
-    names = (["Intercept", *data.terms], list(data.groups))
-    model = ml.NestedLogit(data.y[order], exog, names, nesting, 2, 12)
+    [(model, stopped)] = polished_from  # where BFGS stopped; polished once, and no more
+    assert abs(stopped[-1]) == pytest.approx(0.1, abs=0.02)
+    assert np.linalg.eigvalsh(-model.hessian(stopped)).min() < 0  # not a maximum: a saddle
+    assert np.max(np.abs(model.score(stopped))) > 1
     best = np.r_[result.estimates.estimate, result.variance.sd]
+    assert best[-1] > 0.25 and result.info["loglik"] > model.loglike(stopped)
     for sd in (0.0, 0.09, best[-1] - 0.1, best[-1] + 0.1):  # the profile is lower all around
         start = best.copy()
         start[-1] = sd
-        profiled = ml._maximise(model, start, None, fixed=(len(best) - 1,))
+        profiled = ml._maximise(model, start, None, fixed=len(best) - 1)
         assert model.loglike(profiled) < result.info["loglik"]

@@ -18,7 +18,7 @@ import logging
 import platform
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -206,12 +206,13 @@ class NestedLogit(GenericLikelihoodModel):
         return (H + H.T) / 2
 
 
-def _maximise(model, start, hess_inv, fixed=None, gtol=1e-5, max_iter=500):
+def _maximise(model, start, hess_inv, fixed: int | None = None, gtol=1e-5, max_iter=500):
     """BFGS on minus the log-likelihood, optionally with one parameter held fixed.
 
-    gtol is the largest gradient component allowed at the end, per 1,000 sessions (the
-    gradient grows with the data). Newton steps polish the result afterwards, so it need not
-    be tight; much tighter than 1e-5 only makes the line search fail on rounding.
+    fixed is that parameter's index; it stays at its value in start. gtol is the largest
+    gradient component allowed at the end, per 1,000 sessions (the gradient grows with the
+    data). Newton steps polish the result afterwards, so it need not be tight; much tighter
+    than 1e-5 only makes the line search fail on rounding.
 
     SDs are not bounded: the likelihood is even in each SD (u and -u have the same normal
     density), so an SD's optimum at zero is reached smoothly from either side and its sign
@@ -219,7 +220,7 @@ def _maximise(model, start, hess_inv, fixed=None, gtol=1e-5, max_iter=500):
     """
     free = np.ones(len(start), dtype=bool)
     if fixed is not None:
-        free[fixed[0]] = False
+        free[fixed] = False
 
     def full(x):
         p = start.copy()
@@ -288,11 +289,32 @@ def _at_boundary_to_zero(params: np.ndarray, k_fixed: int) -> np.ndarray:
     return p
 
 
-def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
+class Polished(NamedTuple):
+    """Where the Newton polish ended, with the Hessian and what was derived from it there."""
+
+    params: np.ndarray
+    H: np.ndarray  # the finite-difference Hessian, all parameters
+    g: np.ndarray  # the gradient at params
+    step: np.ndarray  # the step still proposed at params (free parameters only)
+    free: np.ndarray  # mask of the parameters not at the boundary, which H was used over
+    curvature: np.ndarray  # eigenvalues of -H over the free parameters
+
+
+def _newton_step(Hf: np.ndarray, metric: np.ndarray | None, g: np.ndarray) -> np.ndarray:
+    """The Newton step -Hf^-1 g, or the modified step metric @ g when metric is given.
+
+    metric (from inverse_metric) stands in for (-Hf)^-1 where -Hf is not positive definite.
+    """
+    return -np.linalg.solve(Hf, g) if metric is None else metric @ g
+
+
+def _newton_polish(model, params: np.ndarray, max_steps: int = 10) -> Polished:
     """Newton steps with the finite-difference Hessian until the step is negligible.
 
-    Returns params, Hessian, gradient and the Newton step still proposed at params (free
-    parameters only), which is the convergence criterion.
+    Where -H is not positive definite (not at a maximum yet, e.g. a saddle near an SD of
+    zero), the step is a modified Newton step with the curvature's eigenvalues floored
+    (inverse_metric), which still goes uphill: this is what escapes a saddle at which BFGS
+    stopped. The step still proposed at the end is the convergence criterion.
     """
     for _ in range(max_steps + 1):
         params = _at_boundary_to_zero(params, model.k_fixed)
@@ -301,14 +323,12 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
         g = model.score(params)
         Hf = H[np.ix_(free, free)]
         try:
-            if np.all(np.linalg.eigvalsh(-Hf) > 0):
-                step = -np.linalg.solve(Hf, g[free])
-            else:
-                # Not at a maximum yet (e.g. a saddle near an SD of zero): a modified Newton
-                # step with the curvature's eigenvalues floored still goes uphill.
-                step = inverse_metric(Hf) @ g[free]
+            curvature = np.linalg.eigvalsh(-Hf)
+            metric = None if np.all(curvature > 0) else inverse_metric(Hf)
+            step = _newton_step(Hf, metric, g[free])
         except np.linalg.LinAlgError:
-            return params, H, g, np.full(free.sum(), np.inf)
+            unknown = np.full(free.sum(), np.nan)
+            return Polished(params, H, g, np.full(free.sum(), np.inf), free, unknown)
         if np.max(np.abs(step)) < 1e-6:
             # One more step from here moves the estimates by under 1e-6: take it without a
             # new Hessian (which changes negligibly over such a step) and report what is left.
@@ -317,8 +337,8 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
             if _safe_loglike(model, trial) >= model.loglike(params):
                 params = trial
                 g = model.score(params)
-                step = -np.linalg.solve(H[np.ix_(free, free)], g[free])
-            return params, H, g, step
+                step = _newton_step(Hf, metric, g[free])
+            return Polished(params, H, g, step, free, curvature)
         ll = model.loglike(params)
         for halving in range(20):
             trial = params.copy()
@@ -326,9 +346,10 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 10):
             if _safe_loglike(model, trial) >= ll - 1e-10:
                 break
         else:
-            return params, H, g, step  # the whole step is still wanted: not converged
+            # The whole step is still wanted: not converged.
+            return Polished(params, H, g, step, free, curvature)
         params = trial
-    return params, H, g, step
+    return Polished(params, H, g, step, free, curvature)
 
 
 # --- Profile likelihood -----------------------------------------------------------------------
@@ -390,7 +411,7 @@ def profile_interval(model, params, loglik, index, H) -> tuple[float, float, int
         start[index] = value
         # A gradient of 1e-4 leaves the profile log-likelihood within about 1e-8 / (the
         # smallest curvature) of its maximum: far below what moves an interval end.
-        p = _maximise(model, start, hess_inv, fixed=(index, value), gtol=1e-4)
+        p = _maximise(model, start, hess_inv, fixed=index, gtol=1e-4)
         solved[value] = p
         drop = max(loglik - model.loglike(p), 0.0)
         return np.sign(value - sd) * np.sqrt(2 * drop)
@@ -441,11 +462,6 @@ def _set_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _curvature(H: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Eigenvalues of minus the Hessian over the free parameters (not at the boundary)."""
-    return np.linalg.eigvalsh(-H[np.ix_(free, free)])
-
-
 def fit_model(data: ModelData, settings: MlSettings):
     """Fit and return (statsmodels results, diagnostics dict, timings dict).
 
@@ -473,15 +489,9 @@ def fit_model(data: ModelData, settings: MlSettings):
     timings["optimise"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    params, H, g, step = _newton_polish(model, params)
-    free = _free(params, model.k_fixed)
-    eigenvalues = _curvature(H, free)
-    if not np.all(eigenvalues > 0) or np.max(np.abs(step)) > settings.max_newton_step:
-        # BFGS can stop early on a flat ridge; restart it with the curvature found here.
-        params = _maximise(model, params, inverse_metric(H), max_iter=settings.max_iter)
-        params, H, g, step = _newton_polish(model, params)
-        free = _free(params, model.k_fixed)
-        eigenvalues = _curvature(H, free)
+    # Where BFGS stopped short of the maximum (at a saddle, say), the polish's modified
+    # Newton steps carry on uphill.
+    params, H, g, step, free, eigenvalues = _newton_polish(model, params)
     timings["hessian"] = time.perf_counter() - start
     Hf = H[np.ix_(free, free)]
     positive_definite = bool(np.all(eigenvalues > 0))

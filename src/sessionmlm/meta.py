@@ -43,6 +43,7 @@ from scipy import stats
 __all__ = ["Pooled", "random_effects", "tau2_dersimonian_laird", "tau2_reml"]
 
 _METHODS = ("REML", "DL")
+_REML_TOL, _REML_MAX_ITER = 1e-10, 1000
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,14 @@ def _cochran_q(y: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
 def tau2_dersimonian_laird(y: object, v: object) -> float:
     """DerSimonian-Laird moment estimator: max(0, (Q - (k-1)) / (sum w - sum w^2 / sum w))."""
     y_arr, v_arr = _check_inputs(y, v, "variances")
-    q, _, _ = _cochran_q(y_arr, v_arr)
-    w = 1.0 / v_arr
+    return _tau2_dl(y_arr, v_arr, _cochran_q(y_arr, v_arr)[0])
+
+
+def _tau2_dl(y: np.ndarray, v: np.ndarray, q: float) -> float:
+    """tau2_dersimonian_laird on checked inputs, given their Cochran's Q."""
+    w = 1.0 / v
     c = w.sum() - (w @ w) / w.sum()
-    return max(0.0, (q - (y_arr.size - 1)) / c)
+    return max(0.0, (q - (y.size - 1)) / c)
 
 
 def _reml_score(tau2: float, y: np.ndarray, v: np.ndarray) -> tuple[float, float]:
@@ -131,7 +136,9 @@ def _reml_score(tau2: float, y: np.ndarray, v: np.ndarray) -> tuple[float, float
     return float(score), float(info)
 
 
-def tau2_reml(y: object, v: object, tol: float = 1e-10, max_iter: int = 1000) -> float:
+def tau2_reml(
+    y: object, v: object, tol: float = _REML_TOL, max_iter: int = _REML_MAX_ITER
+) -> float:
     """REML estimate of tau^2: Fisher scoring safeguarded by bisection, truncated at 0.
 
     Plain Fisher scoring can oscillate for ever when tau^2 is small next to the v_i (the expected
@@ -142,16 +149,23 @@ def tau2_reml(y: object, v: object, tol: float = 1e-10, max_iter: int = 1000) ->
     no step shorter than tol * (1 + tau2) came within max_iter iterations.
     """
     y_arr, v_arr = _check_inputs(y, v, "variances")
-    if _reml_score(0.0, y_arr, v_arr)[0] <= 0.0:
+    return _tau2_reml(y_arr, v_arr, _cochran_q(y_arr, v_arr)[0], tol, max_iter)
+
+
+def _tau2_reml(
+    y: np.ndarray, v: np.ndarray, q: float, tol: float = _REML_TOL, max_iter: int = _REML_MAX_ITER
+) -> float:
+    """tau2_reml on checked inputs, given their Cochran's Q (for the starting bracket)."""
+    if _reml_score(0.0, y, v)[0] <= 0.0:
         return 0.0
     # The score is negative for large tau^2 (y'PPy falls like 1/tau^4, tr P like 1/tau^2).
-    lo, hi = 0.0, max(tau2_dersimonian_laird(y_arr, v_arr), float(v_arr.mean()), 1e-8)
-    while _reml_score(hi, y_arr, v_arr)[0] > 0.0:
+    lo, hi = 0.0, max(_tau2_dl(y, v, q), float(v.mean()), 1e-8)
+    while _reml_score(hi, y, v)[0] > 0.0:
         lo, hi = hi, 2.0 * hi
     tau2 = 0.5 * (lo + hi)
     last_step = hi - lo
     for _ in range(max_iter):
-        score, info = _reml_score(tau2, y_arr, v_arr)
+        score, info = _reml_score(tau2, y, v)
         if score == 0.0:
             return tau2
         if score > 0.0:
@@ -192,7 +206,7 @@ def random_effects(
     v = se**2
 
     q, fixed_mu, fixed_var = _cochran_q(y, v)
-    tau2 = tau2_reml(y, v) if key == "REML" else tau2_dersimonian_laird(y, v)
+    tau2 = _tau2_reml(y, v, q) if key == "REML" else _tau2_dl(y, v, q)
 
     w = 1.0 / (v + tau2)
     sw = w.sum()

@@ -14,6 +14,7 @@ run split over a cluster gives the same numbers as a run on a laptop.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import logging
 import math
@@ -48,8 +49,9 @@ DEFAULTS = {
     "seed": 1,
     "alpha": 0.05,
     "power_target": 0.8,
-    "ml": {"points": 12, "profile": False},
 }
+# The ml engine's settings for design fits, over the config's `ml` and under the design's own.
+ML_DEFAULTS = {"points": 12, "profile": False}
 GRID_KEYS = (
     "therapists", "clients_per_therapist.mean", "sessions_per_client.mean", "intercept",
     "sd_therapist", "sd_client", *(f"odds_ratios.{name}" for name in EFFECT_NAMES),
@@ -72,9 +74,12 @@ class PlannedDesign:
     power_target: float
     ml_settings: dict[str, Any]
 
-    @property
+    @functools.cached_property
     def points(self) -> list[dict[str, Any]]:
-        """Each grid point as {dotted key: value}; one empty point when there is no grid."""
+        """Each grid point as {dotted key: value}; one empty point when there is no grid.
+
+        Computed once per design (the instance is frozen, so it cannot go stale).
+        """
         keys = list(self.grid)
         return [
             dict(zip(keys, values, strict=True))
@@ -116,10 +121,17 @@ def set_dotted(study: dict[str, Any], key: str, value: Any) -> None:
     target[last] = value
 
 
+def planned_counts(study: dict[str, Any]) -> tuple[int, int, int]:
+    """Therapists, clients and sessions of a planned study, the last two from the means."""
+    therapists = int(study["therapists"])
+    clients = round(therapists * study["clients_per_therapist"]["mean"])
+    sessions = round(clients * study["sessions_per_client"]["mean"])
+    return therapists, clients, sessions
+
+
 def sessions_of(study: dict[str, Any]) -> int:
     """Expected sessions of a planned study."""
-    clients = round(study["therapists"] * study["clients_per_therapist"]["mean"])
-    return round(clients * study["sessions_per_client"]["mean"])
+    return planned_counts(study)[2]
 
 
 def load_design(
@@ -177,7 +189,7 @@ def load_design(
         seed=settings["seed"],
         alpha=settings["alpha"],
         power_target=settings["power_target"],
-        ml_settings={**ml_defaults, **DEFAULTS["ml"], **raw.get("ml", {})},
+        ml_settings={**ml_defaults, **ML_DEFAULTS, **raw.get("ml", {})},
     )
     if not problems:
         for point in range(len(design.points)):
@@ -206,9 +218,7 @@ def generating_model(study: dict[str, Any]) -> tuple[Design, TrueParameters]:
     Clients and sessions are spread at random between each level's min and max around its mean;
     effects not listed under odds_ratios are zero.
     """
-    therapists = int(study["therapists"])
-    clients = round(therapists * study["clients_per_therapist"]["mean"])
-    sessions = round(clients * study["sessions_per_client"]["mean"])
+    therapists, clients, sessions = planned_counts(study)
     cpt, spc = study["clients_per_therapist"], study["sessions_per_client"]
     design = Design(
         therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
@@ -230,10 +240,13 @@ def replicate_seed(seed: int, point: int, replicate: int) -> int:
     return int(np.random.SeedSequence([seed, point, replicate]).generate_state(1)[0])
 
 
-def fit_replicate(design: PlannedDesign, point: int, replicate: int) -> list[dict[str, Any]]:
-    """Simulate and fit one replicate; one row per fixed effect and per random-effect SD."""
-    study = design.study_at(point)
-    sim_design, truth = generating_model(study)
+def fit_replicate(
+    design: PlannedDesign, point: int, replicate: int, sim_design: Design, truth: TrueParameters
+) -> list[dict[str, Any]]:
+    """Simulate and fit one replicate; one row per fixed effect and per random-effect SD.
+
+    sim_design and truth are grid point `point`'s generating model (generating_model).
+    """
     seed = replicate_seed(design.seed, point, replicate)
     table = canonical(simulate_cohort(sim_design, truth, seed=seed))
     data = build_model_data(table, design.spec, {"ebp": EBP_REFERENCE})
@@ -277,9 +290,10 @@ def fit_replicate(design: PlannedDesign, point: int, replicate: int) -> list[dic
 
 def run_chunk(design: PlannedDesign, point: int, first: int, stop: int) -> pd.DataFrame:
     """Fit replicates first..stop-1 of a grid point, logging progress."""
+    sim_design, truth = generating_model(design.study_at(point))
     rows: list[dict[str, Any]] = []
     for replicate in range(first, stop):
-        rows += fit_replicate(design, point, replicate)
+        rows += fit_replicate(design, point, replicate, sim_design, truth)
         done = replicate - first + 1
         if done % 10 == 0 or replicate == stop - 1:
             log.info("point %d: %d of %d replicates fitted", point + 1, done, stop - first)

@@ -12,7 +12,14 @@ import yaml
 
 from sessionmlm.config import load_config
 from sessionmlm.meta import random_effects
-from sessionmlm.pooling import POOLED, pool_cohorts, pooling_engine, render_index, shared_models
+from sessionmlm.pooling import (
+    COLUMNS,
+    POOLED,
+    pool_cohorts,
+    pooling_engine,
+    render_index,
+    shared_models,
+)
 
 from .conftest import TINY_COHORT, write_project
 
@@ -43,6 +50,35 @@ def test_pooling_engine_prefers_ml_and_needs_every_cohort(cohorts):
     assert pooling_engine(mixed) == "bayes"
     assert pooling_engine(mixed, "ml") is None
     assert shared_models(cohorts) == ["null", "small"]
+
+
+def index_page(cohorts, settings):
+    """The index page when nothing could be pooled."""
+    engine = pooling_engine(cohorts, settings["engine"])
+    assert engine is None
+    return render_index(cohorts, {c: f"{c}/report.html" for c in cohorts},
+                        {c: {"therapist": 30, "client": 80, "session": 200} for c in cohorts},
+                        pd.DataFrame(columns=COLUMNS), [], engine, settings)  # fmt: skip
+
+
+def test_an_engine_asked_for_but_not_run_everywhere_is_named_with_the_fix(cohorts):
+    mixed = dict(cohorts) | {"east": replace(cohorts["east"], engines=("bayes", "gee"))}
+    html = index_page(mixed, SETTINGS | {"engine": "ml"})
+    assert (
+        "meta_analysis.engine is ml, but cohort east did not run it, so nothing is pooled" in html
+    )
+    assert "set meta_analysis.engine: auto in config/config.yaml to pool bayes" in html
+    assert "or add ml to the engines of cohort east." in html
+    assert "No engine ran in every cohort" not in html
+    # Two cohorts without it, and no engine common to all: auto would not help, so not offered.
+    apart = mixed | {"south": replace(cohorts["south"], engines=("ml",)),
+                     "north": replace(cohorts["north"], engines=("gee",))}  # fmt: skip
+    html = index_page(apart, SETTINGS | {"engine": "bayes"})
+    assert "meta_analysis.engine is bayes, but cohorts north, south did not run it" in html
+    assert "engine: auto" not in html and "add bayes to the engines of cohorts north, south" in html
+    html = index_page(apart, SETTINGS)
+    assert "No engine ran in every cohort (engines run: " in html
+    assert "east: bayes, gee" in html and "north: gee" in html and "south: ml" in html
 
 
 def test_each_term_is_pooled_by_random_effects_and_failed_fits_are_left_out(cohorts, tmp_path):

@@ -35,12 +35,36 @@ def pooling_engine(cohorts: dict[str, Cohort], wanted: str = "auto") -> str | No
     """The engine whose estimates are pooled: the wanted one, or the first all cohorts ran.
 
     Maximum likelihood comes first: its estimates and standard errors are what a frequentist
-    meta-analysis assumes. None when no engine ran in every cohort.
+    meta-analysis assumes. None when the wanted engine (for auto, every engine) is missing
+    from some cohort; why_nothing_pooled says which.
     """
     common = [e for e in ENGINE_PREFERENCE if all(e in c.engines for c in cohorts.values())]
     if wanted != "auto":
         return wanted if wanted in common else None
     return common[0] if common else None
+
+
+def why_nothing_pooled(cohorts: dict[str, Cohort], wanted: str = "auto") -> str:
+    """Why pooling_engine found no engine: which cohorts lack it, and how to pool."""
+    ran = "; ".join(f"{name}: {', '.join(c.engines) or 'none'}" for name, c in cohorts.items())
+    missing = [name for name, c in cohorts.items() if wanted not in c.engines]
+    if wanted == "auto" or not missing:
+        return (
+            f"No engine ran in every cohort (engines run: {ran}), so nothing is pooled. Add one "
+            "engine to the engines of every cohort to pool its estimates."
+        )
+    fallback = pooling_engine(cohorts)
+    auto = (
+        f"set meta_analysis.engine: auto in config/config.yaml to pool {fallback}, which every "
+        "cohort ran, "
+        if fallback
+        else ""
+    )
+    cohorts_missing = ("cohort " if len(missing) == 1 else "cohorts ") + ", ".join(missing)
+    return (
+        f"meta_analysis.engine is {wanted}, but {cohorts_missing} did not run it, so nothing is "
+        f"pooled. To pool, {auto}or add {wanted} to the engines of {cohorts_missing}."
+    )
 
 
 def shared_models(cohorts: dict[str, Cohort]) -> list[str]:
@@ -224,7 +248,7 @@ def render_index(
     if len(cohorts) >= 2:
         parts.append("<h2 id='across'>Across cohorts</h2>")
         if engine is None:
-            parts.append("<p>No engine ran in every cohort, so nothing is pooled.</p>")
+            parts.append(f"<p>{escape(why_nothing_pooled(cohorts, settings['engine']))}</p>")
         else:
             method = "REML" if settings["method"] == "REML" else "DerSimonian-Laird"
             interval = "Hartung-Knapp-Sidik-Jonkman" if settings["hksj"] else "Wald"

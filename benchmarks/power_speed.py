@@ -14,6 +14,7 @@ polling). SLURM runs need a cluster: start the local one with
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -65,12 +66,19 @@ def run(folder: Path, profile: str) -> float:
     return seconds
 
 
-def median_time(profile: str, replicates: int, per_job: int, repeats: int) -> list[float]:
+def run_times(profile: str, replicates: int, per_job: int, repeats: int) -> list[float]:
+    """Seconds of each of `repeats` runs from nothing, each in a fresh project."""
     times = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             times.append(run(project(Path(tmp) / "p", replicates, per_job), profile))
     return times
+
+
+def cores() -> int:
+    """The cores jobs run on: the default profile's `cores: all` and the local SLURM node
+    (tests/slurm/local_slurm.sh gives it `nproc` CPUs) both take every core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def main() -> None:
@@ -84,15 +92,15 @@ def main() -> None:
     print(f"{args.replicates} replicates of the demo design, 50 per job "
           f"({-(-args.replicates // 50)} jobs), {args.repeats} repeats:")  # fmt: skip
     for profile in profiles:
-        t = median_time(profile, args.replicates, 50, args.repeats)
+        t = run_times(profile, args.replicates, 50, args.repeats)
         print(f"  {profile:8s} median {statistics.median(t):6.1f} s  "
               f"(runs {', '.join(f'{x:.1f}' for x in t)})")  # fmt: skip
     n = args.overhead_jobs
     print(f"per-job overhead: {n} one-replicate jobs, {args.repeats} repeats:")
     for profile in profiles:
-        t = median_time(profile, n, 1, args.repeats)
+        t = run_times(profile, n, 1, args.repeats)
         per_job = statistics.median(t) / n
-        print(f"  {profile:8s} median {statistics.median(t):6.1f} s for {n} jobs on 2 cores: "
+        print(f"  {profile:8s} median {statistics.median(t):6.1f} s for {n} jobs on {cores()} cores: "
               f"{per_job:.2f} s of wall time per one-replicate job")  # fmt: skip
 
 

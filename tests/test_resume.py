@@ -27,6 +27,8 @@ DESIGN = {
     "seed": 5,
 }
 ROWS_PER_REPLICATE = 5  # Intercept, caregiver_present, licensed, sd therapist, sd client
+PER_JOB = DESIGN["replicates_per_job"]  # replicates per chunk file (all chunks are full)
+CHUNKS = len(DESIGN["grid"]["therapists"]) * -(-DESIGN["replicates"] // PER_JOB)  # chunk files
 
 
 def project(folder: Path, tiny_table) -> Path:
@@ -66,11 +68,11 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path, tiny_table, 
     run.wait()
 
     before = chunk_files(folder)
-    assert 3 <= len(before) < 8, "the run was not killed halfway"
+    assert 3 <= len(before) < CHUNKS, "the run was not killed halfway"
     for path in before:  # every file that looks complete is complete
         table = pd.read_csv(path)
-        assert len(table) == 3 * ROWS_PER_REPLICATE, path
-        assert table["replicate"].nunique() == 3
+        assert len(table) == PER_JOB * ROWS_PER_REPLICATE, path
+        assert table["replicate"].nunique() == PER_JOB
     assert not (folder / "results" / "designs" / "plan" / "power.csv").exists()
 
     # After kill -9 Snakemake's lock stays behind; --unlock is the documented first step.
@@ -84,7 +86,7 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path, tiny_table, 
     # cannot know that it finished.
     assert len(untouched) >= len(before) - 1
     reran = again.stdout.count("rule simulate_chunk:") + again.stderr.count("rule simulate_chunk:")
-    assert reran == 8 - len(untouched), again.stderr[-3000:]
+    assert reran == CHUNKS - len(untouched), again.stderr[-3000:]
     assert (folder / "results/designs/plan/power.csv").read_bytes() == (
         reference / "results/designs/plan/power.csv"
     ).read_bytes()

@@ -51,15 +51,32 @@ def slurm():
         assert stopped.returncode == 0, stopped.stderr[-3000:]
 
 
+# North runs all three engines (bayes uses 2 CPUs), south ml and gee.
+ENGINES = {"north": ["bayes", "ml", "gee"], "south": ["ml", "gee"]}
+
+
 def project(folder: Path) -> Path:
-    """Two cohorts: north with all three engines (bayes uses 2 CPUs), south with ml and gee."""
+    """Two cohorts, with ENGINES and the tiny cohort's models."""
     tables = {f"data/{name}/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=seed)
               for seed, name in [(11, "north"), (12, "south")]}  # fmt: skip
     cohorts = {
         name: TINY_COHORT | {"name": name, "data": f"data/{name}/sessions.csv", "engines": engines}
-        for name, engines in [("north", ["bayes", "ml", "gee"]), ("south", ["ml", "gee"])]
+        for name, engines in ENGINES.items()
     }
     return write_project(folder, cohorts, tables)
+
+
+def expected_jobs() -> dict[str, int]:
+    """Jobs per rule of project(): four per cohort, a fit per model and engine, index and all."""
+    per_cohort = {rule: len(ENGINES) for rule in ("ingest", "accept", "describe", "report")}
+    fits = sum(len(TINY_COHORT["models"]) * len(engines) for engines in ENGINES.values())
+    return per_cohort | {"fit": fits, "index": 1, "all": 1}
+
+
+def job_stats(log: str) -> dict[str, int]:
+    """Snakemake's first "Job stats" table: jobs per rule."""
+    table = log.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 def run(folder: Path, profile: str, *extra: str) -> subprocess.CompletedProcess:
@@ -107,9 +124,11 @@ def test_two_cohorts_through_slurm_equal_a_local_run(slurm, tmp_path, monkeypatc
     assert done.returncode == 0, log[-4000:]
 
     # Every job but the target rule `all` (no action, always local) went through sbatch.
+    expected = expected_jobs()
+    assert job_stats(log) == expected, log[-4000:]
     total = int(re.search(r"^total\s+(\d+)$", log, re.M).group(1))
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (.+?)\)", log)
-    assert len(submitted) == total - 1 and total == 20, log[-4000:]
+    assert len(submitted) == total - 1 and total == sum(expected.values()), log[-4000:]
     assert re.findall(r"^localrule (\w+):", log, re.M) == ["all"]
     for _, slurm_log in submitted:
         assert Path(slurm_log).is_file(), slurm_log  # SLURM's own log of the job

@@ -18,7 +18,6 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 
-
 def recorded(value):
     """A job's settings as a string, for a `recorded` param.
 

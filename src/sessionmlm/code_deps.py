@@ -1,0 +1,101 @@
+"""The package's source files a job runs, read from the code's own import statements.
+
+Snakemake reruns a job when an input file is newer than its outputs; giving each job the
+modules its stage imports (directly, inside functions, through other package modules) as
+inputs reruns exactly the jobs whose code changed. The list is derived, never kept by hand,
+so it follows renames, new modules and a module becoming a package.
+
+Only import statements are followed: a module chosen by name at run time (an engine) must be
+given as a root of its own. Every package (__init__.py) above a module counts, since
+importing the module runs it.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+PACKAGE = "sessionmlm"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def module_file(name: str, package_dir: Path = PACKAGE_DIR) -> Path | None:
+    """The source file of a dotted module name inside the package, or None if there is none."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_of(name: str, file: Path) -> str:
+    """The package a module's relative imports start from."""
+    return name if file.name == "__init__.py" else name.rpartition(".")[0]
+
+
+@functools.cache
+def imported_names(file: Path, name: str) -> tuple[str, ...]:
+    """Every module name a file's import statements may load, anywhere in the file.
+
+    `from a import b` may load module a.b (when b is a submodule) or only a (when b is a
+    name in it); both candidates are listed and the caller keeps those that exist.
+    """
+    tree = ast.parse(file.read_text(), filename=str(file))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = _package_of(name, file).split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.append(base)
+            found += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return tuple(found)
+
+
+def _with_parents(name: str) -> list[str]:
+    """A module and every package above it: a.b.c -> a, a.b, a.b.c."""
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def modules_used(
+    roots: Iterable[str], skip: Iterable[str] = (), package_dir: Path = PACKAGE_DIR
+) -> list[Path]:
+    """Source files of the roots and of every package module they import, transitively.
+
+    roots are dotted module names (e.g. "sessionmlm.stages.fit"); a module in skip, or under a
+    package in skip, is left out with everything only it imports. Returns sorted paths.
+    Raises ValueError naming a root that is not a module of the package.
+    """
+    skip = tuple(skip)
+
+    def skipped(name: str) -> bool:
+        return any(name == s or name.startswith(s + ".") for s in skip)
+
+    files: dict[str, Path] = {}
+    pending = []
+    for root in roots:
+        if module_file(root, package_dir) is None:
+            raise ValueError(f"{root!r} is not a module of {PACKAGE} in {package_dir}")
+        pending += _with_parents(root)
+    while pending:
+        name = pending.pop()
+        if name in files or skipped(name):
+            continue
+        file = module_file(name, package_dir)
+        if file is None:
+            continue
+        files[name] = file
+        for imported in imported_names(file, name):
+            pending += _with_parents(imported)
+    return sorted(files.values())

@@ -13,9 +13,13 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/describe.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/design.smk"
+include: "workflow/rules/index.smk"
+include: "workflow/rules/cohort_problems.smk"
+include: "workflow/rules/simulate_chunk.smk"
+include: "workflow/rules/power.smk"
 
 
 rule all:

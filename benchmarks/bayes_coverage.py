@@ -12,10 +12,16 @@ import time
 
 import numpy as np
 
-from sessionmlm.design import build_model_data
 from sessionmlm.engines.bayes import BayesSettings, compile_model, fit
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort, truth_record
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import (
+    CohortShape,
+    TrueParameters,
+    canonical,
+    simulate_cohort,
+    truth_record,
+)
 
 FULL = (
     "homework ~ ebp + n_ebps_trained + caregiver_present + stressful_event + child_age + licensed"
@@ -30,8 +36,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    design, truth = Design(), TrueParameters()
-    record = truth_record(design, truth, 0)
+    shape, truth = CohortShape(), TrueParameters()
+    record = truth_record(shape, truth, 0)
     spec = parse_formula(FULL, "full")
     settings = BayesSettings()  # the defaults users get
     inside: dict[str, list[bool]] = {}
@@ -39,7 +45,7 @@ def main() -> None:
     for r in range(args.replicates):
         seed = args.first_seed + r
         data = build_model_data(
-            canonical(simulate_cohort(design, truth, seed)), spec, {"ebp": "MAP"}
+            canonical(simulate_cohort(shape, truth, seed)), spec, {"ebp": "MAP"}
         )
         if compiled is None or compiled.shape != (data.X.shape, data.groups, data.n_units):
             compiled = compile_model(data, settings)

@@ -21,7 +21,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import yaml, pymc, nutpie, arviz_stats
 from sessionmlm.config import load_config
-from sessionmlm.design import build_model_data
+from sessionmlm.model_data import build_model_data
 from sessionmlm.engines.bayes import fit
 from sessionmlm.ingest import ingest
 t_import = time.perf_counter() - t0

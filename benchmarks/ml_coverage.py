@@ -16,10 +16,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from sessionmlm.design import build_model_data
 from sessionmlm.engines import ml
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
 
 FULL = (
     "homework ~ ebp + n_ebps_trained + caregiver_present + stressful_event + child_age"
@@ -31,7 +31,7 @@ TRUTH = TrueParameters()
 
 
 def replicate(seed: int) -> dict:
-    table = canonical(simulate_cohort(Design(), TRUTH, seed=seed))
+    table = canonical(simulate_cohort(CohortShape(), TRUTH, seed=seed))
     data = build_model_data(table, parse_formula(FULL, "full"), {"ebp": "MAP"})
     result = ml.fit(data, {"points": 12}, threads=1)
     truth = TRUTH.coefficients()

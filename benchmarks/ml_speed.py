@@ -19,10 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from sessionmlm.design import build_model_data
 from sessionmlm.engines import ml
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = (
@@ -34,12 +34,12 @@ FULL = (
 ONE_PROCESS = """
 import json, time
 t0 = time.perf_counter()
-from sessionmlm.design import build_model_data
+from sessionmlm.model_data import build_model_data
 from sessionmlm.engines import ml
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, canonical, simulate_cohort
+from sessionmlm.simulate import CohortShape, canonical, simulate_cohort
 import sys
-table = canonical(simulate_cohort(Design(), seed=1))
+table = canonical(simulate_cohort(CohortShape(), seed=1))
 data = build_model_data(table, parse_formula(sys.argv[1], "full"), {"ebp": "MAP"})
 t1 = time.perf_counter()
 result = ml.fit(data, {"points": 12})
@@ -50,10 +50,10 @@ print(json.dumps({"process": time.perf_counter() - t0, "fit": time.perf_counter(
 def cohort(n_sessions: int, seed: int = 1):
     """The demo's shape (5 sessions per client, 4 clients per therapist) at a given size."""
     if n_sessions == 680:
-        design = Design()
+        shape = CohortShape()
     else:
-        design = Design(n_sessions // 20, n_sessions // 5, n_sessions)
-    table = canonical(simulate_cohort(design, TrueParameters(), seed=seed))
+        shape = CohortShape(n_sessions // 20, n_sessions // 5, n_sessions)
+    table = canonical(simulate_cohort(shape, TrueParameters(), seed=seed))
     return build_model_data(table, parse_formula(FULL, "full"), {"ebp": "MAP"})
 
 

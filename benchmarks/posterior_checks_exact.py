@@ -46,10 +46,10 @@ from sessionmlm.checks import (
     psis_loo,
     unit_loglik,
 )
-from sessionmlm.design import build_model_data
 from sessionmlm.engines.bayes import BayesSettings, Prior, fit
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, canonical, simulate_cohort
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import CohortShape, canonical, simulate_cohort
 
 FORMULA = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
 
@@ -333,8 +333,8 @@ def main() -> None:
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed + 1)
 
-    design = Design(args.therapists, args.clients, args.sessions)
-    table = canonical(simulate_cohort(design, seed=args.seed))
+    shape = CohortShape(args.therapists, args.clients, args.sessions)
+    table = canonical(simulate_cohort(shape, seed=args.seed))
     spec = parse_formula(FORMULA, "checks")
     data = build_model_data(table, spec, {})
     # The engine's defaults otherwise.

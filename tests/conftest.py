@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sessionmlm.simulate import Design, TrueParameters, simulate_cohort
+from sessionmlm.simulate import CohortShape, TrueParameters, simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = Design(n_therapists=30, n_clients=80, n_sessions=200)
+TINY = CohortShape(n_therapists=30, n_clients=80, n_sessions=200)
 
 TINY_COHORT = {
     "name": "tiny",

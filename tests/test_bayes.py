@@ -7,11 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sessionmlm.design import build_model_data
 from sessionmlm.engines import ESTIMATE_COLUMNS, VARIANCE_COLUMNS, write_result
 from sessionmlm.engines.bayes import BayesSettings, Prior, compile_model, fit
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort, truth_record
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import (
+    CohortShape,
+    TrueParameters,
+    canonical,
+    simulate_cohort,
+    truth_record,
+)
 from sessionmlm.variance import median_odds_ratio
 
 pytestmark = pytest.mark.slow
@@ -28,7 +34,7 @@ SMALL = BayesSettings(chains=2, draws=300, tune=300, min_ess=50, max_rhat=1.05, 
 
 @pytest.fixture(scope="module")
 def small_data():
-    table = canonical(simulate_cohort(Design(30, 80, 200), seed=11))
+    table = canonical(simulate_cohort(CohortShape(30, 80, 200), seed=11))
     spec = parse_formula("homework ~ caregiver_present + ebp + (1 | therapist/client)", "small")
     return build_model_data(table, spec, {"ebp": "MAP"})
 
@@ -99,12 +105,12 @@ def test_recovers_known_parameters_on_a_large_cohort():
     One fixed seed, chosen before the first run; calibration over many seeds is measured by
     benchmarks/bayes_coverage.py, not here.
     """
-    design, truth = Design(600, 1800, 5400), TrueParameters()
-    table = canonical(simulate_cohort(design, truth, seed=7))
+    shape, truth = CohortShape(600, 1800, 5400), TrueParameters()
+    table = canonical(simulate_cohort(shape, truth, seed=7))
     data = build_model_data(table, parse_formula(FULL, "full"), {"ebp": "MAP"})
     result = fit(data, BayesSettings(draws=1000))
     assert result.converged, result.info["problems"]
-    record = truth_record(design, truth, seed=7)
+    record = truth_record(shape, truth, seed=7)
     est = result.estimates.set_index("term")
     for term, value in record["coefficients"].items():
         assert est.ci_low[term] <= value <= est.ci_high[term], term
@@ -119,7 +125,7 @@ def test_recovers_known_parameters_on_a_large_cohort():
 
 
 def test_two_level_model_with_one_grouping_factor():
-    table = canonical(simulate_cohort(Design(30, 80, 200), seed=12))
+    table = canonical(simulate_cohort(CohortShape(30, 80, 200), seed=12))
     spec = parse_formula("homework ~ caregiver_present + (1 | client)", "two_level")
     data = build_model_data(table, spec, {})
     result = fit(data, SMALL)

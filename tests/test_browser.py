@@ -33,7 +33,7 @@ PAGES = {
     "power": "designs/plan/power.html",
 }
 # What each page must show: the ids of its <h2> sections.
-COHORT_IDS = ["glance", "design", "table1", "models", "engines", "comparison", "forest",
+COHORT_IDS = ["glance", "structure", "table1", "models", "engines", "comparison", "forest",
               "checks", "predicted", "plain", "appendix"]  # fmt: skip
 BAYES_IDS = ["sensitivity"]  # sections from the bayes engine's posterior checks
 SECTIONS = {
@@ -207,11 +207,11 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
         "</body></html>"
     )
     page = browser.open(bad, *LAPTOP)
-    found = problems(page, ("id", ["design"]), tmp_path / "bad.pdf")
+    found = problems(page, ("id", ["structure"]), tmp_path / "bad.pdf")
     # Offline the fetch fails, but it was attempted, so it is recorded.
     assert found["requests"] == ["http://example.invalid/x.png"]
     assert "console.error: boom" in found["console"]
-    assert "no <h2> with id 'design'" in found["sections"][0]
+    assert "no <h2> with id 'structure'" in found["sections"][0]
     assert found["sections"][1] == "link #gone goes to no id"
     assert "<svg> 0 (untitled) is drawn 10x10 px with 0 shapes" in found["figures"]
     assert "an <svg> without a <title>" in found["figures"][1]

@@ -19,8 +19,8 @@ from sessionmlm.checks import (
     psis_loo,
     unit_loglik,
 )
-from sessionmlm.design import ModelData
 from sessionmlm.formula import parse_formula
+from sessionmlm.model_data import ModelData
 
 NORMAL = SimpleNamespace(dist="normal", mu=0.0, sigma=2.5, nu=None)
 HALF = SimpleNamespace(dist="half_normal", mu=0.0, sigma=1.5, nu=None)

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sessionmlm.code_deps import modules_used
+from sessionmlm.code_deps import PACKAGE_DIR, modules_used
+
+from .conftest import ROOT
+
+ENGINES = ("bayes", "ml", "gee")
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -71,3 +75,40 @@ def test_an_unknown_root_is_named(tmp_path):
     package = write(tmp_path, {"__init__.py": ""})
     with pytest.raises(ValueError, match="'sessionmlm.stages.nope' is not a module of sessionmlm"):
         modules_used(["sessionmlm.stages.nope"], package_dir=package)
+
+
+def relative(paths: list[Path]) -> set[str]:
+    return {str(p.relative_to(PACKAGE_DIR)) for p in paths}
+
+
+def stage(name: str, engine: str | None = None) -> set[str]:
+    """What common.smk gives a job: its stage, and for a fit its engine, not the others."""
+    roots = [f"sessionmlm.stages.{name}"] + ([f"sessionmlm.engines.{engine}"] if engine else [])
+    skip = [f"sessionmlm.engines.{e}" for e in ENGINES if engine and e != engine]
+    return relative(modules_used(roots, skip=skip))
+
+
+def test_the_real_stages_depend_on_what_they_run():
+    report, fit_ml, fit_gee = stage("report"), stage("fit", "ml"), stage("fit", "gee")
+    # Modules the hand-kept lists missed, now found.
+    assert {"variance.py", "formula.py", "engines/__init__.py"} <= fit_ml
+    assert "stages/fit.py" in fit_ml and "stages/job.py" in fit_ml
+    assert "engines/quadrature.py" in fit_ml and "engines/quadrature.py" not in fit_gee
+    assert not {"engines/bayes.py", "engines/gee.py"} & fit_ml
+    # The report's own modules are no fit's, and ingest and describe now have code too.
+    assert {"report.py", "htmlparts.py", "posterior_report.py"} <= report
+    assert not {"report.py", "htmlparts.py", "pooling.py"} & (fit_ml | fit_gee)
+    assert {"ingest.py", "tables.py"} <= stage("ingest")
+    assert "describe.py" in stage("describe")
+    assert {"replicates.py", "engines/ml.py"} <= stage("simulate_chunk")
+
+
+def test_every_rule_with_a_script_has_its_stage_module():
+    rules = {p.stem for p in (ROOT / "workflow" / "rules").glob("*.smk")} - {"common"}
+    scripts = {p.stem for p in (ROOT / "workflow" / "scripts").glob("*.py")} - {"sessionmlm_path"}
+    stages = {p.stem for p in (PACKAGE_DIR / "stages").glob("*.py")} - {"__init__", "job"}
+    assert stages == scripts - {"cohort_problems"}
+    assert rules == scripts
+    for name in stages:
+        text = (ROOT / "workflow" / "scripts" / f"{name}.py").read_text()
+        assert f"from sessionmlm.stages.{name} import run_{name}" in text, name

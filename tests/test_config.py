@@ -30,9 +30,9 @@ def test_config_yaml_states_the_engine_defaults(demo_config):
 
 
 def problems_for(tmp_path, cohort=None, config_change=None):
-    from sessionmlm.simulate import Design, simulate_cohort
+    from sessionmlm.simulate import CohortShape, simulate_cohort
 
-    table = simulate_cohort(Design(10, 20, 40), seed=1)
+    table = simulate_cohort(CohortShape(10, 20, 40), seed=1)
     write_project(tmp_path, {"tiny": cohort or TINY_COHORT}, {"data/tiny/sessions.csv": table})
     config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
     config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")

@@ -8,7 +8,7 @@ import yaml
 
 from sessionmlm.config import load_config
 from sessionmlm.ingest import ingest
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort
+from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
 
 from .conftest import ROOT
 
@@ -25,7 +25,7 @@ def test_clinic_b_maps_to_the_same_data_as_the_demo_coding(monkeypatch):
     # The committed files are what make.py makes from simulated seed 2.
     made = runpy.run_path(str(ROOT / "data" / "examples" / "clinic_b" / "make.py"))
     assert made["clinic_b_tables"]()["visits"].shape[0] == len(table)
-    truth = canonical(simulate_cohort(Design(), TrueParameters(), seed=2))
+    truth = canonical(simulate_cohort(CohortShape(), TrueParameters(), seed=2))
     assert np.array_equal(table.homework, truth.homework)
     assert np.array_equal(table.caregiver_present, truth.caregiver_present)
     assert np.array_equal(table.licensed, truth.licensed)

@@ -11,11 +11,11 @@ from scipy.special import expit, logit
 from statsmodels.genmod.cov_struct import Nested
 from statsmodels.genmod.generalized_estimating_equations import GEE
 
-from sessionmlm.design import build_model_data
 from sessionmlm.engines import ESTIMATE_COLUMNS, FIT_KEYS, VARIANCE_COLUMNS, write_result
 from sessionmlm.engines.gee import QUANTITY, fit
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
 
 # Every predictor with a nonzero true effect, so the only source of attenuation is the random
 # intercepts (leaving out a predictor would attenuate too: logistic models are non-collapsible).
@@ -23,21 +23,21 @@ RHS = "caregiver_present + child_age + licensed + stressful_event + n_ebps_train
 C = 16 * math.sqrt(3) / (15 * math.pi)  # Zeger, Liang & Albert (1988)
 
 
-def model_data(design, truth, groups="therapist/client", seed=1):
-    table = canonical(simulate_cohort(design, truth, seed=seed))
+def model_data(shape, truth, groups="therapist/client", seed=1):
+    table = canonical(simulate_cohort(shape, truth, seed=seed))
     spec = parse_formula(f"homework ~ {RHS} + (1 | {groups})", "m")
     return build_model_data(table, spec, {"ebp": "MAP"})
 
 
 @pytest.fixture(scope="module")
 def small():
-    return model_data(Design(60, 200, 700), TrueParameters(sd_therapist=1.2, sd_client=1.2))
+    return model_data(CohortShape(60, 200, 700), TrueParameters(sd_therapist=1.2, sd_client=1.2))
 
 
 @pytest.fixture(scope="module")
 def unclustered():
     truth = TrueParameters(sd_therapist=0.0, sd_client=0.0)
-    return model_data(Design(n_therapists=300, n_clients=1500, n_sessions=6000), truth, seed=5)
+    return model_data(CohortShape(n_therapists=300, n_clients=1500, n_sessions=6000), truth, seed=5)
 
 
 def test_output_contract(small, tmp_path):
@@ -137,7 +137,7 @@ def test_population_averaged_attenuation():
     # 1000 therapists, 5000 clients, 20000 sessions: the robust SE of the caregiver effect is
     # about 0.027 (20 seeds gave an empirical SD of 0.026), so 3 SE is 0.08, well under the
     # 0.28 gap between the conditional effect (0.75) and its marginal counterpart (0.47).
-    data = model_data(Design(1000, 5000, 20000), truth)
+    data = model_data(CohortShape(1000, 5000, 20000), truth)
     result = fit(data, {})
     assert result.converged
     row = result.estimates.set_index("term").loc["caregiver_present"]
@@ -161,7 +161,7 @@ def test_population_averaged_attenuation():
 
 
 def test_one_grouping_level_uses_exchangeable():
-    data = model_data(Design(80, 250, 900), TrueParameters(sd_client=0.0), groups="therapist")
+    data = model_data(CohortShape(80, 250, 900), TrueParameters(sd_client=0.0), groups="therapist")
     result = fit(data, {})
     var, info = result.variance, result.info
     assert result.converged and info["diagnostics"]["working_covariance"] == "Exchangeable"

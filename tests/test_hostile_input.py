@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.ingest import ValidationError
 from sessionmlm.simulate import TrueParameters, simulate_cohort
-from sessionmlm.stages import run_ingest
+from sessionmlm.stages.ingest import run_ingest
 from sessionmlm.tables import TableError
 
 from .conftest import TINY, TINY_COHORT, write_project

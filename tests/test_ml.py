@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from sessionmlm.design import build_model_data
 from sessionmlm.engines import ESTIMATE_COLUMNS, FIT_KEYS, VARIANCE_COLUMNS, ml, write_result
 from sessionmlm.formula import parse_formula
-from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
 
 FULL = (
     "homework ~ ebp + n_ebps_trained + caregiver_present + stressful_event + child_age"
@@ -22,8 +22,8 @@ FULL = (
 SMALL = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
 
 
-def model_data(formula, design=None, truth=None, seed=1):
-    table = canonical(simulate_cohort(design or Design(), truth or TrueParameters(), seed=seed))
+def model_data(formula, shape=None, truth=None, seed=1):
+    table = canonical(simulate_cohort(shape or CohortShape(), truth or TrueParameters(), seed=seed))
     return build_model_data(table, parse_formula(formula, "m"), {"ebp": "MAP"})
 
 
@@ -96,7 +96,7 @@ def test_demo_design_recovers_the_truth_with_intervals_and_diagnostics():
     # truth in units of its own standard error: with 15 coefficients, |z| < 3.5 fails by
     # chance with probability about 0.7%, and so does the joint Wald statistic below the
     # chi-square(15) 99.9% point. A seed, 5, fixed before the first run.
-    data = model_data(FULL, Design(n_therapists=1000, n_clients=2700, n_sessions=6800), seed=5)
+    data = model_data(FULL, CohortShape(n_therapists=1000, n_clients=2700, n_sessions=6800), seed=5)
     result = ml.fit(data, {})
     assert result.converged, result.info["problems"]
     truth = TrueParameters().coefficients()
@@ -121,11 +121,11 @@ def test_demo_design_recovers_the_truth_with_intervals_and_diagnostics():
 def test_laplace_underestimates_the_client_variance_on_sparse_clients():
     # Rodriguez & Goldman (2001): with one to three sessions per client and a large client
     # variance, Laplace shrinks the client SD and the fixed effects towards zero.
-    design = Design(n_therapists=300, n_clients=1500, n_sessions=3000)
+    shape = CohortShape(n_therapists=300, n_clients=1500, n_sessions=3000)
     truth = TrueParameters(sd_therapist=1.0, sd_client=2.5)
     laplace_sd, agq_sd, laplace_b, agq_b = [], [], [], []
     for seed in range(4):
-        data = model_data(SMALL, design, truth, seed=seed)
+        data = model_data(SMALL, shape, truth, seed=seed)
         lap = ml.fit(data, {"points": 1, "profile": False})
         agq = ml.fit(data, {"points": 12, "profile": False})
         laplace_sd.append(lap.variance.loc[1, "sd"])
@@ -160,7 +160,7 @@ def test_more_points_converge():
 def test_singular_fit_is_flagged_and_equals_the_model_without_that_level():
     truth = TrueParameters(sd_therapist=0.0, sd_client=1.0)
     # Seed 1 gives a therapist SD estimate of exactly zero (7 of seeds 0-11 do).
-    data = model_data(SMALL, Design(60, 200, 500), truth, seed=1)
+    data = model_data(SMALL, CohortShape(60, 200, 500), truth, seed=1)
     result = ml.fit(data, {"points": 8})
     assert result.info["diagnostics"]["boundary"] == ["therapist"]
     assert result.variance.loc[0, "sd"] == 0 and result.variance.loc[0, "at_boundary"]
@@ -168,7 +168,7 @@ def test_singular_fit_is_flagged_and_equals_the_model_without_that_level():
     assert result.converged  # a singular fit is valid, with a warning that says what it means
     assert any("singular fit" in w and "therapist" in w for w in result.info["warnings"])
     # The same fit as clients alone (a two-level model with clients as the only level).
-    table = canonical(simulate_cohort(Design(60, 200, 500), truth, seed=1))
+    table = canonical(simulate_cohort(CohortShape(60, 200, 500), truth, seed=1))
     table["client_key"] = table["therapist"].astype(str) + "/" + table["client"].astype(str)
     two = build_model_data(
         table, parse_formula(SMALL.replace("therapist/client", "client_key"), "m"), {}
@@ -179,7 +179,7 @@ def test_singular_fit_is_flagged_and_equals_the_model_without_that_level():
 
 
 def test_separation_is_named_and_no_odds_ratio_is_reported():
-    table = canonical(simulate_cohort(Design(60, 200, 500), seed=4))
+    table = canonical(simulate_cohort(CohortShape(60, 200, 500), seed=4))
     # Nobody seen with Seeking Safety had homework: quasi-complete separation by that level.
     table.loc[table["ebp"] == "Seeking Safety", "homework"] = 0.0
     data = build_model_data(
@@ -206,7 +206,7 @@ def test_a_likelihood_that_cannot_be_evaluated_ends_as_a_failed_fit(monkeypatch)
         raise ml.ModeNotFoundError("no conditional mode found for 1 therapist(s) at SDs (9, 9)")
 
     monkeypatch.setattr(ml, "fit_model", no_mode)
-    result = ml.fit(model_data(SMALL, Design(30, 80, 200), seed=3), {})
+    result = ml.fit(model_data(SMALL, CohortShape(30, 80, 200), seed=3), {})
     assert not result.converged and result.estimates["estimate"].isna().all()
     assert "could not be evaluated" in result.info["problems"][0]
     assert "drop predictors, or use the bayes engine" in result.info["problems"][0]
@@ -234,7 +234,7 @@ def test_a_profile_end_that_does_not_settle_is_not_reported():
 
 
 def test_output_contract(tmp_path):
-    data = model_data(SMALL, Design(30, 80, 200), seed=3)
+    data = model_data(SMALL, CohortShape(30, 80, 200), seed=3)
     result = ml.fit(data, {"points": 6})
     write_result(result, tmp_path / "e.csv", tmp_path / "v.csv", tmp_path / "f.json")
     estimates = pd.read_csv(tmp_path / "e.csv")
@@ -264,14 +264,15 @@ def test_a_saddle_where_bfgs_stops_is_escaped_by_the_modified_newton_step(monkey
     A plain Newton step goes nowhere from a saddle (the fit then ends unconverged with an
     indefinite Hessian); the polish's modified Newton step, with the curvature's eigenvalues
     floored, goes uphill, and the one polish ends at the maximum."""
-    from sessionmlm.power import DEFAULT_STUDY, generating_model
+    from sessionmlm.designs import DEFAULT_STUDY
+    from sessionmlm.replicates import generating_model
 
     study = DEFAULT_STUDY | {
         "therapists": 30,
         "odds_ratios": {"licensed": 0.55, "caregiver_present": 2.1, "child_age": 1.08},
     }
-    design, truth = generating_model(study)
-    table = canonical(simulate_cohort(design, truth, seed=2735399982))
+    shape, truth = generating_model(study)
+    table = canonical(simulate_cohort(shape, truth, seed=2735399982))
     spec = parse_formula(
         "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)", "p"
     )

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sessionmlm.design import DesignError, build_model_data
 from sessionmlm.formula import parse_formula
+from sessionmlm.model_data import ModelDataError, build_model_data
 
 
 def table():
@@ -47,8 +47,10 @@ def test_same_client_id_under_two_therapists_makes_two_units_when_nested():
 
 def test_constant_predictor_and_constant_outcome_are_refused():
     t = table().assign(age=3.0)
-    with pytest.raises(DesignError, match="age take\\(s\\) a single value in the 5 complete rows"):
+    with pytest.raises(
+        ModelDataError, match="age take\\(s\\) a single value in the 5 complete rows"
+    ):
         build_model_data(t, parse_formula("homework ~ age + (1 | therapist)", "m"), {})
     t = table().assign(homework=1.0)
-    with pytest.raises(DesignError, match="outcome 'homework' has no variation"):
+    with pytest.raises(ModelDataError, match="outcome 'homework' has no variation"):
         build_model_data(t, parse_formula("homework ~ 1 + (1 | therapist)", "m"), {})

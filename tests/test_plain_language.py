@@ -11,7 +11,7 @@ import yaml
 
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.report import Fit, plain_language, render_cohort_report
-from sessionmlm.simulate import Design, simulate_cohort
+from sessionmlm.simulate import CohortShape, simulate_cohort
 
 from .conftest import TINY_COHORT, write_project
 from .test_report import DESC as REPORT_DESC
@@ -175,7 +175,7 @@ def test_every_user_string_is_escaped():
 
 def project(tmp_path, labels):
     cohort = copy.deepcopy(TINY_COHORT) | ({"labels": labels} if labels else {})
-    table = simulate_cohort(Design(10, 20, 40), seed=1)
+    table = simulate_cohort(CohortShape(10, 20, 40), seed=1)
     write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
     config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
     config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")

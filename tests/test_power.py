@@ -1,4 +1,6 @@
-"""Design simulations: validation, seeds independent of chunking, summaries, and truth."""
+"""Design simulations (designs.py, replicates.py, power_report.py): validation, seeds
+independent of chunking, summaries, and truth.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sessionmlm.designs import load_design, sessions_of
 from sessionmlm.intervals import wilson
-from sessionmlm.power import (
-    generating_model,
-    load_design,
-    replicate_seed,
-    run_chunk,
-    sessions_of,
-)
 from sessionmlm.power_report import (
     read_replicates,
     render_power_report,
     smallest_sufficient,
     summarise,
 )
+from sessionmlm.replicates import generating_model, replicate_seed, simulate_chunk
 
 SMALL = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
 
@@ -86,8 +83,8 @@ def test_design_problems_name_the_key_and_the_fix(raw, message):
 
 def test_replicates_do_not_depend_on_how_they_are_chunked():
     d = design(study={"therapists": 25, "odds_ratios": {"licensed": 0.55}})
-    whole = run_chunk(d, 0, 0, 6)
-    parts = pd.concat([run_chunk(d, 0, 0, 2), run_chunk(d, 0, 2, 6)], ignore_index=True)
+    whole = simulate_chunk(d, 0, 0, 6)
+    parts = pd.concat([simulate_chunk(d, 0, 0, 2), simulate_chunk(d, 0, 2, 6)], ignore_index=True)
     pd.testing.assert_frame_equal(whole, parts)
     assert len({replicate_seed(1, p, r) for p in range(3) for r in range(1000)}) == 3000
 
@@ -151,13 +148,13 @@ def test_wilson_interval_matches_its_formula_at_the_edges():
 
 def test_a_missing_chunk_is_an_error_not_a_smaller_study(tmp_path):
     d = design()
-    chunk = run_chunk(d, 0, 0, 4)
+    chunk = simulate_chunk(d, 0, 0, 4)
     path = tmp_path / "chunk.csv"
     chunk.to_csv(path, index=False)
     with pytest.raises(ValueError, match="hold 4 replicates, expected 6"):
         read_replicates([str(path)], d)
     rest = tmp_path / "rest.csv"
-    run_chunk(d, 0, 3, 6).to_csv(rest, index=False)  # replicate 3 is in both files
+    simulate_chunk(d, 0, 3, 6).to_csv(rest, index=False)  # replicate 3 is in both files
     with pytest.raises(ValueError, match="hold 6 replicates, some of them twice, expected 6"):
         read_replicates([str(path), str(rest)], d)
 
@@ -170,7 +167,7 @@ def test_false_positive_rate_is_the_significance_level():
         study={"therapists": 40},
         replicates=400,
     )
-    table = run_chunk(d, 0, 0, 400)
+    table = simulate_chunk(d, 0, 0, 400)
     summary = summarise(table, d)
     licensed = summary.set_index("quantity").loc["licensed"]
     rate, fits = licensed["power"], 400 - licensed["failed"]

@@ -67,7 +67,7 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
     full = fit("full", True)
     full.info["settings"] = {"chains": 4, "draws": 2000, "priors": {"omitted": "here"}}
     html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
-    for anchor in ["glance", "design", "table1", "models", "forest", "plain", "appendix"]:
+    for anchor in ["glance", "structure", "table1", "models", "forest", "plain", "appendix"]:
         assert f"id='{anchor}'" in html and f"href='#{anchor}'" in html
     assert "37.8%" in html and "&lt;11" in html  # base rate; suppressed small cell
     assert (

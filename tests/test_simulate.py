@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from sessionmlm.simulate import (
-    Design,
+    CohortShape,
     TrueParameters,
     allocate,
     canonical,
@@ -58,7 +58,7 @@ def test_simulated_data_show_the_study_directions():
     # standard errors ignore clustering, so it cannot check the near-zero effects.)
     import statsmodels.api as sm
 
-    table = canonical(simulate_cohort(Design(1000, 3000, 9000), seed=5))
+    table = canonical(simulate_cohort(CohortShape(1000, 3000, 9000), seed=5))
     X = sm.add_constant(table[["caregiver_present", "child_age", "licensed"]])
     glm = sm.GLM(table.homework, X, family=sm.families.Binomial()).fit()
     low, high = glm.conf_int().T.values
@@ -75,12 +75,12 @@ def test_allocate_respects_bounds_and_total():
 
 
 def test_same_seed_same_bytes_and_committed_demo_is_seed_1(tmp_path):
-    write_cohort(tmp_path / "a", Design(), TrueParameters(), seed=1)
-    write_cohort(tmp_path / "b", Design(), TrueParameters(), seed=1)
+    write_cohort(tmp_path / "a", CohortShape(), TrueParameters(), seed=1)
+    write_cohort(tmp_path / "b", CohortShape(), TrueParameters(), seed=1)
     for name in ["sessions.csv", "truth.json"]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
         assert (tmp_path / "a" / name).read_bytes() == (ROOT / "data" / "demo" / name).read_bytes()
-    write_cohort(tmp_path / "c", Design(), TrueParameters(), seed=2)
+    write_cohort(tmp_path / "c", CohortShape(), TrueParameters(), seed=2)
     assert (tmp_path / "c" / "sessions.csv").read_bytes() != (
         tmp_path / "a" / "sessions.csv"
     ).read_bytes()

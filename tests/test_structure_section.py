@@ -1,4 +1,4 @@
-"""The Design section: the nesting diagram, and unit-size bar charts with no small cells."""
+"""The Study structure section: the nesting diagram, and unit-size bar charts with no small cells."""
 
 import random
 import re
@@ -11,7 +11,7 @@ import pytest
 from sessionmlm.config import load_config
 from sessionmlm.describe import describe
 from sessionmlm.figures import coarsen_histogram, level_diagram
-from sessionmlm.report import design_section
+from sessionmlm.report import structure_section
 
 from .conftest import ROOT
 
@@ -120,9 +120,9 @@ def test_coarsening_never_shows_a_small_cell_and_keeps_the_total():
         assert (shown != hist) == needed, (hist, shown)
 
 
-def test_design_section_starts_with_the_diagram_and_shows_no_small_bar(demo_desc):
-    html = design_section(demo_desc)
-    assert html.startswith("<h2 id='design'>")
+def test_structure_section_starts_with_the_diagram_and_shows_no_small_bar(demo_desc):
+    html = structure_section(demo_desc)
+    assert html.startswith("<h2 id='structure'>")
     figures = svgs(html)
     assert "680 sessions" in "".join(figures[0].itertext())  # the diagram comes first
     assert html.index("<svg") < html.index("Units per level")
@@ -140,26 +140,26 @@ def test_design_section_starts_with_the_diagram_and_shows_no_small_bar(demo_desc
     assert all(svg.find(f"{SVG}title") is not None for svg in figures)
 
 
-def test_design_section_says_nothing_of_merging_when_no_bar_is_small():
+def test_structure_section_says_nothing_of_merging_when_no_bar_is_small():
     desc = synthetic_desc([1] * 30 + [2] * 15)
     assert desc["sizes"]["client_per_therapist"]["histogram"] == {"1": 30, "2": 15}
-    html = design_section(desc)
+    html = structure_section(desc)
     assert sorted(bar_counts(html)) == [15, 30, 60]  # 60 clients with one session each
     assert "merged" not in html
     assert "45 therapists" in html and "60 clients" in html
 
 
-def test_design_section_merges_small_bars_of_a_synthetic_table():
+def test_structure_section_merges_small_bars_of_a_synthetic_table():
     desc = synthetic_desc([1] * 20 + [2] * 4 + [3] * 25 + [7] * 2)
-    html = design_section(desc)
+    html = structure_section(desc)
     assert not any(0 < n < 11 for n in bar_counts(html))
     assert "merged with neighbouring sizes for privacy" in html
     assert ">≥3<" in html and ">≤2<" in html
 
 
-def test_design_section_draws_no_bars_when_there_are_too_few_units_in_all():
+def test_structure_section_draws_no_bars_when_there_are_too_few_units_in_all():
     desc = synthetic_desc([2] * 4 + [3] * 3)
-    html = design_section(desc)
+    html = structure_section(desc)
     assert not any(0 < n < 11 for n in bar_counts(html))
     assert "No bar chart: fewer than 11 therapists in all" in html
     for svg in svgs(html):
@@ -170,7 +170,7 @@ def test_an_end_bar_merged_hides_that_end_of_the_range():
     """20 therapists with 1 client, 4 with 2, 25 with 3, 2 with 7: with the largest size (7)
     and the total (103 clients), the merged bar "≥3" would give away the 2 therapists with 7."""
     desc = synthetic_desc([1] * 20 + [2] * 4 + [3] * 25 + [7] * 2)
-    html = design_section(desc)
+    html = structure_section(desc)
     assert "Clients per therapist: median 3, mean 2.29 (bar" in html
     assert not re.search(r"\b7\b", re.sub(r"<[^>]+>", " ", html))
     assert "largest" not in html and "smallest" not in html  # both ends merged

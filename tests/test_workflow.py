@@ -49,7 +49,7 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     assert list(small.term) == ["Intercept", "caregiver_present", "child_age", "licensed"]
 
     report = (results / "tiny" / "report.html").read_text()
-    for section in ["id='design'", "id='table1'", "id='models'", "id='engines'",
+    for section in ["id='structure'", "id='table1'", "id='models'", "id='engines'",
                     "id='comparison'", "id='forest'", "id='predicted'", "id='appendix'",
                     "id='checks'", "id='loo'", "id='lrt'", "id='sensitivity'"]:  # fmt: skip
         assert section in report

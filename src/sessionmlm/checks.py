@@ -34,8 +34,8 @@ import pandas as pd
 from scipy import sparse, stats
 from scipy.special import expit, logsumexp
 
-from sessionmlm.design import ModelData
 from sessionmlm.intervals import wilson
+from sessionmlm.model_data import ModelData
 from sessionmlm.predictions import averaged_probability, normal_rule
 
 QUADRATURE_POINTS = 21

@@ -18,8 +18,8 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from sessionmlm.designs import load_design
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.power import load_design
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -108,7 +108,7 @@ class WorkflowConfig:
     cohorts: dict[str, Cohort]
     privacy: dict[str, Any]
     broken: dict[str, list[str]] = field(default_factory=dict)
-    designs: dict[str, Any] = field(default_factory=dict)  # name -> power.PlannedDesign
+    designs: dict[str, Any] = field(default_factory=dict)  # name -> designs.Design
     meta_analysis: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,14 +1,13 @@
-"""Design simulations: the size a planned coding study needs.
+"""Designs: the planned coding studies a user asks about, under `designs:` in the config.
 
-A design (the `designs:` section of config/config.yaml) describes a planned study (therapists,
-clients per therapist, sessions per client, expected odds ratios, variance components) and a
-grid over some of those numbers. Each grid point is simulated R times with the package's
-simulator and fitted with the ml engine, one chunk of replicates per job; power_report
-summarises the fits into power, bias, interval coverage and the rate of singular fits per
-point, which answer "how many therapists do we need?".
+A design describes a planned study (therapists, clients per therapist, sessions per client,
+expected odds ratios, variance components) and a grid over some of those numbers. Each grid
+point is simulated R times and fitted with the ml engine, one chunk of replicates per job
+(replicates.py); power_report.py summarises the fits into power, bias, interval coverage and
+the rate of singular fits per point, which answer "how many therapists do we need?".
 
-Replicate r of grid point p always gets the same seed, whatever the chunking into jobs, so a
-run split over a cluster gives the same numbers as a run on a laptop.
+In this package "design" means only this; the simulator's unit counts are a CohortShape and an
+engine's arrays are ModelData.
 """
 
 from __future__ import annotations
@@ -16,19 +15,12 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
-import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from sessionmlm.design import build_model_data
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.simulate import EBPS, NUMERIC, Design, TrueParameters, canonical, simulate_cohort
-
-log = logging.getLogger(__name__)
+from sessionmlm.simulate import EBPS, NUMERIC
 
 EBP_REFERENCE = "MAP"
 # Predictors the simulator draws, as formula terms; ebp is categorical with reference MAP.
@@ -59,7 +51,7 @@ GRID_KEYS = (
 
 
 @dataclass(frozen=True)
-class PlannedDesign:
+class Design:
     """One design section, validated, with its grid expanded."""
 
     name: str
@@ -136,7 +128,7 @@ def sessions_of(study: dict[str, Any]) -> int:
 
 def load_design(
     name: str, raw: dict[str, Any], ml_defaults: dict[str, Any]
-) -> tuple[PlannedDesign | None, list[str]]:
+) -> tuple[Design | None, list[str]]:
     """Validate one design section (after the JSON schema); return it or the problems found."""
     where = f"config/config.yaml: designs.{name}"
     problems: list[str] = []
@@ -178,7 +170,7 @@ def load_design(
                 f"{where}.grid.{key}: cannot vary this; grid keys are {', '.join(GRID_KEYS)}."
             )
     settings = {**DEFAULTS, **{k: v for k, v in raw.items() if k in DEFAULTS}}
-    design = PlannedDesign(
+    design = Design(
         name=name,
         description=raw.get("description", ""),
         spec=spec,
@@ -210,91 +202,3 @@ def _study_problems(study: dict[str, Any], where: str) -> list[str]:
     bad = [k for k, v in study["odds_ratios"].items() if not v > 0]
     problems += [f"{where}: odds_ratios.{k} must be positive." for k in bad]
     return problems
-
-
-def generating_model(study: dict[str, Any]) -> tuple[Design, TrueParameters]:
-    """The simulator's design and true parameters for a planned study.
-
-    Clients and sessions are spread at random between each level's min and max around its mean;
-    effects not listed under odds_ratios are zero.
-    """
-    therapists, clients, sessions = planned_counts(study)
-    cpt, spc = study["clients_per_therapist"], study["sessions_per_client"]
-    design = Design(
-        therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
-    )
-    log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
-    scalars = {name: log_or.get(name, 0.0) for name in ("caregiver_present", *NUMERIC)}
-    truth = TrueParameters(
-        intercept=study["intercept"],
-        ebp={e: log_or.get(f"ebp[{e}]", 0.0) for e in EBPS[1:]},
-        sd_therapist=study["sd_therapist"],
-        sd_client=study["sd_client"],
-        **scalars,
-    )
-    return design, truth
-
-
-def replicate_seed(seed: int, point: int, replicate: int) -> int:
-    """The seed of one replicate: independent streams, the same whatever the chunking."""
-    return int(np.random.SeedSequence([seed, point, replicate]).generate_state(1)[0])
-
-
-def fit_replicate(
-    design: PlannedDesign, point: int, replicate: int, sim_design: Design, truth: TrueParameters
-) -> list[dict[str, Any]]:
-    """Simulate and fit one replicate; one row per fixed effect and per random-effect SD.
-
-    sim_design and truth are grid point `point`'s generating model (generating_model).
-    """
-    seed = replicate_seed(design.seed, point, replicate)
-    table = canonical(simulate_cohort(sim_design, truth, seed=seed))
-    data = build_model_data(table, design.spec, {"ebp": EBP_REFERENCE})
-    from sessionmlm.engines import ml  # numba and statsmodels load only in simulation jobs
-
-    result = ml.fit(data, design.ml_settings, threads=1)
-    true_values = truth.coefficients()
-    common = {"point": point, "replicate": replicate, "seed": seed, "converged": result.converged}
-    singular = bool(result.variance["sd"].le(ml.BOUNDARY_SD).any())
-    rows = [
-        common
-        | {
-            "quantity": row.term,
-            "truth": true_values[row.term],
-            "estimate": row.estimate,
-            "std_error": row.std_error,
-            "ci_low": row.ci_low,
-            "ci_high": row.ci_high,
-            "p_value": row.p_value,
-            "singular": singular,
-        }
-        for row in result.estimates.itertuples()
-    ]
-    sd_truth = {"therapist": truth.sd_therapist, "client": truth.sd_client}
-    rows += [
-        common
-        | {
-            "quantity": f"sd {row.level}",
-            "truth": sd_truth[row.level],
-            "estimate": row.sd,
-            "std_error": np.nan,
-            "ci_low": row.sd_low,
-            "ci_high": row.sd_high,
-            "p_value": np.nan,
-            "singular": singular,
-        }
-        for row in result.variance.itertuples()
-    ]
-    return rows
-
-
-def run_chunk(design: PlannedDesign, point: int, first: int, stop: int) -> pd.DataFrame:
-    """Fit replicates first..stop-1 of a grid point, logging progress."""
-    sim_design, truth = generating_model(design.study_at(point))
-    rows: list[dict[str, Any]] = []
-    for replicate in range(first, stop):
-        rows += fit_replicate(design, point, replicate, sim_design, truth)
-        done = replicate - first + 1
-        if done % 10 == 0 or replicate == stop - 1:
-            log.info("point %d: %d of %d replicates fitted", point + 1, done, stop - first)
-    return pd.DataFrame(rows)

@@ -257,7 +257,7 @@ def size_range(size: dict, dash: str) -> str:
 
 
 def level_diagram(counts: dict[str, int], levels: list[str], sizes: dict, *, note: str = "") -> str:
-    """The nesting of the design as boxes, outermost level on top.
+    """The nesting of the levels as boxes, outermost level on top.
 
     Each box shows a level's number of units ("103 therapists"); the arrow to the next box
     says how many inner units each outer unit holds: mean, median and range from sizes
@@ -303,7 +303,7 @@ def level_diagram(counts: dict[str, int], levels: list[str], sizes: dict, *, not
     height = top * 2 + box_h * len(levels) + gap * (len(levels) - 1) + note_h
 
     chain = " within ".join(f"{count_of(level)} {name_of(level)}" for level in reversed(levels))
-    alt = f"Design: {chain}."
+    alt = f"Study structure: {chain}."
     details = "; ".join(s for _, _, s in links if s)
     if details:
         alt += f" {details[:1].upper()}{details[1:]}."

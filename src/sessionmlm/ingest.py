@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.config import Cohort
+from sessionmlm.errors import UserError
 from sessionmlm.tables import ReadOptions, read_table
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Validation:
         }
 
 
-class ValidationError(ValueError):
+class ValidationError(UserError):
     """The cohort's data cannot be modelled; the message lists every problem."""
 
     def __init__(self, validation: Validation):

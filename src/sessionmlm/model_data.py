@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sessionmlm.errors import UserError
 from sessionmlm.formula import ModelSpec
 
 
-class DesignError(ValueError):
+class ModelDataError(UserError):
     """The data cannot support the model as written."""
 
 
@@ -70,7 +71,7 @@ def _reference_first(values: pd.Series, reference: Any) -> list[str]:
 
 
 def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]) -> ModelData:
-    """Build the design for spec from the canonical table (treatment coding, listwise deletion).
+    """Build spec's arrays from the canonical table (treatment coding, listwise deletion).
 
     Categorical predictors (text columns) get one 0/1 column per level other than the
     reference, named `column[level]`; the reference is set in config or else the first level
@@ -97,12 +98,12 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
     n = len(data)
     constant = [t for t, c in zip(terms, columns, strict=True) if np.ptp(c) == 0]
     if constant:
-        raise DesignError(
+        raise ModelDataError(
             f"model {spec.name!r}: {', '.join(constant)} take(s) a single value in the "
             f"{n} complete rows; drop the term from the formula or check its codes."
         )
     if n == 0 or np.ptp(data[spec.outcome].to_numpy(float)) == 0:
-        raise DesignError(
+        raise ModelDataError(
             f"model {spec.name!r}: the outcome {spec.outcome!r} has no variation in the "
             f"{n} complete rows; nothing can be estimated."
         )

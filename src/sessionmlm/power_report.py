@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm import atomic
+from sessionmlm.designs import Design, sessions_of
 from sessionmlm.figures import line_plot
 from sessionmlm.htmlparts import html_table, num, page
 from sessionmlm.intervals import wilson
-from sessionmlm.power import PlannedDesign, sessions_of
 
 
-def summarise(replicates: pd.DataFrame, design: PlannedDesign) -> pd.DataFrame:
+def summarise(replicates: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Power, bias, RMSE, coverage and singular-fit rate per grid point and quantity.
 
     Power is the share of converged fits with p < alpha (Wald test); failed fits are counted
@@ -71,7 +71,7 @@ def smallest_sufficient(summary: pd.DataFrame, key: str, quantity: str, target: 
     return None if rows.empty else rows[key].min()
 
 
-def read_replicates(paths: list[str], design: PlannedDesign) -> pd.DataFrame:
+def read_replicates(paths: list[str], design: Design) -> pd.DataFrame:
     """All chunks of a design, checked to hold every (point, replicate) exactly once."""
     table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
     replicates = table[["point", "replicate"]].drop_duplicates()
@@ -91,7 +91,7 @@ def _label(key: str) -> str:
     return key.replace("odds_ratios.", "odds ratio of ").replace("_", " ").replace(".", " ")
 
 
-def _answers(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) -> str:
+def _answers(summary: pd.DataFrame, design: Design, effects: list[str]) -> str:
     """The planning question answered in words, when the grid varies one thing."""
     if len(design.grid) != 1:
         return ""
@@ -118,7 +118,7 @@ def _answers(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) -
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _curves(summary: pd.DataFrame, design: PlannedDesign, effects: list[str]) -> str:
+def _curves(summary: pd.DataFrame, design: Design, effects: list[str]) -> str:
     if not design.grid:
         return ""
     key, *others = list(design.grid)
@@ -156,7 +156,7 @@ def _se_ratio(mean_std_error: float, empirical_sd: float) -> float:
     return mean_std_error / empirical_sd
 
 
-def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
+def _point_table(summary: pd.DataFrame, design: Design) -> str:
     rows = []
     for row in summary.itertuples():
         values = row._asdict()
@@ -182,7 +182,7 @@ def _point_table(summary: pd.DataFrame, design: PlannedDesign) -> str:
     return html_table(header, rows, "Per grid point")
 
 
-def _study_table(design: PlannedDesign) -> str:
+def _study_table(design: Design) -> str:
     s = design.study
     rows = [
         ["therapists", str(s["therapists"])],
@@ -216,7 +216,7 @@ def _spread(s: dict[str, Any]) -> str:
     return f"mean {s['mean']:g}, between {s['min']} and {s['max']}"
 
 
-def render_power_report(design: PlannedDesign, summary: pd.DataFrame) -> str:
+def render_power_report(design: Design, summary: pd.DataFrame) -> str:
     """The whole design-simulation report as one self-contained HTML string."""
     effects = [
         q for q in dict.fromkeys(summary.quantity) if q != "Intercept" and not q.startswith("sd ")
@@ -250,7 +250,7 @@ def render_power_report(design: PlannedDesign, summary: pd.DataFrame) -> str:
 
 
 def write_power_report(
-    design: PlannedDesign, replicates: list[str], summary_out: str, report_out: str
+    design: Design, replicates: list[str], summary_out: str, report_out: str
 ) -> None:
     """Stage: summarise every chunk of a design into power.csv and power.html."""
     table = read_replicates(replicates, design)

@@ -58,7 +58,7 @@ def averaged_probability(
 
 
 def _check_terms(terms: list[str], means: dict[str, float]) -> None:
-    """Raise a ValueError naming whatever the design rows need and lack."""
+    """Raise a ValueError naming whatever the model rows need and lack."""
     if "Intercept" not in terms:
         raise ValueError(f"predictions need an 'Intercept' term; terms are {list(terms)}")
     missing = [t for t in NEEDED if t not in terms]
@@ -72,10 +72,10 @@ def _check_terms(terms: list[str], means: dict[str, float]) -> None:
         raise ValueError(f"predictions need a value in means for the term(s) {unset}")
 
 
-def _design_rows(
+def _model_rows(
     terms: list[str], means: dict[str, float], caregiver: int, licensed: int, ages
 ) -> np.ndarray:
-    """One row of the design per age, other predictors at their means."""
+    """One row of X per age, other predictors at their means."""
     values = means | {"caregiver_present": caregiver, "licensed": licensed}
     return np.array([[1.0 if t == "Intercept" else (age if t == "child_age" else values[t])
                       for t in terms] for age in ages])  # fmt: skip
@@ -129,7 +129,7 @@ def probabilities_from_draws(
     rows = []
     for caregiver in (1, 0):
         for licensed in (0, 1):
-            X = _design_rows(terms, means, caregiver, licensed, ages)
+            X = _model_rows(terms, means, caregiver, licensed, ages)
             eta = beta_draws @ X.T  # (S, A): every draw at once
             for kind in (CONDITIONAL, AVERAGED):
                 if kind == CONDITIONAL:
@@ -178,7 +178,7 @@ def predicted_probabilities(
 def fit_predictions(result: Any, data: Any) -> pd.DataFrame | None:
     """A converged bayes or ml fit's predictions, at the predictors' means over its sessions.
 
-    result is an engines.FitResult and data the design.ModelData it was fitted to; None when
+    result is an engines.FitResult and data the model_data.ModelData it was fitted to; None when
     the model lacks a NEEDED term, did not converge, or is a gee fit (no random effects to
     condition on or average over).
     """

@@ -100,7 +100,7 @@ def _cell(entry: dict[str, Any], min_cell: int) -> str:
     return f"&lt;{min_cell}" if entry["suppressed"] else str(entry["n"])
 
 
-def design_section(desc: dict[str, Any]) -> str:
+def structure_section(desc: dict[str, Any]) -> str:
     """How the units nest, how many there are per level and in each other, and the base rate.
 
     The unit-size bar charts merge neighbouring sizes until no bar counts 1 to min_cell - 1.
@@ -127,7 +127,7 @@ def design_section(desc: dict[str, Any]) -> str:
     }
     sizes = {key: _public_range(size, shown[key]) for key, size in desc["sizes"].items()}
     parts = [
-        "<h2 id='design'>Design</h2>",
+        "<h2 id='structure'>Study structure</h2>",
         f"<figure>{level_diagram(desc['counts'], levels, sizes, note=note)}"
         f"<figcaption>How the data nest: {escape(chain)}, outermost first. {rate_sentence}"
         "</figcaption></figure>",
@@ -743,7 +743,7 @@ def render_cohort_report(
     sensitivity = sensitivity_section(bayes_infos, models[-1] if models else "")
     toc = [
         ("glance", "At a glance"),
-        ("design", "Design"),
+        ("structure", "Study structure"),
         ("table1", "Table 1 by level"),
         ("models", "Models"),
         ("engines", "Engines side by side") if side_by_side else None,
@@ -804,7 +804,7 @@ def render_cohort_report(
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
         "<h2 id='glance'>At a glance</h2>",
         html_table(["model", "engine", "checks", "detail"], glance),
-        design_section(desc),
+        structure_section(desc),
         table1_section(desc),
         "<h2 id='models'>Models</h2>",
         "".join(model_section(f, _null_of(f, fits)) for f in fits),

@@ -1,6 +1,6 @@
-"""Simulate coded-session cohorts from a design and true parameters.
+"""Simulate coded-session cohorts from a cohort shape and true parameters.
 
-The default design and parameters mirror the reference study (Corona et al.): 103 therapists,
+The default shape and parameters mirror the reference study (Corona et al.): 103 therapists,
 274 clients, 680 sessions, three nested levels, homework more likely with a caregiver present
 and an older child and less likely with a licensed therapist.
 """
@@ -20,7 +20,7 @@ EBPS = ("MAP", "TF-CBT", "CBITS", "Seeking Safety", "CPP", "Triple P")
 
 
 @dataclass(frozen=True)
-class Design:
+class CohortShape:
     """How many units there are at each level and how unbalanced they may be."""
 
     n_therapists: int = 103
@@ -85,18 +85,16 @@ def allocate(n_units: int, n_parents: int, bounds: tuple[int, int], rng: np.rand
 
 
 def simulate_cohort(
-    design: Design = Design(), truth: TrueParameters = TrueParameters(), seed: int = 1
+    shape: CohortShape = CohortShape(), truth: TrueParameters = TrueParameters(), seed: int = 1
 ) -> pd.DataFrame:
     """Draw one cohort: one row per coded session with raw ids and source-style codes."""
     rng = np.random.default_rng(seed)
     therapist_of_client = allocate(
-        design.n_clients, design.n_therapists, design.clients_per_therapist, rng
+        shape.n_clients, shape.n_therapists, shape.clients_per_therapist, rng
     )
-    client_of_session = allocate(
-        design.n_sessions, design.n_clients, design.sessions_per_client, rng
-    )
+    client_of_session = allocate(shape.n_sessions, shape.n_clients, shape.sessions_per_client, rng)
     therapist_of_session = therapist_of_client[client_of_session]
-    nt, nc, ns = design.n_therapists, design.n_clients, design.n_sessions
+    nt, nc, ns = shape.n_therapists, shape.n_clients, shape.n_sessions
 
     therapists = pd.DataFrame(
         {
@@ -180,12 +178,12 @@ def canonical(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def truth_record(design: Design, truth: TrueParameters, seed: int) -> dict:
+def truth_record(shape: CohortShape, truth: TrueParameters, seed: int) -> dict:
     """Describe how a cohort was generated, in the engines' naming, for recovery checks."""
     total = truth.sd_therapist**2 + truth.sd_client**2 + math.pi**2 / 3
     return {
         "seed": seed,
-        "design": asdict(design),
+        "shape": asdict(shape),
         "coefficients": truth.coefficients(),
         "reference": {"ebp": "MAP"},
         "variance": {
@@ -208,12 +206,12 @@ def median_odds_ratio(sd: float) -> float:
     return math.exp(math.sqrt(2 * sd**2) * 0.6744897501960817)
 
 
-def write_cohort(out_dir: Path, design: Design, truth: TrueParameters, seed: int) -> None:
+def write_cohort(out_dir: Path, shape: CohortShape, truth: TrueParameters, seed: int) -> None:
     """Write sessions.csv and truth.json to out_dir; the same seed gives the same bytes."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = simulate_cohort(design, truth, seed)
+    table = simulate_cohort(shape, truth, seed)
     table.to_csv(out_dir / "sessions.csv", index=False, lineterminator="\n")
-    record = truth_record(design, truth, seed)
+    record = truth_record(shape, truth, seed)
     (out_dir / "truth.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
@@ -222,18 +220,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="sessionmlm-simulate",
         description="Simulate a coded-session cohort (sessions.csv) and its true parameters "
-        "(truth.json) with the reference study's design.",
+        "(truth.json) shaped like the reference study.",
     )
     parser.add_argument("out_dir", type=Path, help="folder to write sessions.csv and truth.json")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    d = Design()
+    d = CohortShape()
     parser.add_argument("--therapists", type=int, default=d.n_therapists)
     parser.add_argument("--clients", type=int, default=d.n_clients)
     parser.add_argument("--sessions", type=int, default=d.n_sessions)
     args = parser.parse_args(argv)
-    design = Design(args.therapists, args.clients, args.sessions)
+    shape = CohortShape(args.therapists, args.clients, args.sessions)
     try:
-        write_cohort(args.out_dir, design, TrueParameters(), args.seed)
+        write_cohort(args.out_dir, shape, TrueParameters(), args.seed)
     except ValueError as error:
         parser.error(str(error))
     print(f"wrote {args.out_dir / 'sessions.csv'} and {args.out_dir / 'truth.json'}")

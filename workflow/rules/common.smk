@@ -1,3 +1,4 @@
+import functools
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from snakemake.logging import logger
 # The package lives in src/ (jobs find it through workflow/scripts/sessionmlm_path.py).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from sessionmlm.code_deps import modules_used  # noqa: E402
 from sessionmlm.config import KNOWN_ENGINES, ConfigError, load_config  # noqa: E402
 
 ENV = "../../envs/sessionmlm.yaml"
@@ -59,44 +61,18 @@ def fit_outputs(cohort, name):
     ]
 
 
-# The package code each job runs: a changed engine or report module reruns its jobs.
-PACKAGE = Path(workflow.basedir) / "src" / "sessionmlm"
-ENGINE_CODE = {
-    "bayes": [
-        PACKAGE / "engines" / "bayes.py",
-        PACKAGE / "checks.py",
-        PACKAGE / "predictions.py",
-        PACKAGE / "intervals.py",
-    ],
-    "ml": [
-        PACKAGE / "engines" / "ml.py",
-        PACKAGE / "engines" / "quadrature.py",
-        PACKAGE / "intervals.py",
-        PACKAGE / "predictions.py",
-    ],
-    "gee": [PACKAGE / "engines" / "gee.py", PACKAGE / "intervals.py"],
-}
-REPORT_CODE = [
-    PACKAGE / "report.py",
-    PACKAGE / "htmlparts.py",
-    PACKAGE / "posterior_report.py",
-    PACKAGE / "checks.py",
-    PACKAGE / "figures.py",
-    PACKAGE / "compare.py",
-    PACKAGE / "predictions.py",
-]
-INDEX_CODE = [
-    PACKAGE / "pooling.py",
-    PACKAGE / "meta.py",
-    PACKAGE / "figures.py",
-    PACKAGE / "htmlparts.py",
-]
-SIMULATION_CODE = [
-    PACKAGE / "power.py",
-    PACKAGE / "simulate.py",
-    PACKAGE / "design.py",
-    *ENGINE_CODE["ml"],
-]
+# The package code each job runs, as inputs: a changed module reruns the jobs that import it
+# (code_deps.py reads the imports). A fit runs its stage and its engine, chosen by name.
+@functools.cache
+def stage_code(stage, engine=None):
+    roots = [f"sessionmlm.stages.{stage}"]
+    other_engines = []
+    if engine is not None:
+        roots.append(f"sessionmlm.engines.{engine}")
+        other_engines = [
+            f"sessionmlm.engines.{e}" for e in KNOWN_ENGINES if e != engine
+        ]
+    return modules_used(roots, skip=other_engines)
 
 
 # Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.

@@ -1,7 +1,7 @@
 rule fit:
     input:
         sessions="results/{cohort}/sessions.parquet",
-        code=lambda wc: ENGINE_CODE[wc.engine] + [PACKAGE / "design.py"],
+        code=lambda wc: stage_code("fit", wc.engine),
     output:
         estimates=report(
             "results/{cohort}/{model}/{engine}/estimates.csv",

@@ -4,6 +4,7 @@
 rule ingest:
     input:
         data=lambda wc: COHORTS[wc.cohort].data_files,
+        code=stage_code("ingest"),
     output:
         staged=temp("results/{cohort}/staged-sessions.parquet"),
     log:
@@ -38,25 +39,3 @@ rule accept:
         runtime=5,
     shell:
         "cp {input.staged} {output.sessions} 2> {log}"
-
-
-rule describe:
-    input:
-        sessions="results/{cohort}/sessions.parquet",
-    output:
-        descriptives="results/{cohort}/descriptives.json",
-    log:
-        "logs/describe/{cohort}.log",
-    benchmark:
-        "logs/benchmarks/describe/{cohort}.tsv"
-    conda:
-        ENV
-    resources:
-        mem_mb=2000,
-        runtime=15,
-    params:
-        cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
-        recorded=lambda wc: recorded(COHORTS[wc.cohort].for_ingest()),
-        privacy=WORKFLOW.privacy,
-    script:
-        "../scripts/describe.py"

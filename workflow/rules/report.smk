@@ -4,7 +4,7 @@ rule report:
         fits=lambda wc: fit_outputs(wc.cohort, "fit.json"),
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
-        code=REPORT_CODE,
+        code=stage_code("report"),
     output:
         report=report(
             "results/{cohort}/report.html",
@@ -52,55 +52,3 @@ rule report:
         validation="results/{cohort}/validation.json",
     script:
         "../scripts/report.py"
-
-
-rule index:
-    input:
-        reports=expand("results/{cohort}/report.html", cohort=COHORTS),
-        descriptives=expand("results/{cohort}/descriptives.json", cohort=COHORTS),
-        fits=[f for c in COHORTS for f in fit_outputs(c, "fit.json")],
-        code=INDEX_CODE,
-    output:
-        index=report(
-            "results/index.html",
-            caption="../report/index.rst",
-            category="Across cohorts",
-            labels={"page": "index and cross-cohort comparison"},
-        ),
-        table=report(
-            "results/cohort_comparison.csv",
-            caption="../report/cohort_comparison.rst",
-            category="Across cohorts",
-            labels={"page": "odds ratios per cohort and pooled"},
-        ),
-    log:
-        "logs/index/index.log",
-    conda:
-        ENV
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        cohorts=COHORTS,
-        results_dir=lambda wc, output: str(Path(output.index).parent),
-        settings=WORKFLOW.meta_analysis,
-    script:
-        "../scripts/index.py"
-
-
-# A cohort with problems in its own file or data: this job fails and lists them, so the run
-# ends non-zero and names the cohort while every other cohort runs to its report.
-rule cohort_problems:
-    output:
-        problems="results/{broken}/cohort-problems.txt",
-    log:
-        "logs/cohort_problems/{broken}.log",
-    conda:
-        ENV
-    resources:
-        mem_mb=200,
-        runtime=5,
-    params:
-        problems=lambda wc: BROKEN[wc.broken],
-    script:
-        "../scripts/cohort_problems.py"

@@ -1,5 +1,7 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.stages import run_fit, run_job
+
+from sessionmlm.stages.fit import run_fit
+from sessionmlm.stages.job import run_job
 
 run_job(
     snakemake.log[0],

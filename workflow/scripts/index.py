@@ -1,10 +1,11 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.pooling import write_index
-from sessionmlm.stages import run_job
+
+from sessionmlm.stages.index import run_index
+from sessionmlm.stages.job import run_job
 
 run_job(
     snakemake.log[0],
-    write_index,
+    run_index,
     snakemake.params.cohorts,
     results_dir=snakemake.params.results_dir,
     reports=list(snakemake.input.reports),

@@ -1,5 +1,7 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.stages import run_ingest, run_job
+
+from sessionmlm.stages.ingest import run_ingest
+from sessionmlm.stages.job import run_job
 
 run_job(
     snakemake.log[0],

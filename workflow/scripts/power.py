@@ -1,10 +1,11 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.power_report import write_power_report
-from sessionmlm.stages import run_job
+
+from sessionmlm.stages.job import run_job
+from sessionmlm.stages.power import run_power
 
 run_job(
     snakemake.log[0],
-    write_power_report,
+    run_power,
     snakemake.params.design,
     replicates=list(snakemake.input.replicates),
     summary_out=snakemake.output.summary,

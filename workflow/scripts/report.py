@@ -1,10 +1,11 @@
 import sessionmlm_path  # noqa: F401  (puts src/ on sys.path)
-from sessionmlm.report import write_cohort_report
-from sessionmlm.stages import run_job
+
+from sessionmlm.stages.job import run_job
+from sessionmlm.stages.report import run_report
 
 run_job(
     snakemake.log[0],
-    write_cohort_report,
+    run_report,
     snakemake.params.cohort,
     results_dir=snakemake.params.results_dir,
     descriptives=snakemake.input.descriptives,

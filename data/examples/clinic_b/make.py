@@ -16,14 +16,14 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 
-from sessionmlm.simulate import Design, TrueParameters, simulate_cohort
+from sessionmlm.simulate import CohortShape, TrueParameters, simulate_cohort
 
 HERE = Path(__file__).resolve().parent
 
 
 def clinic_b_tables(seed: int = 2) -> dict[str, pd.DataFrame]:
     """The example's three tables, from a simulated cohort of the demo design."""
-    t = simulate_cohort(Design(), TrueParameters(), seed=seed)
+    t = simulate_cohort(CohortShape(), TrueParameters(), seed=seed)
     t["clinician_code"] = "CL-" + t.therapist_id.str[1:]
     t["youth_id"] = "Y" + t.client_id.str[1:]
     t["visit_id"] = "V" + t.session_id.str[1:]

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.checks import Posterior
-from sessionmlm.design import ModelData
 from sessionmlm.engines import FitResult
+from sessionmlm.model_data import ModelData
 from sessionmlm.variance import icc_by_level, median_odds_ratio
 
 log = logging.getLogger(__name__)

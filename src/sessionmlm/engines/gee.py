@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sessionmlm.design import ModelData
 from sessionmlm.engines import FitResult
 from sessionmlm.intervals import Z95
+from sessionmlm.model_data import ModelData
 
 DEFAULTS: dict[str, Any] = {"covariance": "robust", "max_iter": 100}
 COVARIANCES = ("robust", "bias_reduced")

@@ -29,7 +29,6 @@ from statsmodels.base.model import (
     LikelihoodModelResults,
 )
 
-from sessionmlm.design import ModelData
 from sessionmlm.engines import FitResult
 from sessionmlm.engines.quadrature import (
     ModeNotFoundError,
@@ -38,6 +37,7 @@ from sessionmlm.engines.quadrature import (
     nesting_from_codes,
 )
 from sessionmlm.intervals import Z95
+from sessionmlm.model_data import ModelData
 from sessionmlm.variance import icc_by_level, median_odds_ratio
 
 log = logging.getLogger(__name__)

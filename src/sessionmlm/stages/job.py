@@ -1,8 +1,4 @@
-"""The workflow's stages as plain functions.
-
-Each reads its inputs, calls the package and writes its outputs; workflow/scripts/*.py only
-adapt Snakemake's objects to these.
-"""
+"""What every workflow job does around its stage: log to its file, end plainly on user errors."""
 
 from __future__ import annotations
 
@@ -15,16 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sessionmlm import atomic
-from sessionmlm.config import Cohort
-from sessionmlm.describe import describe
-from sessionmlm.design import DesignError, build_model_data
-from sessionmlm.engines import get_engine, write_result
-from sessionmlm.formula import ModelSpec
-from sessionmlm.ingest import ValidationError, ingest
-from sessionmlm.power import PlannedDesign, run_chunk
+from sessionmlm.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +40,7 @@ def user_errors() -> Iterator[None]:
     """
     try:
         yield
-    except (ValidationError, DesignError) as error:
+    except UserError as error:
         log.error("%s", error)
         raise SystemExit(f"sessionmlm: {error}") from None
 
@@ -84,87 +72,3 @@ def inputs_hash(paths: list[Path]) -> str:
 def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write JSON with a trailing newline."""
     atomic.write_text(path, json.dumps(value, indent=2, default=str) + "\n")
-
-
-def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validation: str) -> None:
-    """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
-    log.info("reading %s", ", ".join(str(f) for f in cohort.data_files))
-    table, check = ingest(cohort, privacy)
-    record = check.to_dict() | {"input_hash": inputs_hash(cohort.data_files), "n_rows": len(table)}
-    write_json(validation, record)
-    if not check.ok:
-        raise ValidationError(check)
-    with atomic.atomic(sessions) as temporary:
-        table.to_parquet(temporary, index=False)
-    log.info("wrote %d sessions to %s", len(table), sessions)
-
-
-def run_describe(cohort: Cohort, privacy: dict[str, Any], sessions: str, out: str) -> None:
-    """Describe one cohort's canonical table."""
-    table = pd.read_parquet(sessions)
-    write_json(out, describe(table, cohort, privacy["min_cell"]))
-
-
-def run_fit(
-    cohort: str,
-    spec: ModelSpec,
-    reference: dict[str, Any],
-    engine: str,
-    settings: dict[str, Any],
-    sessions: str,
-    outputs: dict[str, str],
-    threads: int,
-    min_cell: int,
-    levels: tuple[str, ...],
-) -> None:
-    """Fit one model of a cohort with one engine and write the output contract.
-
-    A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
-    prior sensitivity) in fit.json, computed here while the draws are in memory; bayes and ml
-    fits get their predicted probabilities (predictions.py) there too. min_cell is the
-    privacy threshold, levels the cohort's id columns (never grouped by).
-
-    Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
-    settings change and not when another model of the cohort does.
-    """
-    table = pd.read_parquet(sessions)
-    data = build_model_data(table, spec, reference)
-    log.info(
-        "fitting %s with %s: %d sessions (%d dropped for missing values), units %s",
-        spec.name,
-        engine,
-        len(data.y),
-        data.n_dropped,
-        dict(zip(data.groups, data.n_units, strict=True)),
-    )
-    result = get_engine(engine)(data, settings, threads=threads)
-    result.info["cohort"] = cohort
-    result.info["input_hash"] = file_hash(sessions)
-    result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
-    if result.posterior is not None:
-        from sessionmlm.checks import categorical_columns, posterior_checks  # scipy: bayes only
-
-        log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
-        result.info["checks"] = posterior_checks(
-            table, data, result.posterior, categorical_columns(table, reference, levels),
-            min_cell, seed=result.info["seed"],
-        )  # fmt: skip
-    from sessionmlm.predictions import fit_predictions  # scipy: fit jobs only
-
-    predicted = fit_predictions(result, data)
-    if predicted is not None:
-        result.info["predicted"] = predicted.to_dict("records")
-    write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
-    level = logging.INFO if result.converged else logging.WARNING
-    log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
-
-
-def run_simulation_chunk(design: PlannedDesign, point: int, chunk: int, out: str) -> None:
-    """Simulate and fit one chunk of a design's replicates."""
-    first, stop = design.chunks()[chunk]
-    log.info(
-        "design %s, grid point %d %s: replicates %d to %d",
-        design.name, point + 1, design.points[point], first + 1, stop,
-    )  # fmt: skip
-    table = run_chunk(design, point, first, stop)
-    atomic.write_text(out, table.to_csv(index=False, float_format="%.10g"))

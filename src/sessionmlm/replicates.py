@@ -1,0 +1,115 @@
+"""Replicates of a design: simulate a cohort at a grid point, fit it with the ml engine.
+
+Replicate r of grid point p always gets the same seed, whatever the chunking into jobs, so a
+run split over a cluster gives the same numbers as a run on a laptop.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sessionmlm.designs import EBP_REFERENCE, Design, planned_counts
+from sessionmlm.model_data import build_model_data
+from sessionmlm.simulate import (
+    EBPS,
+    NUMERIC,
+    CohortShape,
+    TrueParameters,
+    canonical,
+    simulate_cohort,
+)
+
+log = logging.getLogger(__name__)
+
+
+def generating_model(study: dict[str, Any]) -> tuple[CohortShape, TrueParameters]:
+    """The simulator's cohort shape and true parameters for a planned study.
+
+    Clients and sessions are spread at random between each level's min and max around its mean;
+    effects not listed under odds_ratios are zero.
+    """
+    therapists, clients, sessions = planned_counts(study)
+    cpt, spc = study["clients_per_therapist"], study["sessions_per_client"]
+    shape = CohortShape(
+        therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
+    )
+    log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
+    scalars = {name: log_or.get(name, 0.0) for name in ("caregiver_present", *NUMERIC)}
+    truth = TrueParameters(
+        intercept=study["intercept"],
+        ebp={e: log_or.get(f"ebp[{e}]", 0.0) for e in EBPS[1:]},
+        sd_therapist=study["sd_therapist"],
+        sd_client=study["sd_client"],
+        **scalars,
+    )
+    return shape, truth
+
+
+def replicate_seed(seed: int, point: int, replicate: int) -> int:
+    """The seed of one replicate: independent streams, the same whatever the chunking."""
+    return int(np.random.SeedSequence([seed, point, replicate]).generate_state(1)[0])
+
+
+def fit_replicate(
+    design: Design, point: int, replicate: int, shape: CohortShape, truth: TrueParameters
+) -> list[dict[str, Any]]:
+    """Simulate and fit one replicate; one row per fixed effect and per random-effect SD.
+
+    shape and truth are grid point `point`'s generating model (generating_model).
+    """
+    seed = replicate_seed(design.seed, point, replicate)
+    table = canonical(simulate_cohort(shape, truth, seed=seed))
+    data = build_model_data(table, design.spec, {"ebp": EBP_REFERENCE})
+    from sessionmlm.engines import ml  # numba and statsmodels load only in simulation jobs
+
+    result = ml.fit(data, design.ml_settings, threads=1)
+    true_values = truth.coefficients()
+    common = {"point": point, "replicate": replicate, "seed": seed, "converged": result.converged}
+    singular = bool(result.variance["sd"].le(ml.BOUNDARY_SD).any())
+    rows = [
+        common
+        | {
+            "quantity": row.term,
+            "truth": true_values[row.term],
+            "estimate": row.estimate,
+            "std_error": row.std_error,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "p_value": row.p_value,
+            "singular": singular,
+        }
+        for row in result.estimates.itertuples()
+    ]
+    sd_truth = {"therapist": truth.sd_therapist, "client": truth.sd_client}
+    rows += [
+        common
+        | {
+            "quantity": f"sd {row.level}",
+            "truth": sd_truth[row.level],
+            "estimate": row.sd,
+            "std_error": np.nan,
+            "ci_low": row.sd_low,
+            "ci_high": row.sd_high,
+            "p_value": np.nan,
+            "singular": singular,
+        }
+        for row in result.variance.itertuples()
+    ]
+    return rows
+
+
+def simulate_chunk(design: Design, point: int, first: int, stop: int) -> pd.DataFrame:
+    """Fit replicates first..stop-1 of a grid point, logging progress."""
+    shape, truth = generating_model(design.study_at(point))
+    rows: list[dict[str, Any]] = []
+    for replicate in range(first, stop):
+        rows += fit_replicate(design, point, replicate, shape, truth)
+        done = replicate - first + 1
+        if done % 10 == 0 or replicate == stop - 1:
+            log.info("point %d: %d of %d replicates fitted", point + 1, done, stop - first)
+    return pd.DataFrame(rows)

@@ -20,6 +20,7 @@ import yaml
 
 from sessionmlm.config import load_config
 from sessionmlm.ingest import ingest
+from sessionmlm.privacy import Privacy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,8 +62,7 @@ def main() -> None:
               f"{path.stat().st_size / 1e6:.0f} MB, in {time.perf_counter() - start:.1f} s")  # fmt: skip
         config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
         config["cohorts_dir"] = str(folder / "cohorts")
-        privacy = {"key_env": "SESSIONMLM_BENCH_KEY", "key_file": str(folder / "key"),
-                   "min_cell": 11}  # fmt: skip
+        privacy = Privacy(key_env="SESSIONMLM_BENCH_KEY", key_file=str(folder / "key"))
         walls = []
         for i in range(args.repeats):
             t0 = time.perf_counter()

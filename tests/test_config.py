@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from sessionmlm.config import DEFAULT_PRIVACY, ConfigError, load_config, read_yaml
+from sessionmlm.config import ConfigError, load_config, read_yaml
 from sessionmlm.engines.bayes import BayesSettings, Prior
 
 from .conftest import ROOT, TINY_COHORT, write_project
@@ -26,7 +26,6 @@ def test_config_yaml_states_the_engine_defaults(demo_config):
     # The documented defaults and the code's defaults must be the same numbers.
     assert BayesSettings.from_config(demo_config["bayes"]) == BayesSettings()
     assert BayesSettings().group_sd == Prior("half_normal", 1.5)
-    assert demo_config["privacy"] == DEFAULT_PRIVACY
 
 
 def problems_for(tmp_path, cohort=None, config_change=None):

@@ -8,11 +8,12 @@ import yaml
 
 from sessionmlm.config import load_config
 from sessionmlm.ingest import ingest
+from sessionmlm.privacy import Privacy
 from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
 
 from .conftest import ROOT
 
-PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
+PRIVACY = Privacy()
 
 
 def test_clinic_b_maps_to_the_same_data_as_the_demo_coding(monkeypatch):

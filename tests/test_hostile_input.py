@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.ingest import ValidationError
+from sessionmlm.privacy import Privacy
 from sessionmlm.simulate import TrueParameters, simulate_cohort
 from sessionmlm.stages.ingest import run_ingest
 from sessionmlm.tables import TableError
@@ -22,7 +23,7 @@ from .conftest import TINY, TINY_COHORT, write_project
 
 BASE = simulate_cohort(TINY, TrueParameters(), seed=3).head(120)
 COLUMNS = list(BASE.columns)
-PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
+PRIVACY = Privacy()
 INJECTIONS = [
     "__import__('os').system('echo pwned')", "`rm -rf /`", "homework ~ __import__('os')",
     "homework ~ caregiver_present + eval('1') + (1 | therapist/client)",

@@ -10,11 +10,12 @@ import yaml
 
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.ingest import ingest
+from sessionmlm.privacy import Privacy
 from sessionmlm.tables import ReadOptions, TableError, read_columns, read_table
 
 from .conftest import TINY_COHORT, write_project
 
-PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
+PRIVACY = Privacy()
 
 
 def write_as(table: pd.DataFrame, path, **kwargs):

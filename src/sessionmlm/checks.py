@@ -37,6 +37,7 @@ from scipy.special import expit, logsumexp
 from sessionmlm.intervals import wilson
 from sessionmlm.model_data import ModelData
 from sessionmlm.predictions import averaged_probability, normal_rule
+from sessionmlm.privacy import rate_shown
 
 QUADRATURE_POINTS = 21
 SCALINGS = (("wider", 0.5), ("narrower", 2.0))
@@ -164,11 +165,6 @@ def _quantiles(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np
     return low, mid, high
 
 
-def _shown(positives: int, total: int, min_cell: int) -> bool:
-    """Whether an observed rate may be shown: both outcomes in at least min_cell sessions."""
-    return positives >= min_cell and total - positives >= min_cell
-
-
 def predictive_checks(
     table: pd.DataFrame,
     data: ModelData,
@@ -228,7 +224,7 @@ def predictive_checks(
             mask = (values == value).fillna(False).to_numpy()
             total, positives = int(mask.sum()), int(y[mask].sum())
             g_low, g_mid, g_high = _quantiles(y_rep[:, mask].mean(axis=1))
-            shown = _shown(positives, total, min_cell)
+            shown = rate_shown(positives, total, min_cell)
             observed_rate = positives / total if total else float("nan")
             groups.append({
                 "variable": column, "level": str(value), "sessions": total if shown else None,
@@ -262,18 +258,18 @@ def calibration(
     edges = [list(part) for part in np.array_split(order, min(bins, len(order))) if len(part)]
     merged: list[list[int]] = []
     for part in edges:
-        if merged and not _shown(int(y[merged[-1]].sum()), len(merged[-1]), min_cell):
+        if merged and not rate_shown(int(y[merged[-1]].sum()), len(merged[-1]), min_cell):
             merged[-1] += part
         else:
             merged.append(part)
-    while len(merged) > 1 and not _shown(int(y[merged[-1]].sum()), len(merged[-1]), min_cell):
+    while len(merged) > 1 and not rate_shown(int(y[merged[-1]].sum()), len(merged[-1]), min_cell):
         last = merged.pop()
         merged[-1] += last
     rows = []
     for part in merged:
         idx = np.array(part)
         positives, total = int(y[idx].sum()), len(idx)
-        if not _shown(positives, total, min_cell):
+        if not rate_shown(positives, total, min_cell):
             continue
         low, high = wilson(positives / total, total)
         rows.append({"predicted": float(predicted[idx].mean()), "observed": positives / total,

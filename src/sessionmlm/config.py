@@ -20,12 +20,12 @@ from referencing import Registry, Resource
 
 from sessionmlm.designs import load_design
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+from sessionmlm.privacy import Privacy
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 KNOWN_ENGINES = ("bayes", "ml", "gee")
 
-DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
 
 
@@ -106,7 +106,7 @@ class WorkflowConfig:
     """
 
     cohorts: dict[str, Cohort]
-    privacy: dict[str, Any]
+    privacy: Privacy
     broken: dict[str, list[str]] = field(default_factory=dict)
     designs: dict[str, Any] = field(default_factory=dict)  # name -> designs.Design
     meta_analysis: dict[str, Any] = field(default_factory=dict)
@@ -399,7 +399,7 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         raise ConfigError(problems + [p for found in broken.values() for p in found])
     return WorkflowConfig(
         cohorts=cohorts,
-        privacy={**DEFAULT_PRIVACY, **config.get("privacy", {})},
+        privacy=Privacy.from_config(config.get("privacy")),
         broken=broken,
         designs=designs,
         meta_analysis={**DEFAULT_META_ANALYSIS, **config.get("meta_analysis", {})},

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm.config import Cohort
+from sessionmlm.privacy import suppress
 
 
 def level_of(table: pd.DataFrame, column: str, levels: list[str]) -> str:
@@ -21,12 +22,6 @@ def level_of(table: pd.DataFrame, column: str, levels: list[str]) -> str:
     return levels[-1]
 
 
-def _suppress(count: int, min_cell: int) -> dict[str, Any]:
-    if 0 < count < min_cell:
-        return {"n": None, "suppressed": True}
-    return {"n": int(count), "suppressed": False}
-
-
 def summarise_variable(values: pd.Series, min_cell: int) -> dict[str, Any]:
     """Table 1 entry for one variable over the units of its level."""
     present = values.dropna()
@@ -35,8 +30,8 @@ def summarise_variable(values: pd.Series, min_cell: int) -> dict[str, Any]:
     if numeric and set(present.unique()) <= {0.0, 1.0}:
         entry["kind"] = "binary"
         ones = int(present.sum())
-        entry["yes"] = _suppress(ones, min_cell)
-        entry["no"] = _suppress(len(present) - ones, min_cell)
+        entry["yes"] = suppress(ones, min_cell)
+        entry["no"] = suppress(len(present) - ones, min_cell)
         entry["share"] = (
             None
             if entry["yes"]["suppressed"] or entry["no"]["suppressed"]
@@ -54,7 +49,7 @@ def summarise_variable(values: pd.Series, min_cell: int) -> dict[str, Any]:
     else:
         entry["kind"] = "categorical"
         counts = present.astype(str).value_counts().sort_index()
-        entry["categories"] = {k: _suppress(int(v), min_cell) for k, v in counts.items()}
+        entry["categories"] = {k: suppress(int(v), min_cell) for k, v in counts.items()}
     return entry
 
 
@@ -93,7 +88,7 @@ def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, An
             "n": int(y.notna().sum()),
             "missing": int(y.isna().sum()),
             "base_rate": float(y.mean()) if y.notna().any() else None,
-            "positive": _suppress(int((y == 1).sum()), min_cell),
+            "positive": suppress(int((y == 1).sum()), min_cell),
         },
         "table1": table1,
         "min_cell": min_cell,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from html import escape
 
+from sessionmlm.privacy import is_small
+
 PALETTE = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#6c4f77")
 
 
@@ -212,7 +214,7 @@ def coarsen_histogram(histogram: dict[str, int], min_cell: int) -> dict[str, int
     bins = [[k, k, int(histogram[k])] for k in keys]  # [first key, last key, count]
 
     def small(b: list) -> bool:
-        return 0 < b[2] < min_cell
+        return is_small(b[2], min_cell)
 
     def merge(i: int, j: int) -> None:  # j = i + 1
         bins[i] = [bins[i][0], bins[j][1], bins[i][2] + bins[j][2]]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from sessionmlm.config import Cohort
 from sessionmlm.errors import UserError
+from sessionmlm.privacy import Privacy
 from sessionmlm.tables import ReadOptions, read_table
 
 log = logging.getLogger(__name__)
@@ -85,12 +86,12 @@ class ValidationError(UserError):
         )
 
 
-def pseudonym_key(privacy: dict[str, Any]) -> bytes:
+def pseudonym_key(privacy: Privacy) -> bytes:
     """The secret key for pseudonyms: from the environment, else a local key file (created once)."""
-    from_env = os.environ.get(privacy["key_env"])
+    from_env = os.environ.get(privacy.key_env)
     if from_env:
         return from_env.encode()
-    key_file = Path(privacy["key_file"])
+    key_file = Path(privacy.key_file)
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32) + "\n")
         key_file.chmod(0o600)
@@ -98,7 +99,7 @@ def pseudonym_key(privacy: dict[str, Any]) -> bytes:
             "created a new pseudonym key in %s; keep it private and keep it to get the same "
             "pseudonyms on later runs (or set %s)",
             key_file,
-            privacy["key_env"],
+            privacy.key_env,
         )
     return key_file.read_text().strip().encode()
 
@@ -374,7 +375,7 @@ def _check_size(cohort: Cohort, text: pd.DataFrame, table: pd.DataFrame) -> list
     return found
 
 
-def ingest(cohort: Cohort, privacy: dict[str, Any]) -> tuple[pd.DataFrame, Validation]:
+def ingest(cohort: Cohort, privacy: Privacy) -> tuple[pd.DataFrame, Validation]:
     """Read, map, validate and pseudonymise one cohort's data."""
     joined, found = join_tables(cohort)
     return to_canonical(joined, cohort, pseudonym_key(privacy), found)

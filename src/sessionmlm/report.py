@@ -106,7 +106,7 @@ def structure_section(desc: dict[str, Any]) -> str:
     The unit-size bar charts merge neighbouring sizes until no bar counts 1 to min_cell - 1.
     """
     levels = desc["levels"]
-    min_cell = desc.get("min_cell", 11)
+    min_cell = desc["min_cell"]
     out = desc["outcome"]
     rate = out.get("base_rate")
     rate_text = "–" if rate is None else f"{100 * rate:.1f}%"

@@ -15,7 +15,9 @@ rule describe:
         runtime=15,
     params:
         cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
-        recorded=lambda wc: recorded(COHORTS[wc.cohort].for_ingest()),
+        recorded=lambda wc: recorded(
+            (COHORTS[wc.cohort].for_ingest(), WORKFLOW.privacy)
+        ),
         privacy=WORKFLOW.privacy,
     script:
         "../scripts/describe.py"

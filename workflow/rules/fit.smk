@@ -40,10 +40,12 @@ rule fit:
         runtime=lambda wc, input: fit_minutes(wc.engine, input.size_mb),
     params:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
-        recorded=lambda wc: recorded(COHORTS[wc.cohort].models[wc.model]),
+        recorded=lambda wc: recorded(
+            (COHORTS[wc.cohort].models[wc.model], WORKFLOW.privacy)
+        ),
         reference=lambda wc: COHORTS[wc.cohort].reference,
         settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
-        min_cell=WORKFLOW.privacy["min_cell"],
+        privacy=WORKFLOW.privacy,
         levels=lambda wc: tuple(COHORTS[wc.cohort].levels),
     script:
         "../scripts/fit.py"

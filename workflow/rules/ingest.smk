@@ -18,7 +18,9 @@ rule ingest:
         runtime=15,
     params:
         cohort=lambda wc: COHORTS[wc.cohort].for_ingest(),
-        recorded=lambda wc: recorded(COHORTS[wc.cohort].for_ingest()),
+        recorded=lambda wc: recorded(
+            (COHORTS[wc.cohort].for_ingest(), WORKFLOW.privacy)
+        ),
         privacy=WORKFLOW.privacy,
         validation="results/{cohort}/validation.json",
     script:

@@ -14,6 +14,6 @@ run_job(
     sessions=snakemake.input.sessions,
     outputs=dict(snakemake.output.items()),
     threads=snakemake.threads,
-    min_cell=snakemake.params.min_cell,
+    privacy=snakemake.params.privacy,
     levels=snakemake.params.levels,
 )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
+from sessionmlm.privacy import Privacy
 from sessionmlm.stages.job import write_json
 
 
-def run_describe(cohort: Cohort, privacy: dict[str, Any], sessions: str, out: str) -> None:
+def run_describe(cohort: Cohort, privacy: Privacy, sessions: str, out: str) -> None:
     """Describe one cohort's canonical table."""
     table = pd.read_parquet(sessions)
-    write_json(out, describe(table, cohort, privacy["min_cell"]))
+    write_json(out, describe(table, cohort, privacy.min_cell))

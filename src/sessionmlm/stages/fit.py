@@ -10,6 +10,7 @@ import pandas as pd
 from sessionmlm.engines import get_engine, write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.model_data import build_model_data
+from sessionmlm.privacy import Privacy
 from sessionmlm.stages.job import file_hash
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,15 @@ def run_fit(
     sessions: str,
     outputs: dict[str, str],
     threads: int,
-    min_cell: int,
+    privacy: Privacy,
     levels: tuple[str, ...],
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
     A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
     prior sensitivity) in fit.json, computed here while the draws are in memory; bayes and ml
-    fits get their predicted probabilities (predictions.py) there too. min_cell is the
-    privacy threshold, levels the cohort's id columns (never grouped by).
+    fits get their predicted probabilities (predictions.py) there too. privacy gives the
+    small-cell threshold, levels the cohort's id columns (never grouped by).
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
@@ -57,7 +58,7 @@ def run_fit(
         log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
         result.info["checks"] = posterior_checks(
             table, data, result.posterior, categorical_columns(table, reference, levels),
-            min_cell, seed=result.info["seed"],
+            privacy.min_cell, seed=result.info["seed"],
         )  # fmt: skip
     from sessionmlm.predictions import fit_predictions  # scipy: fit jobs only
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sessionmlm import atomic
 from sessionmlm.config import Cohort
 from sessionmlm.ingest import ValidationError, ingest
+from sessionmlm.privacy import Privacy
 from sessionmlm.stages.job import inputs_hash, write_json
 
 log = logging.getLogger(__name__)
 
 
-def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validation: str) -> None:
+def run_ingest(cohort: Cohort, privacy: Privacy, sessions: str, validation: str) -> None:
     """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
     log.info("reading %s", ", ".join(str(f) for f in cohort.data_files))
     table, check = ingest(cohort, privacy)

@@ -1,12 +1,18 @@
 import functools
+import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-# The package lives in src/ (jobs find it through workflow/scripts/sessionmlm_path.py).
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# The package lives in src/. A job unpickles its params (a Cohort, a Design) before its script
+# runs, so PYTHONPATH, not only the script (workflow/scripts/sessionmlm_path.py), must put this
+# checkout's src/ first: else a copy installed elsewhere (another checkout's editable install)
+# would run, and the code inputs below would not be the code the job runs.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 
 from sessionmlm.code_deps import modules_used  # noqa: E402
 from sessionmlm.config import KNOWN_ENGINES, ConfigError, load_config  # noqa: E402

@@ -1,0 +1,112 @@
+"""Editing a package module reruns exactly the jobs that run it (code_deps.py), no others.
+
+The workflow and the package are copied into the project folder, so that making a module
+newer touches nothing the other tests use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, TINY_COHORT, write_project
+from .test_workflow import SNAKEMAKE
+
+pytestmark = pytest.mark.slow
+# ml and gee only: the bayes fits would add a minute and show nothing more.
+COHORT = TINY_COHORT | {"engines": ["ml", "gee"]}
+
+
+def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SNAKEMAKE, "-s", str(folder / "Snakefile"), "--directory", str(folder), "--cores", "2",
+         *args],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+def planned(folder: Path) -> dict[str, int]:
+    """Jobs per rule that `snakemake -n` would run; {} when everything is up to date."""
+    plan = snakemake(folder, "-n")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    if "Job stats:" not in plan.stdout:
+        assert "Nothing to be done" in plan.stdout + plan.stderr, plan.stdout[-2000:]
+        return {}
+    table = plan.stdout.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def fits_planned(folder: Path) -> set[str]:
+    plan = snakemake(folder, "-n").stdout
+    return set(re.findall(r"output: results/tiny/(\w+/\w+)/estimates\.csv", plan))
+
+
+@pytest.fixture
+def project(tmp_path, tiny_table, monkeypatch):
+    write_project(tmp_path, {"tiny": COHORT}, {"data/tiny/sessions.csv": tiny_table})
+    shutil.copy(ROOT / "Snakefile", tmp_path / "Snakefile")
+    shutil.copytree(ROOT / "workflow", tmp_path / "workflow")
+    shutil.copytree(ROOT / "envs", tmp_path / "envs")  # the rules' conda env file
+    shutil.copytree(
+        ROOT / "src" / "sessionmlm",
+        tmp_path / "src" / "sessionmlm",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert planned(tmp_path) == {}
+    return tmp_path
+
+
+@contextmanager
+def edited(folder: Path, module: str) -> Iterator[None]:
+    """A package module changed as saving an edit does (newer, other content), then undone.
+
+    Snakemake reruns a job for an input newer than its outputs whose checksum differs from the
+    one recorded: touching a file is not enough, and undoing the edit undoes the rerun.
+    """
+    path = folder / "src" / "sessionmlm" / module
+    original = path.read_text()
+    path.write_text(original + "# edited\n")
+    later = time.time() + 5  # certainly newer than every result, whatever the clock's grain
+    os.utime(path, (later, later))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
+    downstream = {"report": 1, "index": 1, "all": 1}  # rerun because their inputs are rewritten
+
+    # Only the report imports posterior_report.py.
+    with edited(project, "posterior_report.py"):
+        assert planned(project) == downstream
+
+    # An engine reruns its own fits (both models), not the other engine's, not ingest.
+    with edited(project, "engines/gee.py"):
+        assert planned(project) == {"fit": 2} | downstream
+        assert fits_planned(project) == {"null/gee", "small/gee"}
+
+    # Modules the hand-kept lists missed: variance.py (ml, bayes), and describe's and
+    # ingest's own code (tables.py reads the data files).
+    with edited(project, "variance.py"):
+        assert fits_planned(project) == {"null/ml", "small/ml"}
+    with edited(project, "describe.py"):
+        assert planned(project) == {"describe": 1} | downstream
+    with edited(project, "tables.py"):
+        assert planned(project)["ingest"] == 1
+
+    # The design simulations' own code is no cohort job's; an undone edit reruns nothing.
+    with edited(project, "replicates.py"):
+        assert planned(project) == {}
+    assert planned(project) == {}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionmlm.code_deps import PACKAGE_DIR, modules_used
+from sessionmlm.code_deps import PACKAGE_DIR, imported_names, modules_used
 
 from .conftest import ROOT
 
@@ -112,3 +112,26 @@ def test_every_rule_with_a_script_has_its_stage_module():
     for name in stages:
         text = (ROOT / "workflow" / "scripts" / f"{name}.py").read_text()
         assert f"from sessionmlm.stages.{name} import run_{name}" in text, name
+
+
+def ast_imports(file: Path, name: str) -> set[str]:
+    """What Python's own parser says a file imports, the way imported_names lists it."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(file.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+            anchor = package.split(".")[: len(package.split(".")) - max(node.level - 1, 0)]
+            base = ".".join(anchor + [node.module or ""]).strip(".") if node.level else node.module
+            found |= {base} | {f"{base}.{a.name}" for a in node.names}
+    return found
+
+
+def test_reading_imports_as_text_misses_none_that_python_sees():
+    for file in PACKAGE_DIR.rglob("*.py"):
+        parts = file.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        assert ast_imports(file, name) <= set(imported_names(file, name)), file

@@ -3,10 +3,14 @@
 #   make test   - the same environment, then lint and the whole test suite (what CI runs)
 VENV := .venv
 READY := $(VENV)/.ready
+# Local runs tell any SLURM client that no cluster is meant: snakemake-executor-plugin-slurm
+# 2.8.0 runs `scontrol show config` whenever snakemake starts, which waits 10 s where a SLURM
+# client has no controller to answer (docs/upstream/slurm-plugin-startup.md).
+LOCAL := SLURM_CONF=/dev/null
 
 .PHONY: demo test lint lock bench
 demo: $(READY)
-	$(VENV)/bin/snakemake --profile workflow/profiles/default
+	$(LOCAL) $(VENV)/bin/snakemake --profile workflow/profiles/default
 	@echo "Report: results/demo/report.html (index: results/index.html)"
 
 test: lint
@@ -16,7 +20,7 @@ lint: $(READY)
 	$(VENV)/bin/ruff check src tests benchmarks envs data/examples
 	$(VENV)/bin/ruff format --check src tests benchmarks envs data/examples
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
-	$(VENV)/bin/snakemake --lint
+	$(LOCAL) $(VENV)/bin/snakemake --lint
 
 # Regenerate the lock (needs the package index) and the conda environment made from it.
 lock: $(READY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,17 @@ def tiny_project(tmp_path, tiny_table, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_slurm_cluster(request, monkeypatch):
+    """Every test but the SLURM one tells a SLURM client on this machine that no cluster is meant.
+
+    snakemake-executor-plugin-slurm runs `scontrol show config` whenever snakemake starts; where
+    a SLURM client has no controller to answer, that waits 10 s (docs/upstream/).
+    """
+    if request.module.__name__.rpartition(".")[2] != "test_slurm":
+        monkeypatch.setenv("SLURM_CONF", os.devnull)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 # Run a real single-node SLURM cluster on this machine for tests/benchmarks.
 #
 #   bash tests/slurm/local_slurm.sh start    # install if needed, start, wait until ready
-#   bash tests/slurm/local_slurm.sh stop     # cancel jobs, stop the daemons we started
+#   bash tests/slurm/local_slurm.sh stop     # cancel jobs, stop the daemons we started,
+#                                            # remove the slurm.conf start wrote
 #   bash tests/slurm/local_slurm.sh status   # show sinfo/squeue; exit 0 iff ready
 #
 # Targets Debian 12 (slurm-wlm 22.05, munge 0.5.15) as root, inside a container
@@ -322,6 +323,14 @@ cmd_stop() {
         fi
     fi
     stop_slurm_daemons
+    # Leave no stale client behind. With this slurm.conf and no controller, every SLURM
+    # command waits ~10 s for one, and so does every snakemake start on this machine
+    # (snakemake-executor-plugin-slurm runs `scontrol show config` at import; see
+    # docs/upstream/slurm-plugin-startup.md). Without a slurm.conf they fail at once.
+    if cmp -s "$SLURM_CONF_FILE" "$STATE_DIR/slurm.conf"; then
+        rm -f "$SLURM_CONF_FILE"
+        log "removed $SLURM_CONF_FILE (start writes it again)"
+    fi
     if [[ -f $MUNGE_OURS ]]; then
         if pid=$(live_pid "$MUNGE_PIDFILE" munged) && [[ $pid == "$(cat "$MUNGE_OURS")" ]]; then
             stop_pids "munged:$pid"

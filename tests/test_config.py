@@ -159,3 +159,16 @@ def test_a_bad_design_stops_the_run(tmp_path):
         config_change=lambda c: c["designs"]["licensure"]["grid"].update(clients=[1, 2]),
     )
     assert "designs.licensure.grid.clients: cannot vary this" in message
+
+
+def test_config_yaml_shows_the_meta_analysis_defaults_commented_out():
+    import re
+
+    from sessionmlm.config import DEFAULT_META_ANALYSIS
+
+    text = (ROOT / "config" / "config.yaml").read_text()
+    block = re.search(r"^# meta_analysis:\n((?:#   .*\n)+)", text, re.M)
+    assert block, "config/config.yaml lost its commented meta_analysis block"
+    shown = yaml.safe_load(re.sub(r"^#", "", block.group(1), flags=re.M))
+    assert shown == DEFAULT_META_ANALYSIS
+    assert "meta_analysis" not in yaml.safe_load(text)  # the code's defaults apply

@@ -341,6 +341,12 @@ cmd_stop() {
 }
 
 cmd_status() {
+    # No slurm.conf (never started, or stopped): nothing runs. Asking anyway would be slow:
+    # with SLURM_CONF naming a missing file, every SLURM command waits 60 s for it to appear.
+    if [[ ! -f $SLURM_CONF_FILE ]]; then
+        echo "not ready (no $SLURM_CONF_FILE)"
+        return 1
+    fi
     scontrol ping || true
     sinfo || true
     squeue || true

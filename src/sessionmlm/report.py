@@ -36,6 +36,7 @@ from sessionmlm.posterior_report import (
     sensitivity_section,
 )
 from sessionmlm.predictions import AVERAGED, CONDITIONAL, ML_DRAWS
+from sessionmlm.privacy import is_small
 from sessionmlm.variance import proportional_change_in_variance
 
 
@@ -142,7 +143,7 @@ def structure_section(desc: dict[str, Any]) -> str:
             f"{size['median']:g}, mean {size['mean']:.2f}{size_range(size, ' to ')}"
         )
         shown_bars = shown[key]
-        if any(0 < n < min_cell for n in shown_bars.values()):
+        if any(is_small(n, min_cell) for n in shown_bars.values()):
             # Too few units in all for even one bar: no chart at all.
             parts.append(
                 f"<p class='note'>{summary}. No bar chart: fewer than {min_cell} "

@@ -1,0 +1,52 @@
+"""Replicates: the generating model of a planned study, seeds independent of chunking, truth."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from sessionmlm.designs import sessions_of
+from sessionmlm.power_report import render_power_report, summarise
+from sessionmlm.replicates import generating_model, replicate_seed, simulate_chunk
+
+from .test_designs import design
+
+
+def test_generating_model_matches_the_planned_study():
+    study = design(study={"therapists": 50, "odds_ratios": {"licensed": 0.55}}).study
+    sim, truth = generating_model(study)
+    assert (sim.n_therapists, sim.n_clients, sim.n_sessions) == (50, 133, 330)
+    assert sessions_of(study) == 330
+    assert truth.licensed == pytest.approx(math.log(0.55))
+    assert truth.caregiver_present == 0 and all(v == 0 for v in truth.ebp.values())
+    assert (truth.sd_therapist, truth.sd_client) == (0.8, 0.9)
+
+
+def test_replicates_do_not_depend_on_how_they_are_chunked():
+    d = design(study={"therapists": 25, "odds_ratios": {"licensed": 0.55}})
+    whole = simulate_chunk(d, 0, 0, 6)
+    parts = pd.concat([simulate_chunk(d, 0, 0, 2), simulate_chunk(d, 0, 2, 6)], ignore_index=True)
+    pd.testing.assert_frame_equal(whole, parts)
+    assert len({replicate_seed(1, p, r) for p in range(3) for r in range(1000)}) == 3000
+
+
+@pytest.mark.slow
+def test_false_positive_rate_is_the_significance_level():
+    """With no licensure effect, 400 replicates reject at about alpha = 0.05 (truth)."""
+    d = design(
+        formula="homework ~ licensed + (1 | therapist/client)",
+        study={"therapists": 40},
+        replicates=400,
+    )
+    table = simulate_chunk(d, 0, 0, 400)
+    summary = summarise(table, d)
+    licensed = summary.set_index("quantity").loc["licensed"]
+    rate, fits = licensed["power"], 400 - licensed["failed"]
+    assert fits >= 390
+    se = math.sqrt(0.05 * 0.95 / fits)
+    assert abs(rate - 0.05) < 3 * se, rate
+    assert abs(licensed["coverage"] - 0.95) < 3 * se
+    html = render_power_report(d, summary)
+    assert "false-positive rate" in html and "<svg" not in html  # no grid, no curve

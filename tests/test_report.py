@@ -197,3 +197,8 @@ def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort):
     assert escape(demo_cohort.config_file.read_text()) in appendix
     assert "results/demo/report.html</code>" in appendix
     assert "<td>full/bayes settings</td><td>chains: 4, draws: 2000</td>" in appendix
+    # The version of sessionmlm that made the fits; "unknown" for fits from before it was recorded.
+    assert "<td>sessionmlm</td><td>unknown</td>" in appendix
+    full.info["sessionmlm_version"] = "0.1.0"
+    html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
+    assert re.search(r"<td>sessionmlm</td><td[^>]*>0\.1\.0</td>", html.split("id='appendix'")[1])

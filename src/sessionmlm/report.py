@@ -783,6 +783,7 @@ def render_cohort_report(
     versions: dict[str, str] = {}
     for f in fits:
         versions |= f.info.get("versions", {})
+    made_by = {str(f.info.get("sessionmlm_version", "unknown")) for f in fits}  # package version
     appendix = html_table(
         ["item", "value"],
         [
@@ -792,7 +793,8 @@ def render_cohort_report(
         ]
         + [[f"{escape(f.model)}/{escape(f.engine)}", _run_record(f)] for f in fits]
         + [[f"{escape(f.model)}/{escape(f.engine)} settings", _settings(f)] for f in fits]
-        + [[escape(k), escape(str(v))] for k, v in sorted(versions.items())],
+        + [[escape(k), escape(str(v))] for k, v in sorted(versions.items())]
+        + [["sessionmlm", escape(", ".join(sorted(made_by)))]],
         "Run record",
     )
     nesting = " within ".join(f"{escape(g)}s" for g in reversed(cohort.grouping_levels))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sessionmlm import atomic
+from sessionmlm import __version__, atomic
 
 ESTIMATE_COLUMNS = [
     "term", "estimate", "std_error", "ci_low", "ci_high",
@@ -65,6 +65,7 @@ def write_result(
 ) -> None:
     """Write the output contract's three files, contract columns first.
 
+    fit.json also records sessionmlm_version, the version of this package that made the fit.
     Raises ValueError naming what an engine left out, so no engine can write a partial contract.
     """
     missing = [f"estimates.{c}" for c in ESTIMATE_COLUMNS if c not in result.estimates]
@@ -78,7 +79,8 @@ def write_result(
     ]:
         ordered = required + [c for c in frame.columns if c not in required]
         atomic.write_text(path, frame[ordered].to_csv(index=False, float_format="%.6g"))
-    atomic.write_text(fit_json, json.dumps(result.info, indent=2, default=_json_default) + "\n")
+    info = {"sessionmlm_version": __version__} | result.info
+    atomic.write_text(fit_json, json.dumps(info, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:

@@ -69,6 +69,20 @@ def _reference_first(values: pd.Series, reference: Any) -> list[str]:
     return levels
 
 
+def reference_levels(
+    table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]
+) -> dict[str, str]:
+    """Each categorical (text) predictor's reference level, as build_model_data chooses it.
+
+    table holds the rows the model used (ModelData.rows).
+    """
+    return {
+        name: _reference_first(table[name], reference.get(name))[0]
+        for name in spec.predictors
+        if not pd.api.types.is_numeric_dtype(table[name])
+    }
+
+
 def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]) -> ModelData:
     """Build the design for spec from the canonical table (treatment coding, listwise deletion).
 

@@ -20,6 +20,7 @@ from referencing import Registry, Resource
 
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
 from sessionmlm.power import load_design
+from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -71,6 +72,7 @@ class Cohort:
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared level, type
     missing_data: str = "listwise"  # or "stop" (multiple imputation may come later)
     labels: dict[str, str] = field(default_factory=dict)  # column -> phrase for the report
+    predictions: PredictionSetting = field(default_factory=PredictionSetting)
 
     @property
     def data_files(self) -> list[Path]:
@@ -84,7 +86,10 @@ class Cohort:
         columns already ingested refits only that model, and rewording a label only rewrites
         the report.
         """
-        return replace(self, models={}, engines=(), engine_settings={}, labels={})
+        return replace(
+            self, models={}, engines=(), engine_settings={}, labels={},
+            predictions=PredictionSetting(),
+        )  # fmt: skip
 
     @property
     def grouping_levels(self) -> tuple[str, ...]:
@@ -326,6 +331,10 @@ def build_cohort(
                 f"(1 | {'/'.join(groupable)})."
             )
         models[model_name] = spec
+    predictions, found = check_setting(
+        raw.get("predictions"), models, raw.get("variables", {}), where
+    )
+    problems += found
     if problems:
         return None, problems
     settings = {e: merge(defaults.get(e, {}), raw.get(e, {})) for e in engines}
@@ -353,6 +362,7 @@ def build_cohort(
         variables={k: dict(v) for k, v in raw.get("variables", {}).items()},
         missing_data=raw.get("missing_data", "listwise"),
         labels={k: " ".join(v.split()) for k, v in raw.get("labels", {}).items()},
+        predictions=predictions,
     )
     return cohort, []
 

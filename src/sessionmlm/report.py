@@ -508,35 +508,6 @@ def _p(p: float) -> str:
     return "&lt;0.001" if p < 0.001 else f"{p:.3f}"
 
 
-# Built-in phrases for the data contract's columns, used where a cohort's `labels:` gives none
-# (config/README.md): the kind each fits and the phrase. A binary phrase is the 1 state ("In
-# sessions where ..."), a numeric one the unit ("For each additional ..."), a categorical one a
-# noun phrase ("In sessions where ... was CBITS rather than MAP").
-PLAIN_LABELS = {
-    "caregiver_present": ("binary", "a caregiver was present"),
-    "stressful_event": ("binary", "a stressful event was reported"),
-    "licensed": ("binary", "the therapist was licensed"),
-    "hispanic_latinx": ("binary", "the therapist was Hispanic/Latinx"),
-    "child_age": ("numeric", "year of the child's age"),
-    "ebp_attitudes": ("numeric", "point of the therapist's EBP attitudes score"),
-    "emotional_exhaustion": ("numeric", "point of the therapist's emotional exhaustion score"),
-    "direct_hours": ("numeric", "weekly hour of direct service the therapist gave"),
-    "n_ebps_trained": ("numeric", "EBP the therapist was trained in"),
-    "ebp": ("categorical", "the EBP delivered"),
-}
-
-
-def _outcome_phrase(name: str, sources: list[str]) -> str:
-    """What the outcome being 1 means, from its source columns (hw_assigned, hw_reviewed)."""
-    said = [s.lower() for s in sources]
-    stems = {"assign": "assigned", "review": "reviewed"}
-    if said and all(("hw" in s or "homework" in s) and any(t in s for t in stems) for s in said):
-        return "homework was " + " or ".join(
-            w for t, w in stems.items() if any(t in s for s in said)
-        )
-    return f"{name} was 1"
-
-
 def plain_language(
     fit: Fit,
     desc: dict[str, Any],
@@ -545,15 +516,14 @@ def plain_language(
 ) -> str:
     """A sentence per predictor, careful to speak of association, not cause.
 
-    labels: the cohort's `labels:` (column -> phrase), over the built-in PLAIN_LABELS.
+    labels: the cohort's `labels:` (column -> phrase); a column without one is named as is.
     """
     labels = labels or {}
     table1 = desc["table1"]
     level_of = {name: level for level, entries in table1.items() for name in entries}
     kinds = {name: e["kind"] for entries in table1.values() for name, e in entries.items()}
     outcome_name = fit.info["formula"].split("~")[0].strip()
-    sources = desc.get("outcome", {}).get("sources", [])
-    outcome = escape(labels.get(outcome_name) or _outcome_phrase(outcome_name, sources))
+    outcome = escape(labels.get(outcome_name) or f"{outcome_name} was 1")
     groups = [str(g) for g in fit.variance.get("level", [])] or desc["levels"][:-1]
     same, alike = escape(" and ".join(groups)), escape(" and ".join(f"{g}s" for g in groups))
     if fit.engine == "gee":
@@ -570,9 +540,8 @@ def plain_language(
         ratio, low, high = r.odds_ratio, r.or_low, r.or_high
         var, level = r.term[:-1].split("[", 1) if "[" in r.term else (r.term, None)
         kind = "categorical" if level is not None else kinds.get(var)
-        default_kind, default = PLAIN_LABELS.get(var, (None, None))
-        kind = kind or default_kind or "numeric"
-        phrase = labels.get(var) or (default if default_kind == kind else None)
+        kind = kind or "numeric"
+        phrase = labels.get(var)
         if level is not None:
             versus = reference.get(var)
             if versus is None:  # the one category no term names

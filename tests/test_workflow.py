@@ -59,7 +59,10 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     assert "Priors: none (estimating equations)" in report
     # The report's own tables beside it: bayes predictions, PSIS-LOO, prior sensitivity.
     predicted = pd.read_csv(results / "tiny" / "predicted_probabilities.csv")
-    assert set(predicted.engine) == {"bayes"} and len(predicted) == 2 * 4 * 15
+    ages = tiny_table.child_age.max() - tiny_table.child_age.min() + 1  # every whole year
+    assert set(predicted.engine) == {"bayes"} and len(predicted) == 2 * 4 * ages
+    assert list(predicted.columns) == ["model", "engine", "kind", "caregiver_present", "licensed",
+                                       "child_age", "probability", "low", "high"]  # fmt: skip
     assert (predicted.low <= predicted.probability).all()
     assert (predicted.probability <= predicted.high).all()
     loo = pd.read_csv(results / "tiny" / "loo_comparison.csv", keep_default_na=False)

@@ -22,7 +22,6 @@ from sessionmlm.figures import (
     forest_plot,
     histogram_bars,
     level_diagram,
-    line_plot,
     plural,
     size_range,
 )
@@ -35,7 +34,7 @@ from sessionmlm.posterior_report import (
     predictive_section,
     sensitivity_section,
 )
-from sessionmlm.predictions import AVERAGED, CONDITIONAL, ML_DRAWS
+from sessionmlm.prediction_report import predicted_table, prediction_source, predictions_section
 from sessionmlm.variance import proportional_change_in_variance
 
 
@@ -603,73 +602,6 @@ def primary_engine(cohort: Cohort, fits: list[Fit]) -> str:
     return (conditional or list(cohort.engines))[0] if fits else ""
 
 
-def prediction_source(cohort: Cohort, fits: list[Fit]) -> tuple[Fit, pd.DataFrame, str] | None:
-    """The fit whose predicted probabilities the report shows, the predictions, and how made.
-
-    The last model of the lead engine that has predictions in its fit.json (bayes and ml fits
-    with caregiver presence, child age and licensure get them in the fit job), else of ml.
-    """
-    usable = [f for f in fits if "predicted" in f.info]
-    lead = primary_engine(cohort, fits)
-    usable = [f for f in usable if f.engine == lead] or [f for f in usable if f.engine == "ml"]
-    if not usable:
-        return None
-    fit = usable[-1]
-    if fit.engine == "bayes":
-        how = (
-            "posterior medians with 95% credible intervals from "
-            f"{fit.info['checks']['all_draws']:,} posterior draws, which carry the uncertainty "
-            "of the therapist and client SDs too"
-        )
-    else:
-        how = (
-            f"95% intervals from {ML_DRAWS:,} draws of the coefficients; the averaged ones hold "
-            "the SDs at their estimates"
-        )
-    return fit, pd.DataFrame(fit.info["predicted"]), how
-
-
-def predictions_section(source: tuple[Fit, pd.DataFrame, str] | None) -> str:
-    """Predicted homework probabilities across child age (empty without a usable fit)."""
-    if source is None:
-        return ""
-    fit, pred, how = source
-    label = {(1, 0): "caregiver, unlicensed", (1, 1): "caregiver, licensed",
-             (0, 0): "no caregiver, unlicensed", (0, 1): "no caregiver, licensed"}  # fmt: skip
-    parts = [
-        "<h2 id='predicted'>Predicted probabilities</h2>",
-        f"<p>The chance that homework was assigned or reviewed in a session, by child age, with "
-        f"and without a caregiver present, for licensed and unlicensed therapists (model "
-        f"<code>{escape(fit.model)}</code>, <code>{escape(fit.engine)}</code> engine; other "
-        "predictors at their sample means). <em>For an average therapist and client</em> sets "
-        "both random intercepts to zero; <em>averaged over therapists and clients</em> is the "
-        f"share of such sessions across the clinic. {sentence(how)}. These are associations in "
-        "these data, not effects of changing a session.</p>",
-    ]
-    for kind in (CONDITIONAL, AVERAGED):
-        part = pred[pred.kind == kind]
-        series = {
-            label[key]: list(zip(g.child_age, g.probability, g.low, g.high, strict=True))
-            for key, g in part.groupby(["caregiver_present", "licensed"], sort=False)
-        }
-        title = f"Predicted probability of homework by child age, {kind}"
-        parts.append(
-            f"<figure>{line_plot(series, title, 'child age (years)', 'probability')}"
-            f"<figcaption>{escape(sentence(title))}, with 95% intervals.</figcaption></figure>"
-        )
-    ages = (6, 10, 14, 18)
-    at = pred.set_index(["kind", "caregiver_present", "licensed", "child_age"])
-    rows = [
-        [escape(kind), escape(label[key]), str(age),
-         f"{num(r.probability)} ({num(r.low)} to {num(r.high)})"]
-        for kind in (CONDITIONAL, AVERAGED) for key in label for age in ages
-        for r in [at.loc[(kind, *key, age)]]
-    ]  # fmt: skip
-    parts.append(html_table(["for", "session", "child age", "probability (95% interval)"], rows,
-                        "Predicted probabilities at four ages"))  # fmt: skip
-    return "".join(parts)
-
-
 LOO_COLUMNS = [
     "model", "n_obs", "unit", "n_units", "elpd", "se", "p_loo", "best", "elpd_diff", "se_diff",
     "k_bad", "k_threshold", "k_max",
@@ -704,10 +636,13 @@ def render_cohort_report(
     lead_fits = [f for f in fits if f.engine == lead]
     bayes_infos = {f.model: f.info for f in fits if f.engine == "bayes"}
     loo_rows = loo_comparison(bayes_infos)
-    source = prediction_source(cohort, fits)
+    model = cohort.predictions.model
+    source = prediction_source([f for f in fits if f.model == model], [lead, *cohort.engines])
     side_by_side = side_by_side_section(fits)
     comparison, tests = comparison_section(fits, loo_rows)
-    predicted = predictions_section(source)
+    predicted = predictions_section(
+        source, fits, model, cohort.outcome.name, cohort.labels, cohort.session_level
+    )
     checks = predictive_section(bayes_infos, models[-1] if models else "")
     sensitivity = sensitivity_section(bayes_infos, models[-1] if models else "")
     toc = [
@@ -862,7 +797,7 @@ def write_cohort_report(
 
 
 def report_tables(
-    source: tuple[Fit, pd.DataFrame, str] | None,
+    source: Fit | None,
     bayes: dict[str, dict[str, Any]],
     loo_rows: list[dict[str, Any]],
     tests: pd.DataFrame,
@@ -871,11 +806,6 @@ def report_tables(
 
     Likelihood-ratio tests, predicted probabilities, PSIS-LOO and prior sensitivity.
     """
-    predicted = pd.DataFrame(columns=["model", "engine", "kind", "caregiver_present", "licensed",
-                                      "child_age", "probability", "low", "high"])  # fmt: skip
-    if source is not None:
-        fit, pred, _ = source
-        predicted = pred.assign(model=fit.model, engine=fit.engine)[predicted.columns]
     sensitivity = [
         {"model": model} | row
         for model, info in checked(bayes).items()
@@ -883,7 +813,7 @@ def report_tables(
     ]
     return {
         "comparison": tests,
-        "predicted": predicted,
+        "predicted": predicted_table(source),
         "loo": pd.DataFrame(loo_rows, columns=LOO_COLUMNS),
         "sensitivity": pd.DataFrame(sensitivity, columns=SENSITIVITY_COLUMNS),
     }

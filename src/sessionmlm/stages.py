@@ -20,11 +20,12 @@ import pandas as pd
 from sessionmlm import atomic
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
-from sessionmlm.design import DesignError, build_model_data
+from sessionmlm.design import DesignError, build_model_data, reference_levels
 from sessionmlm.engines import get_engine, write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.ingest import ValidationError, ingest
 from sessionmlm.power import PlannedDesign, run_chunk
+from sessionmlm.prediction_plan import PredictionProblem, PredictionSetting, plan_predictions
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +117,17 @@ def run_fit(
     threads: int,
     min_cell: int,
     levels: tuple[str, ...],
+    predictions: dict[str, Any] | None = None,
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
     A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
-    prior sensitivity) in fit.json, computed here while the draws are in memory; bayes and ml
-    fits get their predicted probabilities (predictions.py) there too. min_cell is the
-    privacy threshold, levels the cohort's id columns (never grouped by).
+    prior sensitivity) in fit.json, computed here while the draws are in memory. predictions is
+    the cohort's `predictions:` setting when this is its predictions model
+    (PredictionSetting.for_model), else None: bayes and ml fits of that model get their
+    predicted probabilities (predictions.py) in fit.json too, with what they vary and hold in
+    `predicted_for`, or why there are none in `predicted_problem`. min_cell is the privacy
+    threshold, levels the cohort's id columns (never grouped by).
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
@@ -149,14 +154,30 @@ def run_fit(
             table, data, result.posterior, categorical_columns(table, reference, levels),
             min_cell, seed=result.info["seed"],
         )  # fmt: skip
-    from sessionmlm.predictions import fit_predictions  # scipy: fit jobs only
-
-    predicted = fit_predictions(result, data)
-    if predicted is not None:
-        result.info["predicted"] = predicted.to_dict("records")
+    if predictions is not None:
+        result.info |= _predictions(result, data, table, reference, predictions)
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
+
+
+def _predictions(
+    result: Any, data: Any, table: pd.DataFrame, reference: dict[str, Any], setting: dict
+) -> dict[str, Any]:
+    """fit.json's predicted_for and predicted, or predicted_problem saying why there are none."""
+    from sessionmlm.predictions import fit_predictions, intervals_wording  # scipy: fit jobs only
+
+    references = reference_levels(table.iloc[data.rows], data.spec, reference)
+    try:
+        plan = plan_predictions(PredictionSetting.from_params(setting), data, references)
+    except PredictionProblem as problem:
+        log.warning("no predicted probabilities: %s", problem)
+        return {"predicted_problem": str(problem)}
+    predicted = fit_predictions(result, data, plan)
+    if predicted is None:
+        return {"predicted_for": plan.record()}
+    record = plan.record() | {"intervals": intervals_wording(result)}
+    return {"predicted_for": record, "predicted": predicted.to_dict("records")}
 
 
 def run_simulation_chunk(design: PlannedDesign, point: int, chunk: int, out: str) -> None:

@@ -66,6 +66,7 @@ ENGINE_CODE = {
         PACKAGE / "engines" / "bayes.py",
         PACKAGE / "checks.py",
         PACKAGE / "predictions.py",
+        PACKAGE / "prediction_plan.py",
         PACKAGE / "intervals.py",
     ],
     "ml": [
@@ -73,6 +74,7 @@ ENGINE_CODE = {
         PACKAGE / "engines" / "quadrature.py",
         PACKAGE / "intervals.py",
         PACKAGE / "predictions.py",
+        PACKAGE / "prediction_plan.py",
     ],
     "gee": [PACKAGE / "engines" / "gee.py", PACKAGE / "intervals.py"],
 }
@@ -83,7 +85,7 @@ REPORT_CODE = [
     PACKAGE / "checks.py",
     PACKAGE / "figures.py",
     PACKAGE / "compare.py",
-    PACKAGE / "predictions.py",
+    PACKAGE / "prediction_report.py",
 ]
 INDEX_CODE = [
     PACKAGE / "pooling.py",

@@ -45,5 +45,6 @@ rule fit:
         settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
         min_cell=WORKFLOW.privacy["min_cell"],
         levels=lambda wc: tuple(COHORTS[wc.cohort].levels),
+        predictions=lambda wc: COHORTS[wc.cohort].predictions.for_model(wc.model),
     script:
         "../scripts/fit.py"

@@ -14,4 +14,5 @@ run_job(
     threads=snakemake.threads,
     min_cell=snakemake.params.min_cell,
     levels=snakemake.params.levels,
+    predictions=snakemake.params.predictions,
 )

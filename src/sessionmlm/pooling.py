@@ -18,7 +18,7 @@ import pandas as pd
 
 from sessionmlm.atomic import write_text
 from sessionmlm.config import Cohort
-from sessionmlm.figures import forest_plot
+from sessionmlm.figures import forest_plot, plural
 from sessionmlm.htmlparts import html_table, num, page
 from sessionmlm.meta import random_effects
 
@@ -235,15 +235,22 @@ def render_index(
     settings: dict,
 ) -> str:
     """The index page: links to every cohort's report, then the cross-cohort comparison."""
+    # Each cohort's own levels: cohorts need not share level names.
     link_rows = [
-        [f"<a href='{escape(links[name])}'>{escape(name)}</a>"]
-        + [str(counts[name].get(level, "–")) for level in ("therapist", "client", "session")]
-        for name in cohorts
+        [
+            f"<a href='{escape(links[name])}'>{escape(name)}</a>",
+            escape(
+                ", ".join(
+                    f"{counts[name].get(level, '–')} {plural(level)}" for level in cohort.levels
+                )
+            ),
+        ]  # fmt: skip
+        for name, cohort in cohorts.items()
     ]
     parts = [
         "<h1>sessionmlm results</h1>",
         "<h2 id='cohorts'>Cohort reports</h2>",
-        html_table(["cohort", "therapists", "clients", "sessions"], link_rows),
+        html_table(["cohort", "units per level, outermost first"], link_rows),
     ]
     if len(cohorts) >= 2:
         parts.append("<h2 id='across'>Across cohorts</h2>")

@@ -234,3 +234,17 @@ def test_report_uses_the_cohort_labels(tmp_path):
     cohort = load_config(config, workdir=tmp_path).cohorts["tiny"]
     html, _ = render_cohort_report(cohort, WITH_CAREGIVER, {}, [report_fit("full", True)])
     assert "In sessions where a carer came (rather than not)" in html
+
+
+def test_sentences_speak_of_the_cohorts_own_levels():
+    fit = make_fit("ml", terms=("caregiver_present", "child_age"))
+    fit = Fit("full", "ml", fit.estimates, pd.DataFrame({"level": ["comm", "mom"]}), fit.info)
+    desc = copy.deepcopy(DESC) | {"levels": ["comm", "mom", "kid"]}
+    desc["table1"] = {"comm": {"child_age": entry("numeric")}, "mom": {},
+                      "kid": {"caregiver_present": entry("binary")}}  # fmt: skip
+    html = unescape(plain_language(fit, desc, {}))
+    assert "In kids where caregiver_present was 1 (rather than 0)" in html
+    assert "as in otherwise similar kids of the same comm and mom." in html
+    assert "in otherwise similar kids, with comms and moms alike in everything else" in html
+    assert "how the odds differed between kids, not what would happen if a kid were" in html
+    assert "session" not in html and "therapist" not in html

@@ -202,3 +202,15 @@ def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort):
     full.info["sessionmlm_version"] = "0.1.0"
     html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
     assert re.search(r"<td>sessionmlm</td><td[^>]*>0\.1\.0</td>", html.split("id='appendix'")[1])
+
+
+def test_why_the_engines_differ_is_told_in_the_cohorts_levels():
+    from sessionmlm.report import side_by_side_section
+
+    ml, gee = fit("full", True), fit("full", True)
+    fits = [Fit("full", "ml", ml.estimates, ml.variance, ml.info),
+            Fit("full", "gee", gee.estimates, gee.variance, gee.info)]  # fmt: skip
+    html = side_by_side_section(fits, ["comm", "mom", "kid"])
+    assert "comparing kids of the same comm and mom" in html
+    assert "the average over all comms and moms" in html
+    assert "therapist" not in html and "caregiver" not in html and "homework" not in html

@@ -80,19 +80,29 @@ ADVICE = {
     "ml": "Each reason says what to change; a simpler model or the bayes engine may also help.",
     "gee": "Consider a higher gee.max_iter or a simpler model.",
 }
-CONDITIONAL_VS_MARGINAL = (
-    "<p class='note'><strong>Why the engines' odds ratios differ.</strong> The <code>bayes</code> "
-    "and <code>ml</code> engines fit random-intercept models: their odds ratios are "
-    "<em>conditional</em>, comparing sessions with the same therapist and client (“for a given "
-    "therapist and child, how much higher are the odds when a caregiver is present?”). The "
-    "<code>gee</code> engine estimates <em>population-averaged</em> odds ratios, comparing the "
-    "average over all therapists and clients (“across the clinic, how much higher is the share "
-    "of sessions with homework when a caregiver is present?”). When therapists and clients "
-    "differ a lot, population-averaged odds ratios are closer to 1 than conditional ones; "
-    "neither is wrong, they answer different questions. Bayesian and maximum-likelihood "
-    "estimates of the same model should agree closely; a large gap between them deserves a "
-    "look at the priors and the diagnostics.</p>"
-)
+
+
+def conditional_vs_marginal(groups: list[str], observation: str) -> str:
+    """Why conditional and population-averaged odds ratios differ, in this cohort's levels.
+
+    groups are the grouping levels, outermost first; observation the innermost level.
+    """
+    same = escape(" and ".join(groups))
+    units = escape(" and ".join(plural(g) for g in groups))
+    rows = escape(plural(observation))
+    return (
+        "<p class='note'><strong>Why the engines' odds ratios differ.</strong> The "
+        "<code>bayes</code> and <code>ml</code> engines fit random-intercept models: their odds "
+        f"ratios are <em>conditional</em>, comparing {rows} of the same {same} (“for a given "
+        f"{same}, how much higher are the odds when a predictor is 1 rather than 0?”). The "
+        "<code>gee</code> engine estimates <em>population-averaged</em> odds ratios, comparing "
+        f"the average over all {units} (“across the whole sample, how much higher is the share "
+        f"of {rows} with the outcome when a predictor is 1?”). When {units} differ a lot, "
+        "population-averaged odds ratios are closer to 1 than conditional ones; neither is "
+        "wrong, they answer different questions. Bayesian and maximum-likelihood estimates of "
+        "the same model should agree closely; a large gap between them deserves a look at the "
+        "priors and the diagnostics.</p>"
+    )
 
 
 def _cell(entry: dict[str, Any], min_cell: int) -> str:
@@ -418,12 +428,16 @@ def _diagnostics(fit: Fit) -> str:
     return f"<p class='note'>Diagnostics: {text}. {dropped}</p>"
 
 
-def side_by_side_section(fits: list[Fit]) -> str:
-    """Each model's odds ratios with every engine that fitted it, in adjacent columns."""
+def side_by_side_section(fits: list[Fit], levels: list[str]) -> str:
+    """Each model's odds ratios with every engine that fitted it, in adjacent columns.
+
+    levels are the cohort's, outermost first, for the note on why the engines differ.
+    """
     engines = list(dict.fromkeys(f.engine for f in fits))
     if len(engines) < 2:
         return ""
-    parts = ["<h2 id='engines'>Engines side by side</h2>", CONDITIONAL_VS_MARGINAL]
+    parts = ["<h2 id='engines'>Engines side by side</h2>",
+             conditional_vs_marginal(levels[:-1], levels[-1])]  # fmt: skip
     for model in dict.fromkeys(f.model for f in fits):
         by_engine = {f.engine: f for f in fits if f.model == model}
         terms = list(dict.fromkeys(t for f in by_engine.values() for t in f.estimates["term"]))
@@ -524,12 +538,14 @@ def plain_language(
     outcome_name = fit.info["formula"].split("~")[0].strip()
     outcome = escape(labels.get(outcome_name) or f"{outcome_name} was 1")
     groups = [str(g) for g in fit.variance.get("level", [])] or desc["levels"][:-1]
-    same, alike = escape(" and ".join(groups)), escape(" and ".join(f"{g}s" for g in groups))
+    same, alike = escape(" and ".join(groups)), escape(" and ".join(plural(g) for g in groups))
+    row = escape(desc["levels"][-1])  # the observation level's name: session
+    rows = escape(plural(desc["levels"][-1]))
     if fit.engine == "gee":
         note = f"Odds ratios are population-averaged, over all {alike}."
     else:
         note = (
-            f"Odds ratios are conditional: they compare sessions of the same {same}, or of "
+            f"Odds ratios are conditional: they compare {rows} of the same {same}, or of "
             f"{alike} alike in everything else."
         )
     items = []
@@ -550,14 +566,14 @@ def plain_language(
                 rest = set(table1.get(level_of.get(var), {}).get(var, {}).get("categories", {}))
                 versus = min(rest - named) if len(rest - named) == 1 else "the reference level"
             start = (
-                f"In sessions where {escape(phrase or var)} was {escape(level)} rather than "
+                f"In {rows} where {escape(phrase or var)} was {escape(level)} rather than "
                 f"{escape(str(versus))}"
             )
         elif kind == "binary":
             start = (
-                f"In sessions where {escape(phrase)} (rather than not)"
+                f"In {rows} where {escape(phrase)} (rather than not)"
                 if phrase
-                else f"In sessions where {escape(var)} was 1 (rather than 0)"
+                else f"In {rows} where {escape(var)} was 1 (rather than 0)"
             )
         else:
             start = (
@@ -566,11 +582,11 @@ def plain_language(
                 else f"For each one-unit increase in {escape(var)}"
             )
         if fit.engine == "gee":
-            among = f"otherwise similar sessions, on average across all {alike}"
+            among = f"otherwise similar {rows}, on average across all {alike}"
         elif level_of.get(var, desc["levels"][-1]) == desc["levels"][-1]:
-            among = f"otherwise similar sessions of the same {same}"
+            among = f"otherwise similar {rows} of the same {same}"
         else:
-            among = f"otherwise similar sessions, with {alike} alike in everything else"
+            among = f"otherwise similar {rows}, with {alike} alike in everything else"
         among = ("as in " if level is not None or kind == "binary" else "in ") + among
         lower = f"{100 * (1 - ratio):.0f}% lower; " if ratio <= 0.995 else ""
         certain = (
@@ -590,8 +606,8 @@ def plain_language(
         )
     return (
         "<p class='note'>Associations in observational data, not effects: how the odds "
-        "differed between sessions, not what would happen if a session were changed. Each "
-        f"sentence compares sessions alike in the model's other predictors. {note}</p>"
+        f"differed between {rows}, not what would happen if a {row} were changed. Each "
+        f"sentence compares {rows} alike in the model's other predictors. {note}</p>"
         "<ul>" + "".join(items) + "</ul>"
     )
 
@@ -638,7 +654,7 @@ def render_cohort_report(
     loo_rows = loo_comparison(bayes_infos)
     model = cohort.predictions.model
     source = prediction_source([f for f in fits if f.model == model], [lead, *cohort.engines])
-    side_by_side = side_by_side_section(fits)
+    side_by_side = side_by_side_section(fits, list(cohort.levels))
     comparison, tests = comparison_section(fits, loo_rows)
     predicted = predictions_section(
         source, fits, model, cohort.outcome.name, cohort.labels, cohort.session_level
@@ -701,11 +717,11 @@ def render_cohort_report(
         + [["sessionmlm", escape(", ".join(sorted(made_by)))]],
         "Run record",
     )
-    nesting = " within ".join(f"{escape(g)}s" for g in reversed(cohort.grouping_levels))
+    nesting = " within ".join(escape(plural(g)) for g in reversed(cohort.grouping_levels))
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
         f"<p class='note'>Multilevel logistic models of <code>{escape(cohort.outcome.name)}</code> "
-        f"with sessions nested in {nesting}. "
+        f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
         "<h2 id='glance'>At a glance</h2>",

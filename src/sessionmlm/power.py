@@ -26,14 +26,19 @@ import pandas as pd
 
 from sessionmlm.design import build_model_data
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.simulate import EBPS, NUMERIC, Design, TrueParameters, canonical, simulate_cohort
+from sessionmlm.simulate import (
+    EFFECT_NAMES,
+    REFERENCE,
+    SCALAR_TERMS,
+    SIMULATED,
+    Design,
+    TrueParameters,
+    canonical,
+    simulate_cohort,
+)
 
 log = logging.getLogger(__name__)
 
-EBP_REFERENCE = "MAP"
-# Predictors the simulator draws, as formula terms; ebp is categorical with reference MAP.
-SIMULATED = ("caregiver_present", *NUMERIC, "ebp")
-EFFECT_NAMES = ("caregiver_present", *NUMERIC, *(f"ebp[{e}]" for e in EBPS[1:]))
 DEFAULT_STUDY = {
     "therapists": 103,
     "clients_per_therapist": {"mean": 2.66, "min": 1, "max": 6},
@@ -224,15 +229,20 @@ def generating_model(study: dict[str, Any]) -> tuple[Design, TrueParameters]:
         therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
     )
     log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
-    scalars = {name: log_or.get(name, 0.0) for name in ("caregiver_present", *NUMERIC)}
+    scalars = {name: log_or.get(name, 0.0) for name in SCALAR_TERMS}
     truth = TrueParameters(
         intercept=study["intercept"],
-        ebp={e: log_or.get(f"ebp[{e}]", 0.0) for e in EBPS[1:]},
+        ebp={level: log_or.get(term, 0.0) for term, level in _ebp_terms()},
         sd_therapist=study["sd_therapist"],
         sd_client=study["sd_client"],
         **scalars,
     )
     return design, truth
+
+
+def _ebp_terms() -> list[tuple[str, str]]:
+    """(term, level) of each simulated categorical level other than the reference."""
+    return [(t, t[t.index("[") + 1 : -1]) for t in EFFECT_NAMES if t.endswith("]")]
 
 
 def replicate_seed(seed: int, point: int, replicate: int) -> int:
@@ -249,7 +259,7 @@ def fit_replicate(
     """
     seed = replicate_seed(design.seed, point, replicate)
     table = canonical(simulate_cohort(sim_design, truth, seed=seed))
-    data = build_model_data(table, design.spec, {"ebp": EBP_REFERENCE})
+    data = build_model_data(table, design.spec, REFERENCE)
     from sessionmlm.engines import ml  # numba and statsmodels load only in simulation jobs
 
     result = ml.fit(data, design.ml_settings, threads=1)

@@ -56,7 +56,7 @@ def kind_words(kind: str, groups: list[str]) -> str:
 
 
 def line_label(setting: dict[str, Any]) -> str:
-    """'caregiver_present yes, licensed no'; 'all' when the plan has no lines."""
+    """'female yes, urban no', one line's name; 'all' when the plan has no lines."""
     return ", ".join(f"{name} {'yes' if value else 'no'}" for name, value in setting.items()) or (
         "all"
     )

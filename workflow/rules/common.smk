@@ -76,7 +76,11 @@ ENGINE_CODE = {
         PACKAGE / "predictions.py",
         PACKAGE / "prediction_plan.py",
     ],
-    "gee": [PACKAGE / "engines" / "gee.py", PACKAGE / "intervals.py"],
+    "gee": [
+        PACKAGE / "engines" / "gee.py",
+        PACKAGE / "intervals.py",
+        PACKAGE / "prediction_plan.py",
+    ],
 }
 REPORT_CODE = [
     PACKAGE / "report.py",

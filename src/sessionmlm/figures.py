@@ -380,18 +380,19 @@ def _unit_square(title: str, description: str, x_label: str, y_label: str):
     return parts, tail, x, y
 
 
-def calibration_plot(bins: list[dict], title: str) -> str:
+def calibration_plot(bins: list[dict], title: str, observations: str) -> str:
     """Observed rate (with its 95% interval) against mean predicted probability, per bin.
 
-    bins: dicts with predicted, observed, low, high, sessions. The diagonal is perfect
+    bins: dicts with predicted, observed, low, high, sessions (the count of observations in
+    the bin); observations names them in the plural ("sessions"). The diagonal is perfect
     calibration.
     """
     if not bins:
         return ""
     parts, tail, x, y = _unit_square(
         title,
-        f"{len(bins)} bins of sessions; points on the diagonal mean the predicted and observed "
-        "rates agree.",
+        f"{len(bins)} bins of {escape(observations)}; points on the diagonal mean the predicted "
+        "and observed rates agree.",
         "mean predicted probability",
         "observed rate",
     )
@@ -405,7 +406,8 @@ def calibration_plot(bins: list[dict], title: str) -> str:
             f'<line x1="{x(b["predicted"]):.1f}" y1="{y(b["low"]):.1f}" '
             f'x2="{x(b["predicted"]):.1f}" y2="{y(b["high"]):.1f}" stroke="{color}"/>'
             f'<circle cx="{x(b["predicted"]):.1f}" cy="{y(b["observed"]):.1f}" r="4" '
-            f'fill="{color}"><title>{b["sessions"]} sessions: predicted {b["predicted"]:.2f}, '
+            f'fill="{color}"><title>{b["sessions"]} {escape(observations)}: '
+            f"predicted {b['predicted']:.2f}, "
             f"observed {b['observed']:.2f} ({b['low']:.2f} to {b['high']:.2f})</title></circle>"
         )
     return "".join(parts) + tail

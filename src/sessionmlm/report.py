@@ -458,14 +458,16 @@ def side_by_side_section(fits: list[Fit], levels: list[str]) -> str:
     return "".join(parts)
 
 
-def comparison_section(fits: list[Fit], loo_rows: list[dict[str, Any]]) -> tuple[str, pd.DataFrame]:
+def comparison_section(
+    fits: list[Fit], loo_rows: list[dict[str, Any]], observation: str
+) -> tuple[str, pd.DataFrame]:
     """PSIS-LOO between the bayes fits, AIC/BIC and likelihood-ratio tests between the ml fits.
 
-    loo_rows are posterior_report.loo_comparison's.
+    loo_rows are posterior_report.loo_comparison's; observation the innermost level (session).
     """
     ml_fits = {f.model: f.info for f in fits if f.engine == "ml"}
     tests = likelihood_ratio_tests(ml_fits)
-    loo = loo_section(loo_rows)
+    loo = loo_section(loo_rows, observation)
     if not ml_fits and not loo:
         return "", tests
     parts = ["<h2 id='comparison'>Model comparison</h2>", loo]
@@ -655,12 +657,14 @@ def render_cohort_report(
     model = cohort.predictions.model
     source = prediction_source([f for f in fits if f.model == model], [lead, *cohort.engines])
     side_by_side = side_by_side_section(fits, list(cohort.levels))
-    comparison, tests = comparison_section(fits, loo_rows)
+    comparison, tests = comparison_section(fits, loo_rows, cohort.session_level)
     predicted = predictions_section(
         source, fits, model, cohort.outcome.name, cohort.labels, cohort.session_level
     )
-    checks = predictive_section(bayes_infos, models[-1] if models else "")
-    sensitivity = sensitivity_section(bayes_infos, models[-1] if models else "")
+    levels = list(cohort.levels)
+    last = models[-1] if models else ""
+    checks = predictive_section(bayes_infos, last, cohort.outcome.name, levels)
+    sensitivity = sensitivity_section(bayes_infos, last, levels[:-1])
     toc = [
         ("glance", "At a glance"),
         ("design", "Design"),

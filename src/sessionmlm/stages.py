@@ -155,7 +155,7 @@ def run_fit(
             min_cell, seed=result.info["seed"],
         )  # fmt: skip
     if predictions is not None:
-        result.info |= _predictions(result, data, table, reference, predictions)
+        result.info.update(_predictions(result, data, table, reference, predictions))
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

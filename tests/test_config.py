@@ -142,7 +142,7 @@ def test_a_broken_cohort_is_set_aside_and_the_others_load(tmp_path):
     (tmp_path / "data" / "tiny").mkdir(parents=True)
     (tmp_path / "data" / "tiny" / "sessions.csv").write_text(
         "therapist_id,client_id,session_id,hw_assigned,hw_reviewed,caregiver_present,child_age,"
-        "licensed,ebp\n"
+        "licensed,ebp\nT1,C1,S1,1,0,Y,9,1,MAP\n"
     )
     config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
     loaded = load_config(config, workdir=tmp_path)

@@ -220,6 +220,9 @@ def build_cohort(
     if problems:
         return None, problems
     levels = dict(raw["levels"])
+    if "any_of" in raw["outcome"] and "name" not in raw["outcome"]:
+        return None, [f"{where}: outcome: with any_of, give the outcome a name for the formulas "
+                      "(outcome.name, for example homework)."]  # fmt: skip
     files, found = _data_files(raw["data"], levels, where, workdir)
     if found:
         return None, found
@@ -251,7 +254,7 @@ def build_cohort(
 
     for level, source in levels.items():
         need(source, f"levels.{level}")
-    out = raw["outcome"]
+    out = {"name": raw["outcome"].get("column"), **raw["outcome"]}  # name defaults to column
     sources = tuple(out["any_of"]) if "any_of" in out else (out["column"],)
     for source in sources:
         need(source, "outcome")
@@ -265,6 +268,11 @@ def build_cohort(
             problems.append(
                 f"{where}: variables.{column}.level: {declared['level']!r} is not a level; "
                 f"use one of {', '.join(levels)}."
+            )
+        if "order" in declared and declared.get("type") != "ordinal":
+            problems.append(
+                f"{where}: variables.{column}.order: only an ordinal variable has an order; "
+                "add type: ordinal or remove the order."
             )
     for key in ("codes", "reference", "variables"):
         for column in raw.get(key, {}):

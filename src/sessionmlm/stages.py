@@ -20,11 +20,12 @@ import pandas as pd
 from sessionmlm import atomic
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
-from sessionmlm.design import DesignError, build_model_data
+from sessionmlm.design import DesignError, build_model_data, model_problems
 from sessionmlm.engines import get_engine, write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.ingest import ValidationError, ingest
 from sessionmlm.power import PlannedDesign, run_chunk
+from sessionmlm.variables import Variable
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,13 @@ def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validatio
     """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
     log.info("reading %s", ", ".join(str(f) for f in cohort.data_files))
     table, check = ingest(cohort, privacy)
+    log.info("variables (type, level; declared unless marked inferred):")
+    for record in check.variables.values():
+        log.info("  %s", Variable.from_dict(record))
+    for quirk in check.quirks:
+        log.info("read: %s", quirk)
+    for warning in check.warnings:
+        log.warning("%s", warning)
     record = check.to_dict() | {"input_hash": inputs_hash(cohort.data_files), "n_rows": len(table)}
     write_json(validation, record)
     if not check.ok:
@@ -103,6 +111,23 @@ def run_describe(cohort: Cohort, privacy: dict[str, Any], sessions: str, out: st
     """Describe one cohort's canonical table."""
     table = pd.read_parquet(sessions)
     write_json(out, describe(table, cohort, privacy["min_cell"]))
+
+
+def run_check_model(
+    cohort: str, spec: ModelSpec, reference: dict[str, Any], sessions: str, out: str
+) -> None:
+    """Check one model against the cohort's sessions before any engine fits it.
+
+    Every problem (a predictor constant after the model's listwise deletion, an empty level)
+    is listed at once; the check's record is written only when the model can be fitted.
+    """
+    table = pd.read_parquet(sessions)
+    problems = model_problems(table, spec, reference)
+    if problems:
+        raise DesignError(f"cohort {cohort!r}: models.{spec.name} cannot be fitted:\n"
+                          + "\n".join(f"- {p}" for p in problems))  # fmt: skip
+    write_json(out, {"cohort": cohort, "model": spec.name, "formula": spec.formula, "ok": True})
+    log.info("%s/%s: checked; every predictor varies in the sessions it keeps", cohort, spec.name)
 
 
 def run_fit(

@@ -1,6 +1,7 @@
 rule fit:
     input:
         sessions="results/{cohort}/sessions.parquet",
+        checked="results/{cohort}/{model}/checked.json",
         code=lambda wc: ENGINE_CODE[wc.engine] + [PACKAGE / "design.py"],
     output:
         estimates=report(

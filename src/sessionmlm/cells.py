@@ -18,9 +18,9 @@ DECIMAL_COMMA = r"^[+-]?\d*,\d+$"  # "12,5"
 NUMBER_WITH_UNIT = r"^[+-]?\d+(?:[.,]\d+)?\s*[A-Za-z%]"  # "12 years", "40h", "5%"
 DATE = r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
 
-# Spreadsheet formula errors: never data.
+# Spreadsheet formula errors: never data (#N/A, often typed on purpose, counts as missing text).
 EXCEL_ERRORS = frozenset(
-    {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
+    {"#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
 )
 # Text that statistical packages and people write for "missing" (compared in upper case).
 MISSING_TEXT = frozenset(

@@ -98,7 +98,7 @@ def model_problems(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, An
             continue
         empty = sorted(set(col.dropna().astype(str)) - set(kept.astype(str)))
         ref = reference.get(name)
-        if ref is not None and str(ref) in empty:
+        if ref is not None and str(ref) not in set(kept.astype(str)):
             problems.append(
                 f"{where}, the reference level {str(ref)!r} of {name!r} has no "
                 f"session; set reference.{name} to a level the model keeps."

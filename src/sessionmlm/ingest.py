@@ -143,7 +143,7 @@ def to_canonical(
     already found (joins).
     """
     joined = raw if isinstance(raw, Joined) else Joined(raw, {}, {"sessions": cohort.data.name})
-    files = ", ".join(str(f) for f in cohort.data_files)
+    files = ", ".join(f.name for f in cohort.data_files)  # no machine paths in outputs
     check = Validation(cohort.name, files, list(found or []), quirks=list(joined.quirks))
     n_rows = len(joined.table)
 

@@ -153,7 +153,9 @@ def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None
         elif suffix == ".xlsx":
             sheet = options.sheet or 0
             _check_header(pd.read_excel(path, sheet_name=sheet, header=None, nrows=1).iloc[0], path)
-            frame = pd.read_excel(path, sheet_name=sheet, nrows=nrows)
+            # Cells as written: pandas would silently read "NA", "#N/A" or "NULL" as missing.
+            frame = pd.read_excel(path, sheet_name=sheet, nrows=nrows, keep_default_na=False)
+            frame = _with_error_cells(frame, path, sheet)
         else:
             import pyreadstat
 
@@ -175,6 +177,32 @@ def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None
     text = frame if suffix in DELIMITED else as_text(frame)
     text.attrs["quirks"] = quirks
     return text
+
+
+def _with_error_cells(frame: pd.DataFrame, path: Path, sheet: str | int) -> pd.DataFrame:
+    """Formula errors (#N/A, #DIV/0!) as their text: pandas reads them as empty cells.
+
+    Validation then names them instead of their passing as missing values unseen.
+    """
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = book.worksheets
+        ws = book[sheet] if isinstance(sheet, str) else sheets[sheet]
+        found = [
+            (cell.row - 2, cell.column - 1, str(cell.value))
+            for row in ws.iter_rows(min_row=2, max_row=len(frame) + 1)
+            for cell in row
+            if cell.data_type == "e"
+        ]
+    finally:
+        book.close()
+    if found:
+        frame = frame.astype({frame.columns[c]: object for _, c, _ in found})
+        for r, c, value in found:
+            frame.iat[r, c] = value
+    return frame
 
 
 def _first_row(path: Path, encoding: str, delimiter: str) -> list[str]:

@@ -268,7 +268,8 @@ def _missing_numbers(
         q1, q3 = others.quantile([0.25, 0.75])
         spread = max(q3 - q1, (high - low) / 4) or 1.0
         bound = "max" if code > high else "min"
-        if code < low - 2 * spread or code > high + 2 * spread:
+        # Far beyond the others, or negative where nothing else is (an age of -9).
+        if code < low - 2 * spread or code > high + 2 * spread or (code < 0 <= low):
             typed.problems.append(
                 Finding(
                     mask,

@@ -57,12 +57,15 @@ def as_code(value: Any) -> str:
 
 def whole_floats(cells: pd.Series) -> tuple[pd.Series, int]:
     """Cells with whole numbers written as floats ("1.0") rewritten as integers ("1")."""
-    mask = cells.str.match(FLOAT_WHOLE, na=False)
-    if not mask.any():
+    codes, uniques = pd.factorize(cells)  # the distinct cells: few, however many sessions
+    uniques = pd.Series(uniques, dtype=object)
+    whole = uniques.str.match(FLOAT_WHOLE).fillna(False).to_numpy(bool)
+    if not whole.any():
         return cells, 0
-    out = cells.copy()
-    out[mask] = out[mask].str.replace(r"\.0+$", "", regex=True)
-    return out, int(mask.sum())
+    uniques[whole] = uniques[whole].str.replace(r"\.0+$", "", regex=True)
+    out = pd.Series(uniques.to_numpy()[codes], index=cells.index, dtype=cells.dtype)
+    out[codes < 0] = pd.NA
+    return out, int(np.isin(codes, np.flatnonzero(whole)).sum())
 
 
 def to_numbers(cells: pd.Series, decimal_comma: bool = False) -> pd.Series:

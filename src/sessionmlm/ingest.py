@@ -49,11 +49,17 @@ def pseudonym_key(privacy: dict[str, Any]) -> bytes:
 def pseudonymise(values: pd.Series, level: str, key: bytes) -> pd.Series:
     """Replace raw ids by keyed hashes (HMAC-SHA256), stable for a given key and level."""
     prefix = level[:1].upper()
-    mapping = {
-        raw: f"{prefix}-{hmac.new(key, f'{level}:{raw}'.encode(), hashlib.sha256).hexdigest()[:12]}"
-        for raw in values.unique()
-    }
-    return values.map(mapping)
+    codes, uniques = pd.factorize(values)  # hash each distinct id once
+    # HMAC(key, "level:raw"): the keyed state after "level:" is computed once and copied.
+    start = hmac.new(key, f"{level}:".encode(), hashlib.sha256)
+
+    def digest(raw: str) -> str:
+        state = start.copy()
+        state.update(raw.encode())
+        return f"{prefix}-{state.hexdigest()[:12]}"
+
+    hashed = np.array([digest(str(raw)) for raw in uniques.tolist()], dtype=object)
+    return pd.Series(hashed[codes], index=values.index, dtype="string").where(codes >= 0)
 
 
 def _lines(mask: np.ndarray) -> tuple[int, tuple[int, ...]]:
@@ -194,7 +200,7 @@ def to_canonical(
     # reported above, does not also look like a variable varying within a unit.
     ids = [text[cohort.levels[level]] for level in cohort.grouping_levels]
     units = {
-        level: ids[0] if i == 0 else pd.concat(ids[: i + 1], axis=1).agg("/".join, axis=1)
+        level: ids[0] if i == 0 else ids[0].str.cat(ids[1 : i + 1], sep="/")
         for i, level in enumerate(cohort.grouping_levels)
     }
     config = cohort.config_file.name
@@ -278,7 +284,7 @@ def _identifiers(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, p
     session = sources[-1]
     duplicated = text[session].duplicated(keep=False)
     if duplicated.mean() > 0.5:
-        compound = text[sources[:-1]].agg("/".join, axis=1) + "/" + text[session]
+        compound = text[sources[0]].str.cat([text[s] for s in sources[1:]], sep="/")
         if not compound.duplicated().any():
             text[session] = compound
             quirk(

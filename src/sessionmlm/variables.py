@@ -66,8 +66,8 @@ class Variable:
 
     def __str__(self) -> str:
         type_ = f"{self.type}{' (inferred)' if self.type_inferred else ''}"
-        level = f"{self.level}{' (inferred)' if self.level_inferred else ''}"
-        text = f"{self.name}: {type_}, {level} level"
+        level = f"{self.level} level{' (inferred)' if self.level_inferred else ''}"
+        text = f"{self.name}: {type_}, {level}"
         if self.type == "categorical" and self.categories:
             how = "first in sort order; set reference" if self.reference_inferred else "set"
             text += f", reference {self.categories[0]!r} ({how})"
@@ -89,6 +89,28 @@ def _seen(cells: pd.Series) -> list:
     return sorted(cells.dropna().astype(str).unique())[:SHOW_VALUES]
 
 
+class Distinct:
+    """A column's distinct cells: text tests run once per value, not once per session.
+
+    A million sessions hold a few hundred distinct ages or codes, so a regular expression or a
+    number parse over the distinct values costs nothing next to one over every cell.
+    """
+
+    def __init__(self, cells: pd.Series):
+        self.codes, uniques = pd.factorize(cells)  # codes: (n,), -1 where missing
+        self.uniques = pd.Series(uniques, dtype=object)
+
+    def test(self, predicate) -> np.ndarray:
+        """(n,) bool: predicate (Series of values -> bool Series) per cell, False where missing."""
+        per_value = np.append(predicate(self.uniques).fillna(False).to_numpy(bool), False)
+        return per_value[self.codes]
+
+    def numbers(self, decimal_comma: bool) -> np.ndarray:
+        """(n,) each cell as a finite float, NaN where missing or not a number."""
+        per_value = np.append(to_numbers(self.uniques.astype(str), decimal_comma), np.nan)
+        return per_value[self.codes]
+
+
 def type_column(
     name: str, cells: pd.Series, declared: dict[str, Any], decimal_comma: bool, config: str
 ) -> Typed:
@@ -96,10 +118,10 @@ def type_column(
 
     config is the cohort file's name, for the fixes the findings suggest.
     """
-    upper = cells.str.upper()
+    distinct = Distinct(cells)
     problems: list[Finding] = []
-    excel = upper.isin(EXCEL_ERRORS).to_numpy()
-    missing_like = upper.isin(MISSING_TEXT).to_numpy() & ~excel
+    excel = distinct.test(lambda u: u.str.upper().isin(EXCEL_ERRORS))
+    missing_like = distinct.test(lambda u: u.str.upper().isin(MISSING_TEXT)) & ~excel
     if excel.any():
         problems.append(
             Finding(
@@ -132,34 +154,33 @@ def type_column(
         empty = pd.Series(np.nan, index=cells.index)
         return Typed(empty, declared.get("type", "numeric"), "type" not in declared, problems)
     kind = declared.get("type")
-    if kind == "categorical" or (kind is None and not _mostly_numbers(usable, decimal_comma)):
-        typed = _categorical(name, usable, kind is None)
+    numbers = pd.Series(distinct.numbers(decimal_comma), index=cells.index)
+    if kind == "categorical" or (kind is None and not _mostly_numbers(distinct, numbers, usable)):
+        typed = _categorical(name, usable, distinct, kind is None)
     elif kind == "ordinal" and "order" in declared:
         typed = _ordered(name, usable, declared["order"], config)
     else:
-        typed = _numbers(name, usable, declared, decimal_comma, config)
+        typed = _numbers(name, usable, numbers, declared, decimal_comma, config)
     typed.problems[:0] = problems
     return typed
 
 
-def _mostly_numbers(usable: pd.Series, decimal_comma: bool) -> bool:
+def _mostly_numbers(distinct: Distinct, numbers: pd.Series, usable: pd.Series) -> bool:
     """At least half the cells are numbers, or numbers with a decimal comma or a unit."""
-    numberish = (
-        to_numbers(usable, decimal_comma).notna()
-        | usable.str.match(DECIMAL_COMMA, na=False)
-        | usable.str.match(NUMBER_WITH_UNIT, na=False)
+    numberish = numbers.notna().to_numpy() | distinct.test(
+        lambda u: u.str.match(DECIMAL_COMMA) | u.str.match(NUMBER_WITH_UNIT)
     )
-    return numberish.sum() >= 0.5 * usable.notna().sum()
+    return (numberish & usable.notna().to_numpy()).sum() >= 0.5 * usable.notna().sum()
 
 
-def _categorical(name: str, usable: pd.Series, inferred: bool) -> Typed:
+def _categorical(name: str, usable: pd.Series, distinct: Distinct, inferred: bool) -> Typed:
     values = usable.astype("string")
     typed = Typed(values, "categorical", inferred)
     if not inferred:
         return typed
     present = values.dropna()
     n, k = len(present), present.nunique()
-    if present.str.match(DATE).mean() >= 0.5:
+    if (distinct.test(lambda u: u.str.match(DATE)) & values.notna().to_numpy()).sum() >= 0.5 * n:
         typed.problems.append(
             Finding(
                 None,
@@ -199,9 +220,14 @@ def _ordered(name: str, usable: pd.Series, order: list[Any], config: str) -> Typ
 
 
 def _numbers(
-    name: str, usable: pd.Series, declared: dict[str, Any], decimal_comma: bool, config: str
+    name: str,
+    usable: pd.Series,
+    numbers: pd.Series,
+    declared: dict[str, Any],
+    decimal_comma: bool,
+    config: str,
 ) -> Typed:
-    numbers = to_numbers(usable, decimal_comma)
+    numbers = numbers.where(usable.notna())
     bad = (usable.notna() & numbers.isna()).to_numpy()
     distinct = set(numbers.dropna().unique())
     kind = declared.get("type") or ("binary" if distinct == {0.0, 1.0} else "numeric")

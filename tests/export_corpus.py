@@ -172,6 +172,8 @@ CASES = [
     Case("age_99", ".csv", cells("child_age", [30], "99"),
          errors=(r"column 'child_age', rows 32 \(1 in all\): value 99 looks like a missing-value code",)),
     Case("dates_as_ebp", ".csv", dates, errors=(r"column 'ebp': holds dates",)),
+    Case("ebp_minus_99", ".csv", cells("ebp", [15], "-99"), cohort={"missing": ["NA", ""]},
+         errors=(r"column 'ebp', rows 17 \(1 in all\): value\(s\) \['-99'\] among text categories",)),
     Case("null_text", ".csv", cells("licensed", [0, 1], "NULL"),
          errors=(r"column 'licensed', rows 2, 3 \(2 in all\): value\(s\) \['NULL'\] look like missing",)),
     Case("declared_binary_is_not", ".csv", cells("licensed", range(0, 200, 7), "2"),

@@ -176,6 +176,17 @@ def _mostly_numbers(distinct: Distinct, numbers: pd.Series, usable: pd.Series) -
 def _categorical(name: str, usable: pd.Series, distinct: Distinct, inferred: bool) -> Typed:
     values = usable.astype("string")
     typed = Typed(values, "categorical", inferred)
+    codes = distinct.test(lambda u: pd.to_numeric(u, errors="coerce").isin(MISSING_NUMBERS))
+    if codes.any():  # -99 among text categories stands out by being a number
+        typed.problems.append(
+            Finding(
+                codes,
+                f"value(s) {_seen(usable[codes])} among text categories look like missing-value "
+                "codes the cohort does not list",
+                f"If they mean missing, add them under missing: in the cohort file; if they are "
+                f"categories, map them to a name under codes.{name}.",
+            )
+        )
     if not inferred:
         return typed
     present = values.dropna()

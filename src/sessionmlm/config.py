@@ -18,12 +18,12 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from sessionmlm import engines as registry
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.power import load_design
+from sessionmlm.power import SIMULATION_ENGINE, load_design
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-KNOWN_ENGINES = ("bayes", "ml", "gee")
 
 DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
@@ -64,7 +64,7 @@ class Cohort:
     missing: tuple[Any, ...]
     models: dict[str, ModelSpec]
     engines: tuple[str, ...]
-    engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    engine_settings: dict[str, Any] = field(default_factory=dict)  # engine -> typed settings
     predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
     read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
     unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
@@ -211,6 +211,30 @@ def _data_files(
     return files, problems
 
 
+def engine_settings(
+    engines: tuple[str, ...], defaults: dict[str, dict], raw: dict, where: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Each engine's typed settings: the config's defaults under the cohort's own.
+
+    Returns (engine -> settings, problems); an unknown engine or a setting its settings type
+    refuses is a problem naming the valid choices.
+    """
+    known = registry.engine_names()
+    settings, problems = {}, []
+    for engine in engines:
+        if engine not in known:
+            problems.append(
+                f"{where}: engines: unknown engine {engine!r}. Valid engines: {', '.join(known)}."
+            )
+            continue
+        merged = merge(defaults.get(engine, {}), raw.get(engine, {}))
+        try:
+            settings[engine] = registry.get(engine).settings(merged)
+        except (TypeError, ValueError) as error:
+            problems.append(f"{where}: {engine}: {error}")
+    return settings, problems
+
+
 def build_cohort(
     raw: dict, config_file: Path, defaults: dict[str, dict], workdir: Path
 ) -> tuple[Cohort | None, list[str]]:
@@ -284,13 +308,9 @@ def build_cohort(
                 f"{where}: labels.{column}: empty; write a short phrase (see config/README.md) "
                 "or remove the line to use the built-in one."
             )
-    engines = tuple(raw.get("engines", ["bayes"]))
-    for engine in engines:
-        if engine not in KNOWN_ENGINES:
-            problems.append(
-                f"{where}: engines: unknown engine {engine!r}. "
-                f"Valid engines: {', '.join(KNOWN_ENGINES)}."
-            )
+    engines = tuple(raw.get("engines", registry.DEFAULT_ENGINES))
+    settings, found = engine_settings(engines, defaults, raw, where)
+    problems += found
     models = {}
     for model_name, formula in raw["models"].items():
         try:
@@ -328,7 +348,6 @@ def build_cohort(
         models[model_name] = spec
     if problems:
         return None, problems
-    settings = {e: merge(defaults.get(e, {}), raw.get(e, {})) for e in engines}
     cohort = Cohort(
         name=raw["name"],
         config_file=config_file,
@@ -382,7 +401,7 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         files = [by_stem[name] for name in wanted if name in by_stem]
     if not files and not problems:
         problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
-    defaults = {engine: config.get(engine, {}) for engine in KNOWN_ENGINES}
+    defaults = {engine: config.get(engine, {}) for engine in registry.engine_names()}
     cohorts: dict[str, Cohort] = {}
     broken: dict[str, list[str]] = {}
     for file in files:
@@ -422,7 +441,7 @@ def _load_designs(config: dict) -> tuple[dict[str, Any], list[str]]:
     """Check every planned-study design."""
     designs, problems = {}, []
     for name, raw in config.get("designs", {}).items():
-        design, found = load_design(name, raw, config.get("ml", {}))
+        design, found = load_design(name, raw, config.get(SIMULATION_ENGINE, {}))
         problems += found
         if design is not None:
             designs[name] = design

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from sessionmlm.checks import posterior_checks
-from sessionmlm.posterior_report import (
+from sessionmlm.compare import loo_comparison
+from sessionmlm.report.posterior import (
     check_warnings,
-    loo_comparison,
     loo_section,
     predictive_section,
     sensitivity_section,

@@ -211,6 +211,19 @@ def _data_files(
     return files, problems
 
 
+def without_unlisted_engines(document: Any, schema_name: str) -> Any:
+    """The document without the settings of registered engines its schema does not list.
+
+    An engine kept outside the package (SESSIONMLM_ENGINES) has no entry in the schemas; its
+    settings type checks its settings instead (engine_settings).
+    """
+    if not isinstance(document, dict):
+        return document
+    listed = _load_schema(schema_name)["properties"]
+    unlisted = set(registry.engine_names()) - set(listed)
+    return {key: value for key, value in document.items() if key not in unlisted}
+
+
 def engine_settings(
     engines: tuple[str, ...], defaults: dict[str, dict], raw: dict, where: str
 ) -> tuple[dict[str, Any], list[str]]:
@@ -240,7 +253,9 @@ def build_cohort(
 ) -> tuple[Cohort | None, list[str]]:
     """Check one cohort document and build a Cohort; return (cohort or None, problems)."""
     where = str(config_file)
-    problems = schema_problems(raw, "cohort.schema.json", where)
+    problems = schema_problems(
+        without_unlisted_engines(raw, "cohort.schema.json"), "cohort.schema.json", where
+    )
     if problems:
         return None, problems
     levels = dict(raw["levels"])
@@ -383,7 +398,10 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
     when no cohort is usable; a cohort with problems of its own goes to `broken` instead.
     """
     workdir = Path(workdir)
-    problems = schema_problems(config, "config.schema.json", "config/config.yaml")
+    problems = schema_problems(
+        without_unlisted_engines(config, "config.schema.json"), "config.schema.json",
+        "config/config.yaml",
+    )  # fmt: skip
     if problems:
         raise ConfigError(problems)
     cohorts_dir = Path(config["cohorts_dir"])

@@ -77,7 +77,9 @@ def test_profile_interval_ends_are_where_the_likelihood_drops_by_the_chi_square_
     order, nesting = likelihood._nesting(bangladesh)
     y = bangladesh.y[order]
     exog = np.column_stack([np.ones(len(y)), bangladesh.X[order]])
-    model = likelihood.NestedLogit(y, exog, (["Intercept", *bangladesh.terms], ["district"]), nesting, 1, 7)
+    model = likelihood.NestedLogit(
+        y, exog, (["Intercept", *bangladesh.terms], ["district"]), nesting, 1, 7
+    )
     beta = result.estimates["estimate"].to_numpy()
     for end in (low, high):
         fit = optimize.minimize(

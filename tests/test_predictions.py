@@ -275,10 +275,18 @@ def test_fit_predictions_come_from_converged_fits_with_the_needed_terms():
     post = SimpleNamespace(coefficients=rng.normal(size=(50, 4)), sigma=rng.uniform(size=(50, 2)))
     drawn = SimpleNamespace(converged=True, posterior=post, info={})
     assert len(predictions_from_posterior(drawn, data)) == len(made)
-    assert predictions_from_estimates(SimpleNamespace(**vars(point) | {"converged": False}), data) is None
-    assert predictions_from_posterior(SimpleNamespace(**vars(drawn) | {"converged": False}), data) is None
+    assert (
+        predictions_from_estimates(SimpleNamespace(**vars(point) | {"converged": False}), data)
+        is None
+    )
+    assert (
+        predictions_from_posterior(SimpleNamespace(**vars(drawn) | {"converged": False}), data)
+        is None
+    )
     fewer = SimpleNamespace(terms=terms[:2], X=data.X[:, :2])
     assert predictions_from_estimates(point, fewer) is None
-    other_terms = SimpleNamespace(**vars(point) | {"info": {"vcov": vcov | {"terms": ["Intercept"]}}})
+    other_terms = SimpleNamespace(
+        **vars(point) | {"info": {"vcov": vcov | {"terms": ["Intercept"]}}}
+    )
     with pytest.raises(ValueError, match="vcov terms"):
         predictions_from_estimates(other_terms, data)

@@ -65,9 +65,11 @@ def fit_outputs(cohort, name):
 PACKAGE = Path(workflow.basedir) / "src" / "sessionmlm"
 # Each engine's own module or folder and the package modules it names (engines.code_files).
 ENGINE_CODE = {name: engines.code_files(name) for name in engines.engine_names()}
+# The report uses each engine's words (its registration), so its code too.
+ALL_ENGINE_CODE = sorted({f for files in ENGINE_CODE.values() for f in files})
 REPORT_CODE = [
     *sorted((PACKAGE / "report").glob("*.py")),
-    *sorted({f for files in ENGINE_CODE.values() for f in files}),  # each engine's wording
+    *ALL_ENGINE_CODE,
     PACKAGE / "htmlparts.py",
     PACKAGE / "checks.py",
     *sorted((PACKAGE / "figures").glob("*.py")),

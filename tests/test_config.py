@@ -23,10 +23,38 @@ def test_committed_config_and_demo_cohort_load(demo_config):
 
 
 def test_config_yaml_states_the_engine_defaults(demo_config):
-    # The documented defaults and the code's defaults must be the same numbers.
-    assert BayesSettings.from_config(demo_config["bayes"]) == BayesSettings()
+    # Each engine's defaults are written once, in its settings type: config.yaml sets none.
+    assert not {"bayes", "ml", "gee"} & set(demo_config)
+    assert BayesSettings.from_config({}) == BayesSettings()
     assert BayesSettings().group_sd == Prior("half_normal", 1.5)
     assert demo_config["privacy"] == DEFAULT_PRIVACY
+
+
+def documented_defaults(engine: str) -> dict[str, str]:
+    """key -> default as config/README.md's table of the engine shows it (without backticks)."""
+    text = (ROOT / "config" / "README.md").read_text().split(f"### {engine}\n", 1)[1]
+    rows = [line.split("|") for line in text.split("\n### ", 1)[0].splitlines()]
+    return {r[1].strip().strip("`"): r[3].strip().strip("`") for r in rows
+            if len(r) > 4 and r[1].strip().startswith("`")}  # fmt: skip
+
+
+def test_readme_states_the_defaults_the_settings_types_hold():
+    from dataclasses import asdict
+
+    from sessionmlm import engines
+
+    for name in ("bayes", "ml", "gee"):
+        settings = engines.get(name).settings({})
+        documented = documented_defaults(name)
+        fields = {k: v for k, v in asdict(settings).items() if k != "cores"}  # the job's, not set
+        priors = {f"priors.{k}": getattr(settings, k).describe() for k in
+                  ("intercept", "coefficients", "group_sd") if k in fields}  # fmt: skip
+        plain = {k: v for k, v in fields.items() if not isinstance(v, dict)}
+        assert set(documented) == set(plain) | set(priors), name
+        for key, value in plain.items():
+            assert yaml.safe_load(documented[key]) == value, f"{name}.{key}"
+        for key, value in priors.items():
+            assert documented[key] == value, f"{name}.{key}"
 
 
 def problems_for(tmp_path, cohort=None, config_change=None):

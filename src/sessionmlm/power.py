@@ -18,7 +18,7 @@ import functools
 import itertools
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -192,7 +192,10 @@ def load_design(
         seed=settings["seed"],
         alpha=settings["alpha"],
         power_target=settings["power_target"],
-        ml_settings={**ml_defaults, **ML_DEFAULTS, **raw.get(SIMULATION_ENGINE, {})},
+        # Every setting, defaults included, for the record (the schema checked the keys).
+        ml_settings=asdict(
+            ML.settings({**ml_defaults, **ML_DEFAULTS, **raw.get(SIMULATION_ENGINE, {})})
+        ),
     )
     if not problems:
         for point in range(len(design.points)):

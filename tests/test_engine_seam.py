@@ -175,3 +175,13 @@ def test_a_fourth_engine_runs_through_the_workflow_report_index_and_pooling(tmp_
     assert set(pooled[pooled.cohort == "pooled (random effects)"].term) == {
         "caregiver_present", "child_age", "licensed"
     }  # fmt: skip
+
+
+def test_settings_of_an_engine_kept_outside_must_be_a_mapping(flat, tmp_path):
+    cohort = flat_cohort("one") | {"flat": 30, "engines": ["flat", "data"]}
+    table = simulate_cohort(TINY, TrueParameters(), seed=3)
+    write_project(tmp_path, {"one": cohort}, {"data/one/sessions.csv": table})
+    with pytest.raises(ValueError) as error:
+        load_config({"cohorts_dir": str(tmp_path / "config" / "cohorts")}, workdir=tmp_path)
+    assert "one.yaml: flat: settings must be a mapping, not 30." in str(error.value)
+    assert "unknown engine 'data'. Valid engines: bayes, flat, gee, ml." in str(error.value)

@@ -18,7 +18,7 @@ import functools
 import json
 import os
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import import_module
 from pathlib import Path
@@ -216,6 +216,37 @@ def get(name: str) -> Engine:
     if name not in known:
         raise ValueError(f"unknown engine {name!r}; valid engines: {', '.join(sorted(known))}")
     return known[name]
+
+
+def typed_settings(
+    wanted: dict[str, dict[str, Any]], where: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Each wanted engine's settings, typed by its settings type from its config mapping.
+
+    Returns (engine -> settings, problems): an unknown engine, or a setting its type refuses,
+    is a problem that starts with where and names the valid choices.
+    """
+    known = engine_names()
+    settings, problems = {}, []
+    for name, mapping in wanted.items():
+        if name not in known:
+            problems.append(
+                f"{where}: engines: unknown engine {name!r}. Valid engines: {', '.join(known)}."
+            )
+            continue
+        if not isinstance(mapping, dict):
+            problems.append(f"{where}: {name}: settings must be a mapping, not {mapping!r}.")
+            continue
+        try:
+            settings[name] = get(name).settings(mapping)
+        except (TypeError, ValueError) as error:
+            problems.append(f"{where}: {name}: {error}")
+    return settings, problems
+
+
+def unlisted(listed: Iterable[str]) -> set[str]:
+    """Registered engines not among listed (a schema's keys): engines kept outside the package."""
+    return set(engine_names()) - set(listed)
 
 
 def get_engine(name: str) -> Callable[..., FitResult]:

@@ -212,40 +212,14 @@ def _data_files(
 
 
 def without_unlisted_engines(document: Any, schema_name: str) -> Any:
-    """The document without the settings of registered engines its schema does not list.
+    """The document without settings of registered engines the schema does not list.
 
-    An engine kept outside the package (SESSIONMLM_ENGINES) has no entry in the schemas; its
-    settings type checks its settings instead (engine_settings).
+    Their settings types check them instead (engines.typed_settings).
     """
     if not isinstance(document, dict):
         return document
-    listed = _load_schema(schema_name)["properties"]
-    unlisted = set(registry.engine_names()) - set(listed)
+    unlisted = registry.unlisted(_load_schema(schema_name)["properties"])
     return {key: value for key, value in document.items() if key not in unlisted}
-
-
-def engine_settings(
-    engines: tuple[str, ...], defaults: dict[str, dict], raw: dict, where: str
-) -> tuple[dict[str, Any], list[str]]:
-    """Each engine's typed settings: the config's defaults under the cohort's own.
-
-    Returns (engine -> settings, problems); an unknown engine or a setting its settings type
-    refuses is a problem naming the valid choices.
-    """
-    known = registry.engine_names()
-    settings, problems = {}, []
-    for engine in engines:
-        if engine not in known:
-            problems.append(
-                f"{where}: engines: unknown engine {engine!r}. Valid engines: {', '.join(known)}."
-            )
-            continue
-        merged = merge(defaults.get(engine, {}), raw.get(engine, {}))
-        try:
-            settings[engine] = registry.get(engine).settings(merged)
-        except (TypeError, ValueError) as error:
-            problems.append(f"{where}: {engine}: {error}")
-    return settings, problems
 
 
 def build_cohort(
@@ -324,7 +298,10 @@ def build_cohort(
                 "or remove the line to use the built-in one."
             )
     engines = tuple(raw.get("engines", registry.DEFAULT_ENGINES))
-    settings, found = engine_settings(engines, defaults, raw, where)
+    overrides = {e: raw.get(e, {}) for e in engines}  # a mapping, unless the file is wrong
+    merged = {e: merge(defaults.get(e, {}), o) if isinstance(o, dict) else o
+              for e, o in overrides.items()}  # fmt: skip
+    settings, found = registry.typed_settings(merged, where)
     problems += found
     models = {}
     for model_name, formula in raw["models"].items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from sessionmlm import engines
 from sessionmlm.checks import K_GOOD
 from sessionmlm.compare import checked
 from sessionmlm.figures import band_plot, calibration_plot
@@ -66,16 +67,19 @@ def predictive_section(infos: dict[str, dict[str, Any]], main: str) -> str:
     """Posterior predictive checks and calibration: the main model in full, others in a table."""
     fitted = checked(infos)
     if not fitted:
+        # The engines whose after-fit steps make the checks, by name for the advice.
+        checking = [n for n, e in engines.registered().items() if "checks" in e.steps]
+        named = " or ".join(f"<code>{escape(n)}</code>" for n in checking)
         reason = (
-            "no bayes fit passed its convergence checks"
+            "no fit with posterior checks passed its convergence checks"
             if infos
-            else "this cohort did not run the <code>bayes</code> engine (add it to "
+            else f"this cohort did not run the {named} engine (add it to "
             "<code>engines</code> in the cohort file)"
         )
         return (
             "<h2 id='checks'>Posterior predictive checks</h2><p class='note'>Posterior "
             "predictive checks, calibration, leave-one-client-out cross-validation and prior "
-            f"sensitivity come from the bayes engine's draws; {reason}.</p>"
+            f"sensitivity come from the draws of the {named} engine; {reason}.</p>"
         )
     parts = [
         "<h2 id='checks'>Posterior predictive checks</h2>",

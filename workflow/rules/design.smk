@@ -28,6 +28,7 @@ rule power:
         replicates=lambda wc: replicate_outputs(wc.design),
         code=[
             PACKAGE / "power_report.py",
+            PACKAGE / "power_summary.py",
             *sorted((PACKAGE / "figures").glob("*.py")),
             PACKAGE / "htmlparts.py",
             PACKAGE / "intervals.py",

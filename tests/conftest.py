@@ -47,8 +47,8 @@ def write_project(folder: Path, cohorts: dict[str, dict], tables: dict[str, obje
     return folder
 
 
-@pytest.fixture(autouse=True)
-def jobs_import_this_checkout(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def jobs_import_this_checkout():
     """Snakemake jobs started by a test import this checkout's package.
 
     A job unpickles its params (a Cohort, a ModelSpec) before workflow/scripts/sessionmlm_path.py
@@ -56,7 +56,9 @@ def jobs_import_this_checkout(monkeypatch):
     environment has installed: another checkout's, in a git worktree.
     """
     paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    with pytest.MonkeyPatch.context() as session:  # for module-scoped fixtures' runs too
+        session.setenv("PYTHONPATH", os.pathsep.join(paths))
+        yield
 
 
 @pytest.fixture

@@ -397,6 +397,12 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
     if not files and not problems:
         problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
     defaults = {engine: config.get(engine, {}) for engine in registry.engine_names()}
+    pooled = config.get("meta_analysis", {}).get("engine", "auto")
+    if pooled != "auto" and pooled not in defaults:
+        problems.append(
+            f"config/config.yaml: meta_analysis.engine: unknown engine {pooled!r}. "
+            f"Valid: auto, {', '.join(defaults)}."
+        )
     cohorts: dict[str, Cohort] = {}
     broken: dict[str, list[str]] = {}
     for file in files:

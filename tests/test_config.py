@@ -91,6 +91,13 @@ def test_unknown_global_key_lists_valid_keys(tmp_path):
     )
 
 
+def test_unknown_engine_to_pool_lists_the_registered_ones(tmp_path):
+    message = problems_for(
+        tmp_path, config_change=lambda c: c.update(meta_analysis={"engine": "stan"})
+    )
+    assert "meta_analysis.engine: unknown engine 'stan'. Valid: auto, bayes, gee, ml." in message
+
+
 def test_unknown_bayes_setting_and_prior(tmp_path):
     message = problems_for(
         tmp_path,

@@ -100,8 +100,10 @@ def test_a_registered_engine_is_checked_typed_ranked_and_refused_by_name(
     table = simulate_cohort(TINY, TrueParameters(), seed=3)
     write_project(tmp_path, {"one": flat_cohort("one")}, {"data/one/sessions.csv": table})
     monkeypatch.chdir(tmp_path)
-    config = {"cohorts_dir": "config/cohorts"}
-    cohort = load_config(config, workdir=tmp_path).cohorts["one"]
+    config = {"cohorts_dir": "config/cohorts", "meta_analysis": {"engine": "flat"}}
+    loaded = load_config(config, workdir=tmp_path)
+    assert loaded.meta_analysis["engine"] == "flat"  # an engine kept outside may be pooled
+    cohort = loaded.cohorts["one"]
     assert cohort.engine_settings == {"flat": flat_logistic_engine.FlatSettings(max_iter=30)}
     assert engines.by_rank(["gee", "flat", "bayes", "ml"]) == ["ml", "bayes", "gee", "flat"]
     bad = flat_cohort("one") | {"flat": {"max_iters": 30}}

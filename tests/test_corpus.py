@@ -11,17 +11,17 @@ import re
 import pytest
 import yaml
 
+from sessionmlm import engines
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.design import build_model_data, model_problems
-from sessionmlm.engines import get_engine
 from sessionmlm.formula import parse_formula
 from sessionmlm.ingest import ValidationError, ingest
 
-from .conftest import ROOT, write_project
+from .conftest import write_project
 from .export_corpus import BASE, CASES, Case, cohort_file, write_export
 
 PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
-ML_SETTINGS = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["ml"]
+ML = engines.get("ml")
 
 
 def run_case(case: Case, folder):
@@ -82,7 +82,7 @@ def test_each_export_ends_as_expected(case, tmp_path, monkeypatch):
     assert table.attrs["variables"] == record["variables"]
     if case.fit:
         assert model_problems(table, spec, cohort.reference) == []
-        result = get_engine("ml")(build_model_data(table, spec, cohort.reference), ML_SETTINGS)
+        result = ML.fit(build_model_data(table, spec, cohort.reference), ML.settings({}))
         assert result.converged, result.info["status"]
         assert len(result.estimates) == 1 + len(
             build_model_data(table, spec, cohort.reference).terms

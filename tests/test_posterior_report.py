@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from sessionmlm.checks import posterior_checks
-from sessionmlm.posterior_report import (
+from sessionmlm.compare import loo_comparison
+from sessionmlm.report.posterior import (
     check_warnings,
-    loo_comparison,
     loo_section,
     predictive_section,
     sensitivity_section,
@@ -127,5 +127,5 @@ def test_predictive_section_suppresses_small_cells_and_draws_titled_figures(info
 def test_without_bayes_fits_the_section_says_why(info):
     assert "did not run the <code>bayes</code> engine" in predictive_section({}, "full")
     failed = info | {"converged": False}
-    assert "no bayes fit passed" in predictive_section({"full": failed}, "full")
+    assert "no fit with posterior checks passed" in predictive_section({"full": failed}, "full")
     assert sensitivity_section({}, "full") == "" and loo_section([]) == ""

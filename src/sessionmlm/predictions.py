@@ -175,25 +175,43 @@ def predicted_probabilities(
     return probabilities_from_draws(terms, beta, sd_draws, means, point=(estimate, sds), ages=ages)
 
 
-def fit_predictions(result: Any, data: Any) -> pd.DataFrame | None:
-    """A converged bayes or ml fit's predictions, at the predictors' means over its sessions.
+def _predictable(result: Any, data: Any) -> dict[str, float] | None:
+    """The predictors' means over the fit's sessions, or None when no prediction is made.
 
-    result is an engines.FitResult and data the design.ModelData it was fitted to; None when
-    the model lacks a NEEDED term, did not converge, or is a gee fit (no random effects to
-    condition on or average over).
+    None when the fit did not converge or the model lacks a NEEDED term.
     """
     if not result.converged or not set(NEEDED) <= set(data.terms):
         return None
-    terms = ["Intercept", *data.terms]
-    means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
-    if result.posterior is not None:  # bayes: every posterior draw
-        post = result.posterior
-        return probabilities_from_draws(terms, post.coefficients, post.sigma, means)
-    if result.info["engine"] != "ml":
+    return dict(zip(data.terms, data.X.mean(axis=0), strict=True))
+
+
+def predictions_from_posterior(result: Any, data: Any) -> pd.DataFrame | None:
+    """A converged fit's predictions from every posterior draw, at the predictors' means.
+
+    result is an engines.FitResult whose posterior holds coefficients (S, P) and sigma (S, K),
+    data the design.ModelData it was fitted to; None as for _predictable.
+    """
+    means = _predictable(result, data)
+    if means is None:
         return None
+    post = result.posterior
+    return probabilities_from_draws(
+        ["Intercept", *data.terms], post.coefficients, post.sigma, means
+    )
+
+
+def predictions_from_estimates(result: Any, data: Any) -> pd.DataFrame | None:
+    """A converged fit's predictions from its estimates and their covariance (fit.json vcov).
+
+    The SDs are held at their estimates (predicted_probabilities); None as for _predictable.
+    """
+    means = _predictable(result, data)
+    if means is None:
+        return None
+    terms = ["Intercept", *data.terms]
     vcov = result.info["vcov"]
     if vcov["terms"] != terms:
-        raise ValueError(f"ml fit's vcov terms {vcov['terms']} differ from the model's {terms}")
+        raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {terms}")
     return predicted_probabilities(
         terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
         result.variance["sd"].to_numpy(), means,

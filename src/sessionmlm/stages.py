@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from sessionmlm import atomic
+from sessionmlm import atomic, engines
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
 from sessionmlm.design import DesignError, build_model_data, model_problems
-from sessionmlm.engines import get_engine, write_result
+from sessionmlm.engines import write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.ingest import ValidationError, ingest
 from sessionmlm.power import PlannedDesign, run_chunk
@@ -135,7 +135,7 @@ def run_fit(
     spec: ModelSpec,
     reference: dict[str, Any],
     engine: str,
-    settings: dict[str, Any],
+    settings: Any,
     sessions: str,
     outputs: dict[str, str],
     threads: int,
@@ -144,14 +144,15 @@ def run_fit(
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
-    A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
-    prior sensitivity) in fit.json, computed here while the draws are in memory; bayes and ml
-    fits get their predicted probabilities (predictions.py) there too. min_cell is the
-    privacy threshold, levels the cohort's id columns (never grouped by).
+    settings are the engine's typed settings (Cohort.engine_settings). The engine's after-fit
+    steps (posterior checks, predicted probabilities, ...) run here while the fit is in memory
+    and add their keys to fit.json. min_cell is the privacy threshold, levels the cohort's id
+    columns (never grouped by).
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
     """
+    chosen = engines.get(engine)
     table = pd.read_parquet(sessions)
     data = build_model_data(table, spec, reference)
     log.info(
@@ -162,23 +163,16 @@ def run_fit(
         data.n_dropped,
         dict(zip(data.groups, data.n_units, strict=True)),
     )
-    result = get_engine(engine)(data, settings, threads=threads)
+    result = chosen.fit(data, settings, threads=threads)
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
     result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
-    if result.posterior is not None:
-        from sessionmlm.checks import categorical_columns, posterior_checks  # scipy: bayes only
-
-        log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
-        result.info["checks"] = posterior_checks(
-            table, data, result.posterior, categorical_columns(table, reference, levels),
-            min_cell, seed=result.info["seed"],
-        )  # fmt: skip
-    from sessionmlm.predictions import fit_predictions  # scipy: fit jobs only
-
-    predicted = fit_predictions(result, data)
-    if predicted is not None:
-        result.info["predicted"] = predicted.to_dict("records")
+    fitted = engines.Fitted(result, data, table, reference, levels, min_cell)
+    for step in chosen.after_fit:
+        log.info("%s", step.what)
+        value = step.run(fitted)
+        if value is not None:
+            result.info[step.key] = value
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

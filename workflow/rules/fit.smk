@@ -41,9 +41,14 @@ rule fit:
         runtime=lambda wc, input: fit_minutes(wc.engine, input.size_mb),
     params:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
-        recorded=lambda wc: recorded(COHORTS[wc.cohort].models[wc.model]),
+        recorded=lambda wc: recorded(
+            (
+                COHORTS[wc.cohort].models[wc.model],
+                COHORTS[wc.cohort].engine_settings[wc.engine],
+            )
+        ),
         reference=lambda wc: COHORTS[wc.cohort].reference,
-        settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
+        settings=lambda wc: COHORTS[wc.cohort].engine_settings[wc.engine],
         min_cell=WORKFLOW.privacy["min_cell"],
         levels=lambda wc: tuple(COHORTS[wc.cohort].levels),
     script:

@@ -12,12 +12,22 @@ def _cell(entry: dict[str, Any], min_cell: int) -> str:
     return f"&lt;{min_cell}" if entry["suppressed"] else str(entry["n"])
 
 
+def _type(entry: dict[str, Any]) -> str:
+    """The variable's type, and what of type and level was inferred rather than declared."""
+    kind = entry.get("type", entry["kind"])
+    inferred = entry.get("inferred", [])
+    return f"{kind} <em>(inferred: {' and '.join(inferred)})</em>" if inferred else kind
+
+
 def table1_section(desc: dict[str, Any]) -> str:
     """Table 1 by level, over the units of each variable's level."""
     parts = [
         "<h2 id='table1'>Table 1 by level</h2>",
         f"<p class='note'>Each variable is summarised over the units of its level; counts below "
-        f"{desc['min_cell']} are suppressed (&lt;{desc['min_cell']}).</p>",
+        f"{desc['min_cell']} are suppressed (&lt;{desc['min_cell']}). A type or level marked "
+        "<em>inferred</em> was not declared under <code>variables:</code> in the cohort file: "
+        "sessionmlm read it off the data (validation.json says how); declare it to make it "
+        "yours.</p>",
     ]
     for level, variables in desc["table1"].items():
         if not variables:
@@ -38,10 +48,10 @@ def table1_section(desc: dict[str, Any]) -> str:
                 summary = "; ".join(
                     f"{escape(k)} {_cell(v, desc['min_cell'])}" for k, v in e["categories"].items()
                 )
-            rows.append([escape(name), summary, str(e["missing"])])
+            rows.append([escape(name), _type(e), summary, str(e["missing"])])
         parts.append(
             html_table(
-                [f"{level} variable", "summary", "missing"],
+                [f"{level} variable", "type", "summary", "missing"],
                 rows,
                 f"{level.capitalize()} characteristics ({desc['counts'][level]} {level}s)",
             )

@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from sessionmlm.design import build_model_data
-from sessionmlm.engines.bayes import BayesSettings, compile_model, fit
+from sessionmlm.engines.bayes import BayesSettings, fit
+from sessionmlm.engines.bayes.model import compile_model
 from sessionmlm.formula import parse_formula
 from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort, truth_record
 

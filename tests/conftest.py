@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,20 @@ def write_project(folder: Path, cohorts: dict[str, dict], tables: dict[str, obje
         path.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(path, index=False)
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def jobs_import_this_checkout():
+    """Snakemake jobs started by a test import this checkout's package.
+
+    A job unpickles its params (a Cohort, a ModelSpec) before workflow/scripts/sessionmlm_path.py
+    puts src/ first on its path, so it would otherwise import whichever sessionmlm the Python
+    environment has installed: another checkout's, in a git worktree.
+    """
+    paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    with pytest.MonkeyPatch.context() as session:  # for module-scoped fixtures' runs too
+        session.setenv("PYTHONPATH", os.pathsep.join(paths))
+        yield
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 
 from sessionmlm.design import build_model_data
 from sessionmlm.engines import ESTIMATE_COLUMNS, VARIANCE_COLUMNS, write_result
-from sessionmlm.engines.bayes import BayesSettings, Prior, compile_model, fit
+from sessionmlm.engines.bayes import BayesSettings, Prior, fit
+from sessionmlm.engines.bayes.model import compile_model
 from sessionmlm.formula import parse_formula
 from sessionmlm.simulate import Design, TrueParameters, canonical, simulate_cohort, truth_record
 from sessionmlm.variance import median_odds_ratio

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from sessionmlm.checks import posterior_checks
-from sessionmlm.posterior_report import (
+from sessionmlm.compare import loo_comparison
+from sessionmlm.report.posterior import (
     check_warnings,
-    loo_comparison,
     loo_section,
     predictive_section,
     sensitivity_section,
@@ -151,5 +151,7 @@ def test_without_bayes_fits_the_section_says_why(info):
         {}, "full", "homework", LEVELS
     )
     failed = info | {"converged": False}
-    assert "no bayes fit passed" in predictive_section({"full": failed}, "full", "homework", LEVELS)
+    assert "no fit with posterior checks passed" in predictive_section(
+        {"full": failed}, "full", "homework", LEVELS
+    )
     assert sensitivity_section({}, "full", GROUPS) == "" and loo_section([], "session") == ""

@@ -17,12 +17,8 @@ from sessionmlm.power import (
     run_chunk,
     sessions_of,
 )
-from sessionmlm.power_report import (
-    read_replicates,
-    render_power_report,
-    smallest_sufficient,
-    summarise,
-)
+from sessionmlm.power_report import render_power_report
+from sessionmlm.power_summary import read_replicates, smallest_sufficient, summarise
 
 SMALL = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
 

@@ -199,3 +199,36 @@ def test_a_cohort_file_with_a_bad_predictions_key_stops_at_config_load(tmp_path)
     assert (
         "predictions.x: 'child_ag' is not in the model; the predictors of model 'small'" in message
     )
+
+
+# --- the engines' after-fit step --------------------------------------------------------------
+
+
+def test_the_after_fit_step_plans_predicts_or_says_why(table):
+    """fit_json_predictions: {} off the predictions model; the plan and rows on it; the reason
+    when the plan cannot be made; the plan alone for a failed fit."""
+    from types import SimpleNamespace
+
+    from sessionmlm.engines import Fitted
+    from sessionmlm.predictions import fit_json_predictions
+
+    spec = parse_formula(FORMULA, "main")
+    reference = {"region": "south"}
+    data = build_model_data(table, spec, reference)
+    setting = PredictionSetting(WHERE, "main")
+
+    def predict(result, data, plan):
+        return None if not result.converged else pd.DataFrame({"x": list(plan.x_values)})
+
+    def step(predictions, converged=True):
+        result = SimpleNamespace(converged=converged)
+        fitted = Fitted(result, data, table, reference, ("site", "household"), 11, predictions)
+        return fit_json_predictions(fitted, predict)
+
+    assert step(None) == {}
+    made = step(setting.for_model("main"))
+    assert made["predicted_for"]["x"] == "dose" and len(made["predicted"]) == 21
+    assert set(step(setting.for_model("main"), converged=False)) == {"predicted_for"}
+    wrong = PredictionSetting(WHERE, "main", x="region")  # categorical: found by the fit job
+    problem = step(wrong.for_model("main"))
+    assert set(problem) == {"predicted_problem"} and "region" in problem["predicted_problem"]

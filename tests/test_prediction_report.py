@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from sessionmlm.prediction_plan import PredictionPlan
-from sessionmlm.prediction_report import (
+from sessionmlm.predictions import ML_DRAWS, probabilities_from_draws
+from sessionmlm.report import Fit
+from sessionmlm.report.predictions import (
     predicted_table,
     prediction_source,
     predictions_section,
 )
-from sessionmlm.predictions import probabilities_from_draws
-from sessionmlm.report import Fit
 
 TERMS = ["Intercept", "kid2p", "mom25p", "pcInd81", "ethn[N]"]
 PLAN = PredictionPlan(
@@ -40,7 +41,7 @@ def fit(engine: str = "ml", model: str = "full", predicted: bool = True) -> Fit:
         table = probabilities_from_draws(TERMS, beta, np.full((200, 2), 0.9), PLAN)
         info |= {
             "predicted": table.to_dict("records"),
-            "predicted_for": PLAN.record() | {"intervals": "95% intervals from 200 draws"},
+            "predicted_for": PLAN.record(),
         }
     variance = pd.DataFrame({"level": ["comm", "mom"], "sd": [0.9, 0.9]})
     return Fit(model, engine, pd.DataFrame(), variance, info)
@@ -58,7 +59,8 @@ def test_the_section_names_this_cohorts_variables_levels_and_defaults():
         "combination of kid2p and mom25p (model full, ml engine)." in text
     )
     assert "for an average comm and mom" in text and "averaged over comms and moms" in text
-    assert "95% intervals from 200 draws" in text
+    # How the intervals were made is the engine's own wording.
+    assert f"95% intervals from {ML_DRAWS:,} draws of the coefficients" in text
     # What was chosen by default is said, and what the file set is credited to it.
     assert "the x-axis pcInd81 (chosen by default: the numeric predictor with the most " in text
     assert "the lines kid2p, mom25p (set in config/cohorts/guatemala.yaml)" in text
@@ -85,10 +87,19 @@ def test_the_table_beside_the_report_has_the_cohorts_own_columns():
 
 
 def test_the_lead_engine_is_preferred_and_a_fit_without_predictions_skipped():
+    def cohort(engines, model="full"):
+        return SimpleNamespace(engines=engines, predictions=SimpleNamespace(model=model))
+
     fits = [fit("bayes", predicted=False), fit("ml")]
-    assert prediction_source(fits, ["bayes", "ml"]).engine == "ml"
-    assert prediction_source([fit("ml"), fit("bayes")], ["bayes", "ml"]).engine == "bayes"
-    assert prediction_source([fit("gee", predicted=False)], ["gee"]) is None
+    assert prediction_source(cohort(["bayes", "ml"]), fits).engine == "ml"
+    assert prediction_source(cohort(["bayes", "ml"]), [fit("ml"), fit("bayes")]).engine == "bayes"
+    # Without the lead engine's, the highest-ranked engine's predictions are shown.
+    assert prediction_source(cohort(["gee", "bayes", "ml"]), [fit("bayes"), fit("ml")]).engine == (
+        "bayes"
+    )
+    assert prediction_source(cohort(["gee"]), [fit("gee", predicted=False)]) is None
+    # Only the cohort's predictions model is shown.
+    assert prediction_source(cohort(["ml"], "other"), [fit("ml")]) is None
 
 
 def test_no_predictions_is_never_silent():

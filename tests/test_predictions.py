@@ -259,21 +259,21 @@ def test_bad_inputs_are_named():
         probabilities_from_draws(TERMS, beta, sd_draws, PLAN, point=(BETA, SDS[:1]))
 
 
-def test_fit_predictions_come_from_conditional_converged_fits():
-    """bayes: every posterior draw; ml: the estimates and their covariance; never gee, never a
-    failed fit."""
+def test_fit_predictions_come_from_converged_fits():
+    """From the estimates and their covariance, or from every posterior draw, under the plan;
+    never from a failed fit."""
     from types import SimpleNamespace
 
-    from sessionmlm.predictions import fit_predictions
+    from sessionmlm.predictions import predictions_from_estimates, predictions_from_posterior
 
     terms = ("caregiver_present", "child_age", "licensed")
     data = SimpleNamespace(terms=terms, X=np.array([[1.0, 8.0, 0.0], [0.0, 12.0, 1.0]]))
     estimates = pd.DataFrame({"estimate": [-0.5, 0.7, 0.05, -0.8]})
     variance = pd.DataFrame({"sd": [0.6, 0.9]})
     vcov = {"terms": ["Intercept", *terms], "matrix": (0.01 * np.eye(4)).tolist()}
-    ml = SimpleNamespace(converged=True, posterior=None, estimates=estimates, variance=variance,
-                         info={"engine": "ml", "vcov": vcov})  # fmt: skip
-    made = fit_predictions(ml, data, plan({}))
+    point = SimpleNamespace(converged=True, posterior=None, estimates=estimates,
+                            variance=variance, info={"vcov": vcov})  # fmt: skip
+    made = predictions_from_estimates(point, data, plan({}))
     expected = predicted_probabilities(
         vcov["terms"], estimates.estimate.to_numpy(), np.array(vcov["matrix"]),
         variance.sd.to_numpy(), plan({}),
@@ -281,9 +281,14 @@ def test_fit_predictions_come_from_conditional_converged_fits():
     pd.testing.assert_frame_equal(made, expected)
     rng = np.random.default_rng(1)
     post = SimpleNamespace(coefficients=rng.normal(size=(50, 4)), sigma=rng.uniform(size=(50, 2)))
-    bayes = SimpleNamespace(converged=True, posterior=post, info={"engine": "bayes"})
-    assert len(fit_predictions(bayes, data, plan({}))) == len(made)
-    gee = SimpleNamespace(converged=True, posterior=None, info={"engine": "gee"})
-    assert fit_predictions(gee, data, plan({})) is None
-    failed = SimpleNamespace(**vars(ml) | {"converged": False})
-    assert fit_predictions(failed, data, plan({})) is None
+    drawn = SimpleNamespace(converged=True, posterior=post, info={})
+    assert len(predictions_from_posterior(drawn, data, plan({}))) == len(made)
+    failed = SimpleNamespace(**vars(point) | {"converged": False})
+    assert predictions_from_estimates(failed, data, plan({})) is None
+    failed_draws = SimpleNamespace(**vars(drawn) | {"converged": False})
+    assert predictions_from_posterior(failed_draws, data, plan({})) is None
+    other_terms = SimpleNamespace(
+        **vars(point) | {"info": {"vcov": vcov | {"terms": ["Intercept"]}}}
+    )
+    with pytest.raises(ValueError, match="vcov terms"):
+        predictions_from_estimates(other_terms, data, plan({}))

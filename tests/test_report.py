@@ -50,7 +50,8 @@ DESC = {
                                        "histogram": {"1": 20, "2": 31}}},
     "outcome": {"name": "homework", "sources": ["hw_assigned", "hw_reviewed"], "n": 680,
                 "missing": 0, "base_rate": 0.378},
-    "table1": {"therapist": {"licensed": {"kind": "binary", "n_units": 103, "missing": 0,
+    "table1": {"therapist": {"licensed": {"kind": "binary", "type": "binary", "inferred": ["level"],
+                                          "n_units": 103, "missing": 0,
                                           "yes": {"n": None, "suppressed": True},
                                           "no": {"n": 95, "suppressed": False}, "share": None}},
                "client": {}, "session": {}},
@@ -70,6 +71,7 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
     for anchor in ["glance", "design", "table1", "models", "forest", "plain", "appendix"]:
         assert f"id='{anchor}'" in html and f"href='#{anchor}'" in html
     assert "37.8%" in html and "&lt;11" in html  # base rate; suppressed small cell
+    assert "<td>licensed</td><td>binary <em>(inferred: level)</em></td>" in html
     assert (
         "<td>caregiver_present</td><td class='num'>2.10</td><td class='num'>1.40 to 3.13</td>"
         in html
@@ -205,7 +207,7 @@ def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort):
 
 
 def test_why_the_engines_differ_is_told_in_the_cohorts_levels():
-    from sessionmlm.report import side_by_side_section
+    from sessionmlm.report.side_by_side import side_by_side_section
 
     ml, gee = fit("full", True), fit("full", True)
     fits = [Fit("full", "ml", ml.estimates, ml.variance, ml.info),

@@ -18,13 +18,13 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from sessionmlm import engines as registry
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.power import load_design
+from sessionmlm.power import SIMULATION_ENGINE, load_design
 from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-KNOWN_ENGINES = ("bayes", "ml", "gee")
 
 DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
@@ -65,7 +65,7 @@ class Cohort:
     missing: tuple[Any, ...]
     models: dict[str, ModelSpec]
     engines: tuple[str, ...]
-    engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    engine_settings: dict[str, Any] = field(default_factory=dict)  # engine -> typed settings
     predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
     read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
     unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
@@ -216,15 +216,31 @@ def _data_files(
     return files, problems
 
 
+def without_unlisted_engines(document: Any, schema_name: str) -> Any:
+    """The document without settings of registered engines the schema does not list.
+
+    Their settings types check them instead (engines.typed_settings).
+    """
+    if not isinstance(document, dict):
+        return document
+    unlisted = registry.unlisted(_load_schema(schema_name)["properties"])
+    return {key: value for key, value in document.items() if key not in unlisted}
+
+
 def build_cohort(
     raw: dict, config_file: Path, defaults: dict[str, dict], workdir: Path
 ) -> tuple[Cohort | None, list[str]]:
     """Check one cohort document and build a Cohort; return (cohort or None, problems)."""
     where = str(config_file)
-    problems = schema_problems(raw, "cohort.schema.json", where)
+    problems = schema_problems(
+        without_unlisted_engines(raw, "cohort.schema.json"), "cohort.schema.json", where
+    )
     if problems:
         return None, problems
     levels = dict(raw["levels"])
+    if "any_of" in raw["outcome"] and "name" not in raw["outcome"]:
+        return None, [f"{where}: outcome: with any_of, give the outcome a name for the formulas "
+                      "(outcome.name, for example homework)."]  # fmt: skip
     files, found = _data_files(raw["data"], levels, where, workdir)
     if found:
         return None, found
@@ -256,7 +272,7 @@ def build_cohort(
 
     for level, source in levels.items():
         need(source, f"levels.{level}")
-    out = raw["outcome"]
+    out = {"name": raw["outcome"].get("column"), **raw["outcome"]}  # name defaults to column
     sources = tuple(out["any_of"]) if "any_of" in out else (out["column"],)
     for source in sources:
         need(source, "outcome")
@@ -270,6 +286,11 @@ def build_cohort(
             problems.append(
                 f"{where}: variables.{column}.level: {declared['level']!r} is not a level; "
                 f"use one of {', '.join(levels)}."
+            )
+        if "order" in declared and declared.get("type") != "ordinal":
+            problems.append(
+                f"{where}: variables.{column}.order: only an ordinal variable has an order; "
+                "add type: ordinal or remove the order."
             )
     for key in ("codes", "reference", "variables"):
         for column in raw.get(key, {}):
@@ -289,13 +310,12 @@ def build_cohort(
                 f"{where}: labels.{column}: empty; write a short phrase (see config/README.md) "
                 "or remove the line to use the built-in one."
             )
-    engines = tuple(raw.get("engines", ["bayes"]))
-    for engine in engines:
-        if engine not in KNOWN_ENGINES:
-            problems.append(
-                f"{where}: engines: unknown engine {engine!r}. "
-                f"Valid engines: {', '.join(KNOWN_ENGINES)}."
-            )
+    engines = tuple(raw.get("engines", registry.DEFAULT_ENGINES))
+    overrides = {e: raw.get(e, {}) for e in engines}  # a mapping, unless the file is wrong
+    merged = {e: merge(defaults.get(e, {}), o) if isinstance(o, dict) else o
+              for e, o in overrides.items()}  # fmt: skip
+    settings, found = registry.typed_settings(merged, where)
+    problems += found
     models = {}
     for model_name, formula in raw["models"].items():
         try:
@@ -337,7 +357,6 @@ def build_cohort(
     problems += found
     if problems:
         return None, problems
-    settings = {e: merge(defaults.get(e, {}), raw.get(e, {})) for e in engines}
     cohort = Cohort(
         name=raw["name"],
         config_file=config_file,
@@ -374,7 +393,10 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
     when no cohort is usable; a cohort with problems of its own goes to `broken` instead.
     """
     workdir = Path(workdir)
-    problems = schema_problems(config, "config.schema.json", "config/config.yaml")
+    problems = schema_problems(
+        without_unlisted_engines(config, "config.schema.json"), "config.schema.json",
+        "config/config.yaml",
+    )  # fmt: skip
     if problems:
         raise ConfigError(problems)
     cohorts_dir = Path(config["cohorts_dir"])
@@ -392,7 +414,13 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         files = [by_stem[name] for name in wanted if name in by_stem]
     if not files and not problems:
         problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
-    defaults = {engine: config.get(engine, {}) for engine in KNOWN_ENGINES}
+    defaults = {engine: config.get(engine, {}) for engine in registry.engine_names()}
+    pooled = config.get("meta_analysis", {}).get("engine", "auto")
+    if pooled != "auto" and pooled not in defaults:
+        problems.append(
+            f"config/config.yaml: meta_analysis.engine: unknown engine {pooled!r}. "
+            f"Valid: auto, {', '.join(defaults)}."
+        )
     cohorts: dict[str, Cohort] = {}
     broken: dict[str, list[str]] = {}
     for file in files:
@@ -432,7 +460,7 @@ def _load_designs(config: dict) -> tuple[dict[str, Any], list[str]]:
     """Check every planned-study design."""
     designs, problems = {}, []
     for name, raw in config.get("designs", {}).items():
-        design, found = load_design(name, raw, config.get("ml", {}))
+        design, found = load_design(name, raw, config.get(SIMULATION_ENGINE, {}))
         problems += found
         if design is not None:
             designs[name] = design

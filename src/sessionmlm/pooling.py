@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from sessionmlm import engines
 from sessionmlm.atomic import write_text
 from sessionmlm.config import Cohort
 from sessionmlm.figures import forest_plot, plural
@@ -23,7 +24,6 @@ from sessionmlm.htmlparts import html_table, num, page
 from sessionmlm.meta import random_effects
 
 POOLED = "pooled (random effects)"
-ENGINE_PREFERENCE = ("ml", "bayes", "gee")
 COLUMNS = [
     "model", "term", "cohort", "estimate", "std_error", "ci_low", "ci_high", "odds_ratio",
     "or_low", "or_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df", "q_p_value", "k",
@@ -34,11 +34,11 @@ COLUMNS = [
 def pooling_engine(cohorts: dict[str, Cohort], wanted: str = "auto") -> str | None:
     """The engine whose estimates are pooled: the wanted one, or the first all cohorts ran.
 
-    Maximum likelihood comes first: its estimates and standard errors are what a frequentist
-    meta-analysis assumes. None when the wanted engine (for auto, every engine) is missing
-    from some cohort; why_nothing_pooled says which.
+    Engines are tried in their registered rank (maximum likelihood first: its estimates and
+    standard errors are what a frequentist meta-analysis assumes). None when the wanted engine
+    (for auto, every engine) is missing from some cohort; why_nothing_pooled says which.
     """
-    common = [e for e in ENGINE_PREFERENCE if all(e in c.engines for c in cohorts.values())]
+    common = [e for e in engines.registered() if all(e in c.engines for c in cohorts.values())]
     if wanted != "auto":
         return wanted if wanted in common else None
     return common[0] if common else None

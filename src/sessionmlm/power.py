@@ -18,13 +18,15 @@ import functools
 import itertools
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sessionmlm.design import build_model_data
+from sessionmlm.engines.ml import BOUNDARY_SD
+from sessionmlm.engines.ml import ENGINE as ML
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
 from sessionmlm.simulate import (
     EFFECT_NAMES,
@@ -57,6 +59,7 @@ DEFAULTS = {
 }
 # The ml engine's settings for design fits, over the config's `ml` and under the design's own.
 ML_DEFAULTS = {"points": 12, "profile": False}
+SIMULATION_ENGINE = ML.name  # a design's fits, and its settings key
 GRID_KEYS = (
     "therapists", "clients_per_therapist.mean", "sessions_per_client.mean", "intercept",
     "sd_therapist", "sd_client", *(f"odds_ratios.{name}" for name in EFFECT_NAMES),
@@ -194,7 +197,10 @@ def load_design(
         seed=settings["seed"],
         alpha=settings["alpha"],
         power_target=settings["power_target"],
-        ml_settings={**ml_defaults, **ML_DEFAULTS, **raw.get("ml", {})},
+        # Every setting, defaults included, for the record (the schema checked the keys).
+        ml_settings=asdict(
+            ML.settings({**ml_defaults, **ML_DEFAULTS, **raw.get(SIMULATION_ENGINE, {})})
+        ),
     )
     if not problems:
         for point in range(len(design.points)):
@@ -260,12 +266,10 @@ def fit_replicate(
     seed = replicate_seed(design.seed, point, replicate)
     table = canonical(simulate_cohort(sim_design, truth, seed=seed))
     data = build_model_data(table, design.spec, REFERENCE)
-    from sessionmlm.engines import ml  # numba and statsmodels load only in simulation jobs
-
-    result = ml.fit(data, design.ml_settings, threads=1)
+    result = ML.fit(data, design.ml_settings, threads=1)  # numba, statsmodels load here
     true_values = truth.coefficients()
     common = {"point": point, "replicate": replicate, "seed": seed, "converged": result.converged}
-    singular = bool(result.variance["sd"].le(ml.BOUNDARY_SD).any())
+    singular = bool(result.variance["sd"].le(BOUNDARY_SD).any())
     rows = [
         common
         | {

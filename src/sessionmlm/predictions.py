@@ -15,6 +15,10 @@ coefficients (S, P) and of the level SDs (S, K) and evaluates every draw at once
 averaged probability uses that draw's own SD total, sqrt(sum of its squared SDs). 95% intervals
 are the 2.5 and 97.5 percentiles over the draws.
 
+Each engine's after-fit step calls fit_json_predictions with its entry point:
+predictions_from_posterior (posterior draws) or predictions_from_estimates (estimates and their
+covariance); how the intervals were made is the engine's wording.predictions.
+
 - Bayesian engine: the draws are posterior draws; the probability is the posterior median over
   draws, and the averaged intervals carry the SDs' own uncertainty.
 - ml engine (predicted_probabilities): 4,000 draws of the coefficients from their estimated
@@ -25,13 +29,23 @@ are the 2.5 and 97.5 percentiles over the draws.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from sessionmlm.prediction_plan import PredictionPlan
+from sessionmlm.design import reference_levels
+from sessionmlm.prediction_plan import (
+    PredictionPlan,
+    PredictionProblem,
+    PredictionSetting,
+    plan_predictions,
+)
+
+log = logging.getLogger(__name__)
 
 ML_DRAWS = 4000  # coefficient draws behind the ml engine's intervals
 CONDITIONAL = "conditional"  # the `kind` column: random intercepts at 0
@@ -155,39 +169,56 @@ def predicted_probabilities(
     return probabilities_from_draws(terms, beta, sd_draws, plan, point=(estimate, sds))
 
 
-def intervals_wording(result: Any) -> str:
-    """How a fit's prediction intervals were made, in the report's words."""
-    if result.posterior is not None:
-        return (
-            f"posterior medians with 95% credible intervals from "
-            f"{len(result.posterior.coefficients):,} posterior draws, which carry the "
-            "uncertainty of the level SDs too"
-        )
-    return (
-        f"95% intervals from {ML_DRAWS:,} draws of the coefficients; the averaged ones hold the "
-        "SDs at their estimates"
-    )
+def predictions_from_posterior(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
+    """A converged fit's predictions under the plan from every posterior draw.
+
+    result is an engines.FitResult whose posterior holds coefficients (S, P) and sigma (S, K),
+    data the design.ModelData it was fitted to; None when the fit did not converge.
+    """
+    if not result.converged:
+        return None
+    post = result.posterior
+    return probabilities_from_draws(["Intercept", *data.terms], post.coefficients, post.sigma, plan)
 
 
-def fit_predictions(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
-    """A converged bayes or ml fit's predictions under the plan.
+def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
+    """A converged fit's predictions under the plan from its estimates and their covariance.
 
-    result is an engines.FitResult and data the design.ModelData it was fitted to; None when
-    the fit did not converge or is a gee fit (no random effects to condition on or average
-    over).
+    fit.json's vcov gives the covariance; the SDs are held at their estimates
+    (predicted_probabilities). None when the fit did not converge.
     """
     if not result.converged:
         return None
     terms = ["Intercept", *data.terms]
-    if result.posterior is not None:  # bayes: every posterior draw
-        post = result.posterior
-        return probabilities_from_draws(terms, post.coefficients, post.sigma, plan)
-    if result.info["engine"] != "ml":
-        return None
     vcov = result.info["vcov"]
     if vcov["terms"] != terms:
-        raise ValueError(f"ml fit's vcov terms {vcov['terms']} differ from the model's {terms}")
+        raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {terms}")
     return predicted_probabilities(
         terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
         result.variance["sd"].to_numpy(), plan,
     )  # fmt: skip
+
+
+def fit_json_predictions(
+    fitted: Any, predict: Callable[[Any, Any, PredictionPlan], pd.DataFrame | None]
+) -> dict[str, Any]:
+    """An engine's after-fit step: fit.json's predicted probabilities for its fit.
+
+    fitted is an engines.Fitted and predict one of the entry points above. Returns {} when the
+    fit's model is not the cohort's predictions model (fitted.predictions is None);
+    {"predicted_problem": why} when the plan cannot be made; {"predicted_for": plan} when the
+    fit did not converge; else {"predicted_for": plan, "predicted": rows}.
+    """
+    if fitted.predictions is None:
+        return {}
+    data = fitted.data
+    references = reference_levels(fitted.table.iloc[data.rows], data.spec, fitted.reference)
+    try:
+        plan = plan_predictions(PredictionSetting.from_params(fitted.predictions), data, references)
+    except PredictionProblem as problem:
+        log.warning("no predicted probabilities: %s", problem)
+        return {"predicted_problem": str(problem)}
+    predicted = predict(fitted.result, data, plan)
+    if predicted is None:
+        return {"predicted_for": plan.record()}
+    return {"predicted_for": plan.record(), "predicted": predicted.to_dict("records")}

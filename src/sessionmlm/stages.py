@@ -17,15 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-from sessionmlm import atomic
+from sessionmlm import atomic, engines
 from sessionmlm.config import Cohort
 from sessionmlm.describe import describe
-from sessionmlm.design import DesignError, build_model_data, reference_levels
-from sessionmlm.engines import get_engine, write_result
+from sessionmlm.design import DesignError, build_model_data, model_problems
+from sessionmlm.engines import write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.ingest import ValidationError, ingest
 from sessionmlm.power import PlannedDesign, run_chunk
-from sessionmlm.prediction_plan import PredictionProblem, PredictionSetting, plan_predictions
+from sessionmlm.variables import Variable
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,13 @@ def run_ingest(cohort: Cohort, privacy: dict[str, Any], sessions: str, validatio
     """Ingest one cohort; raise ValidationError listing every problem when it cannot go on."""
     log.info("reading %s", ", ".join(str(f) for f in cohort.data_files))
     table, check = ingest(cohort, privacy)
+    log.info("variables (type, level; declared unless marked inferred):")
+    for record in check.variables.values():
+        log.info("  %s", Variable.from_dict(record))
+    for quirk in check.quirks:
+        log.info("read: %s", quirk)
+    for warning in check.warnings:
+        log.warning("%s", warning)
     record = check.to_dict() | {"input_hash": inputs_hash(cohort.data_files), "n_rows": len(table)}
     write_json(validation, record)
     if not check.ok:
@@ -106,12 +113,29 @@ def run_describe(cohort: Cohort, privacy: dict[str, Any], sessions: str, out: st
     write_json(out, describe(table, cohort, privacy["min_cell"]))
 
 
+def run_check_model(
+    cohort: str, spec: ModelSpec, reference: dict[str, Any], sessions: str, out: str
+) -> None:
+    """Check one model against the cohort's sessions before any engine fits it.
+
+    Every problem (a predictor constant after the model's listwise deletion, an empty level)
+    is listed at once; the check's record is written only when the model can be fitted.
+    """
+    table = pd.read_parquet(sessions)
+    problems = model_problems(table, spec, reference)
+    if problems:
+        raise DesignError(f"cohort {cohort!r}: models.{spec.name} cannot be fitted:\n"
+                          + "\n".join(f"- {p}" for p in problems))  # fmt: skip
+    write_json(out, {"cohort": cohort, "model": spec.name, "formula": spec.formula, "ok": True})
+    log.info("%s/%s: checked; every predictor varies in the sessions it keeps", cohort, spec.name)
+
+
 def run_fit(
     cohort: str,
     spec: ModelSpec,
     reference: dict[str, Any],
     engine: str,
-    settings: dict[str, Any],
+    settings: Any,
     sessions: str,
     outputs: dict[str, str],
     threads: int,
@@ -121,17 +145,16 @@ def run_fit(
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
-    A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
-    prior sensitivity) in fit.json, computed here while the draws are in memory. predictions is
-    the cohort's `predictions:` setting when this is its predictions model
-    (PredictionSetting.for_model), else None: bayes and ml fits of that model get their
-    predicted probabilities (predictions.py) in fit.json too, with what they vary and hold in
-    `predicted_for`, or why there are none in `predicted_problem`. min_cell is the privacy
-    threshold, levels the cohort's id columns (never grouped by).
+    settings are the engine's typed settings (Cohort.engine_settings). The engine's after-fit
+    steps (posterior checks, predicted probabilities, ...) run here while the fit is in memory
+    and add their keys to fit.json. predictions is the cohort's `predictions:` setting when
+    this is its predictions model (PredictionSetting.for_model), else None. min_cell is the
+    privacy threshold, levels the cohort's id columns (never grouped by).
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
     """
+    chosen = engines.get(engine)
     table = pd.read_parquet(sessions)
     data = build_model_data(table, spec, reference)
     log.info(
@@ -142,42 +165,17 @@ def run_fit(
         data.n_dropped,
         dict(zip(data.groups, data.n_units, strict=True)),
     )
-    result = get_engine(engine)(data, settings, threads=threads)
+    result = chosen.fit(data, settings, threads=threads)
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
     result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
-    if result.posterior is not None:
-        from sessionmlm.checks import categorical_columns, posterior_checks  # scipy: bayes only
-
-        log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
-        result.info["checks"] = posterior_checks(
-            table, data, result.posterior, categorical_columns(table, reference, levels),
-            min_cell, seed=result.info["seed"],
-        )  # fmt: skip
-    if predictions is not None:
-        result.info.update(_predictions(result, data, table, reference, predictions))
+    fitted = engines.Fitted(result, data, table, reference, levels, min_cell, predictions)
+    for step in chosen.after_fit:
+        log.info("%s", step.what)
+        result.info.update(step.run(fitted))
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
-
-
-def _predictions(
-    result: Any, data: Any, table: pd.DataFrame, reference: dict[str, Any], setting: dict
-) -> dict[str, Any]:
-    """fit.json's predicted_for and predicted, or predicted_problem saying why there are none."""
-    from sessionmlm.predictions import fit_predictions, intervals_wording  # scipy: fit jobs only
-
-    references = reference_levels(table.iloc[data.rows], data.spec, reference)
-    try:
-        plan = plan_predictions(PredictionSetting.from_params(setting), data, references)
-    except PredictionProblem as problem:
-        log.warning("no predicted probabilities: %s", problem)
-        return {"predicted_problem": str(problem)}
-    predicted = fit_predictions(result, data, plan)
-    if predicted is None:
-        return {"predicted_for": plan.record()}
-    record = plan.record() | {"intervals": intervals_wording(result)}
-    return {"predicted_for": record, "predicted": predicted.to_dict("records")}
 
 
 def run_simulation_chunk(design: PlannedDesign, point: int, chunk: int, out: str) -> None:

@@ -7,7 +7,9 @@ from snakemake.logging import logger
 # The package lives in src/ (jobs find it through workflow/scripts/sessionmlm_path.py).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sessionmlm.config import KNOWN_ENGINES, ConfigError, load_config  # noqa: E402
+from sessionmlm import engines  # noqa: E402
+from sessionmlm.config import ConfigError, load_config  # noqa: E402
+from sessionmlm.power import SIMULATION_ENGINE  # noqa: E402
 
 ENV = "../../envs/sessionmlm.yaml"
 
@@ -46,7 +48,7 @@ wildcard_constraints:
     point="[0-9]+",
     chunk="[0-9]+",
     model="[A-Za-z0-9][A-Za-z0-9_-]*",
-    engine="|".join(KNOWN_ENGINES),
+    engine="|".join(engines.engine_names()),
 
 
 def fit_outputs(cohort, name):
@@ -61,81 +63,44 @@ def fit_outputs(cohort, name):
 
 # The package code each job runs: a changed engine or report module reruns its jobs.
 PACKAGE = Path(workflow.basedir) / "src" / "sessionmlm"
-ENGINE_CODE = {
-    "bayes": [
-        PACKAGE / "engines" / "bayes.py",
-        PACKAGE / "checks.py",
-        PACKAGE / "predictions.py",
-        PACKAGE / "prediction_plan.py",
-        PACKAGE / "intervals.py",
-    ],
-    "ml": [
-        PACKAGE / "engines" / "ml.py",
-        PACKAGE / "engines" / "quadrature.py",
-        PACKAGE / "intervals.py",
-        PACKAGE / "predictions.py",
-        PACKAGE / "prediction_plan.py",
-    ],
-    "gee": [
-        PACKAGE / "engines" / "gee.py",
-        PACKAGE / "intervals.py",
-        PACKAGE / "prediction_plan.py",
-    ],
-}
+# Each engine's own module or folder and the package modules it names (engines.code_files).
+ENGINE_CODE = {name: engines.code_files(name) for name in engines.engine_names()}
+# The report uses each engine's words (its registration), so its code too.
+ALL_ENGINE_CODE = sorted({f for files in ENGINE_CODE.values() for f in files})
 REPORT_CODE = [
-    PACKAGE / "report.py",
+    *sorted((PACKAGE / "report").glob("*.py")),
+    *ALL_ENGINE_CODE,
     PACKAGE / "htmlparts.py",
-    PACKAGE / "posterior_report.py",
     PACKAGE / "checks.py",
-    PACKAGE / "figures.py",
+    *sorted((PACKAGE / "figures").glob("*.py")),
     PACKAGE / "compare.py",
-    PACKAGE / "prediction_report.py",
 ]
 INDEX_CODE = [
     PACKAGE / "pooling.py",
     PACKAGE / "meta.py",
-    PACKAGE / "figures.py",
+    *sorted((PACKAGE / "figures").glob("*.py")),
     PACKAGE / "htmlparts.py",
 ]
 SIMULATION_CODE = [
     PACKAGE / "power.py",
     PACKAGE / "simulate.py",
     PACKAGE / "design.py",
-    *ENGINE_CODE["ml"],
+    *ENGINE_CODE[SIMULATION_ENGINE],
 ]
 
 
-# Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
-FIT_THREADS = {"ml": 2, "gee": 1}
-
-
+# Cores, memory and time per fit: each engine's Resources (measured figures in engines/).
 def fit_threads(cohort, engine):
-    if engine == "bayes":
-        return COHORTS[cohort].engine_settings["bayes"]["chains"]
-    return FIT_THREADS[engine]
-
-
-# Memory and time per fit, from peak RSS and wall time measured on the demo cohort (bayes
-# 0.5 GB and 23 s, ml 0.3 GB and 2.4 s, gee 0.2 GB and 1.7 s, 680 sessions) and ml at 10^6
-# sessions (2.2 GB, 3 min; sessions.parquet is about 27 MB per 10^6 sessions), with about
-# twice the room. They grow with the size of the cohort's canonical table; a profile's
-# set-resources overrides them.
-FIT_MEMORY_MB = {
-    "bayes": (2000, 500),
-    "ml": (1000, 150),
-    "gee": (1000, 150),
-}  # base, per MB
-FIT_MINUTES = {"bayes": (60, 30), "ml": (10, 2), "gee": (10, 2)}  # base, per MB
+    settings = COHORTS[cohort].engine_settings[engine]
+    return engines.get(engine).resources.threads(settings)
 
 
 def fit_memory_mb(engine, input_mb):
-    base, per_mb = FIT_MEMORY_MB[engine]
-    return int(base + per_mb * input_mb)
+    return engines.get(engine).resources.memory_for(input_mb)
 
 
 def fit_minutes(engine, input_mb):
-    base, per_mb = FIT_MINUTES[engine]
-    return int(base + per_mb * input_mb)
+    return engines.get(engine).resources.minutes_for(input_mb)
 
 
 def all_outputs():

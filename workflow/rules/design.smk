@@ -28,7 +28,8 @@ rule power:
         replicates=lambda wc: replicate_outputs(wc.design),
         code=[
             PACKAGE / "power_report.py",
-            PACKAGE / "figures.py",
+            PACKAGE / "power_summary.py",
+            *sorted((PACKAGE / "figures").glob("*.py")),
             PACKAGE / "htmlparts.py",
             PACKAGE / "intervals.py",
         ],

@@ -1,6 +1,7 @@
 rule fit:
     input:
         sessions="results/{cohort}/sessions.parquet",
+        checked="results/{cohort}/{model}/checked.json",
         code=lambda wc: ENGINE_CODE[wc.engine] + [PACKAGE / "design.py"],
     output:
         estimates=report(
@@ -40,9 +41,15 @@ rule fit:
         runtime=lambda wc, input: fit_minutes(wc.engine, input.size_mb),
     params:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
-        recorded=lambda wc: recorded(COHORTS[wc.cohort].models[wc.model]),
+        recorded=lambda wc: recorded(
+            (
+                COHORTS[wc.cohort].models[wc.model],
+                COHORTS[wc.cohort].engine_settings[wc.engine],
+                COHORTS[wc.cohort].predictions.for_model(wc.model),
+            )
+        ),
         reference=lambda wc: COHORTS[wc.cohort].reference,
-        settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
+        settings=lambda wc: COHORTS[wc.cohort].engine_settings[wc.engine],
         min_cell=WORKFLOW.privacy["min_cell"],
         levels=lambda wc: tuple(COHORTS[wc.cohort].levels),
         predictions=lambda wc: COHORTS[wc.cohort].predictions.for_model(wc.model),

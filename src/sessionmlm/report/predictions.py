@@ -1,8 +1,9 @@
-"""The report's predicted-probability section and its table, for any cohort's names.
+"""The report's Predicted probabilities section and its table, for any cohort's names.
 
-What is varied and held comes from the fit's `predicted_for` (prediction_plan.py); the
-section says which of those the cohort file set and which were chosen by default, and says
-why when there are no predictions to show.
+The predictions come from an engine's after-fit step on the cohort's predictions model; what
+is varied and held comes from the fit's `predicted_for` (prediction_plan.py), how the intervals
+were made from the engine's wording. The section says which choices the cohort file set and
+which were chosen by default, and says why when there are no predictions to show.
 """
 
 from __future__ import annotations
@@ -13,28 +14,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sessionmlm import engines
+from sessionmlm.config import Cohort
 from sessionmlm.figures import line_plot, plural
 from sessionmlm.htmlparts import html_table, num, sentence
+from sessionmlm.report.fits import Fit, engine_of, lead_engine
 
 CONDITIONAL, AVERAGED = "conditional", "averaged"  # predictions.py's `kind` values
 TABLE_POINTS = 4  # x values in the table under the plots
 
 
-def prediction_source(fits: list[Any], engines: list[str]) -> Any | None:
-    """The fit whose predictions the report shows.
+def prediction_source(cohort: Cohort, fits: list[Fit]) -> Fit | None:
+    """The fit whose predicted probabilities the report shows.
 
-    fits are the predictions model's; the first engine in `engines` (the report's lead first)
-    whose fit has predictions.
+    Among the fits of the cohort's predictions model that have predictions in their fit.json
+    (engines whose after-fit steps make them), the lead engine's, else the highest-ranked
+    engine's.
     """
-    usable = [f for f in fits if "predicted" in f.info]
-    for engine in engines:
+    usable = [f for f in fits if f.model == cohort.predictions.model and "predicted" in f.info]
+    ranked = [lead_engine(cohort, fits), *engines.by_rank([f.engine for f in usable])]
+    for engine in ranked:
         for fit in usable:
             if fit.engine == engine:
                 return fit
-    return usable[0] if usable else None
+    return None
 
 
-def predicted_table(fit: Any | None) -> pd.DataFrame:
+def intervals_made(fit: Fit) -> str:
+    """How the fit's prediction intervals were made, in its engine's words."""
+    describe = engine_of(fit).wording.predictions
+    return describe(fit.info) if describe else "95% intervals"
+
+
+def predicted_table(fit: Fit | None) -> pd.DataFrame:
     """The predictions beside the report, one row per kind, line setting and x value.
 
     Columns: model, engine, kind, the lines, x, probability, low, high (only the fixed ones
@@ -99,7 +111,7 @@ def _value(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def _why_none(fits: list[Any], model: str | None) -> str:
+def _why_none(fits: list[Fit], model: str | None) -> str:
     """A note saying why no predictions are shown, or "" when no model has a predictor."""
     problems = [f.info["predicted_problem"] for f in fits if "predicted_problem" in f.info]
     if problems:
@@ -124,8 +136,8 @@ def _why_none(fits: list[Any], model: str | None) -> str:
 
 
 def predictions_section(
-    fit: Any | None,
-    fits: list[Any],
+    fit: Fit | None,
+    fits: list[Fit],
     model: str | None,
     outcome: str,
     labels: dict[str, str],
@@ -157,7 +169,7 @@ def predictions_section(
         f"<code>{escape(fit.engine)}</code> engine). <em>{escape(kind_words(CONDITIONAL, groups))}"
         f"</em> sets every random intercept to zero; <em>{escape(kind_words(AVERAGED, groups))}"
         f"</em> is the share of such {escape(plural(observation))} across the whole sample. "
-        f"{escape(sentence(plan['intervals']))}. These are associations in these data, not "
+        f"{escape(sentence(intervals_made(fit)))}. These are associations in these data, not "
         f"effects of changing a {escape(observation)}.</p>",
         _chosen(plan),
     ]

@@ -1,4 +1,4 @@
-"""Report sections from a bayes fit's posterior checks (fit.json "checks", see checks.py).
+"""Report sections from a fit's posterior checks (fit.json "checks", see checks.py).
 
 Predictive checks and calibration, model comparison by PSIS-LOO, and prior sensitivity, plus
 the warnings they raise for the report's at-a-glance table. Functions take fit.json records
@@ -10,9 +10,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-import numpy as np
-
+from sessionmlm import engines
 from sessionmlm.checks import K_GOOD
+from sessionmlm.compare import checked
 from sessionmlm.figures import band_plot, calibration_plot, plural
 from sessionmlm.htmlparts import html_table, num, percent, sentence
 
@@ -31,11 +31,6 @@ def k_note(unit: str) -> str:
 def _interval(row: dict[str, Any], as_percent: bool = True) -> str:
     fmt = percent if as_percent else num
     return f"{fmt(row['median'])} ({fmt(row['low'])} to {fmt(row['high'])})"
-
-
-def checked(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The converged bayes fits with posterior checks, by model."""
-    return {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
 
 
 def check_warnings(info: dict[str, Any]) -> list[str]:
@@ -84,16 +79,19 @@ def predictive_section(
     rows, groups = escape(plural(levels[-1])), [escape(g) for g in levels[:-1]]
     fitted = checked(infos)
     if not fitted:
+        # The engines whose after-fit steps make the checks, by name for the advice.
+        checking = [n for n, e in engines.registered().items() if "checks" in e.steps]
+        named = " or ".join(f"<code>{escape(n)}</code>" for n in checking)
         reason = (
-            "no bayes fit passed its convergence checks"
+            "no fit with posterior checks passed its convergence checks"
             if infos
-            else "this cohort did not run the <code>bayes</code> engine (add it to "
+            else f"this cohort did not run the {named} engine (add it to "
             "<code>engines</code> in the cohort file)"
         )
         return (
             "<h2 id='checks'>Posterior predictive checks</h2><p class='note'>Posterior "
             f"predictive checks, calibration, leave-one-{groups[-1]}-out cross-validation and "
-            f"prior sensitivity come from the bayes engine's draws; {reason}.</p>"
+            f"prior sensitivity come from the draws of the {named} engine; {reason}.</p>"
         )
     parts = [
         "<h2 id='checks'>Posterior predictive checks</h2>",
@@ -228,34 +226,6 @@ def _predictive_summary(fitted: dict[str, dict[str, Any]]) -> str:
         rows,
         "Predictive checks of every bayes model",
     )  # fmt: skip
-
-
-def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """elpd_loo of each bayes model and its difference from the best one fitted on the same data.
-
-    Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
-    differences); models fitted on other sessions (missing values) are not compared.
-    """
-    fitted = checked(infos)
-    rows = []
-    for model, info in fitted.items():
-        loo = info["checks"]["loo"]
-        peers = {m: o for m, o in fitted.items() if o.get("rows_hash") == info.get("rows_hash")
-                 and o["checks"]["loo"]["unit"] == loo["unit"]}  # fmt: skip
-        best = max(peers, key=lambda m: peers[m]["checks"]["loo"]["elpd"])
-        if best == model:
-            diff, se = 0.0, 0.0
-        else:
-            mine = dict(zip(loo["pointwise"]["id"], loo["pointwise"]["elpd"], strict=True))
-            top = peers[best]["checks"]["loo"]["pointwise"]
-            d = np.array([mine[i] - e for i, e in zip(top["id"], top["elpd"], strict=True)])
-            diff, se = float(d.sum()), float(np.sqrt(len(d) * d.var(ddof=1)))
-        rows.append({"model": model, "n_obs": info["n_obs"], "unit": loo["unit"],
-                     "n_units": loo["n_units"], "elpd": loo["elpd"], "se": loo["se"],
-                     "p_loo": loo["p_loo"], "best": best, "elpd_diff": diff, "se_diff": se,
-                     "k_bad": loo["k_bad"], "k_threshold": loo["k_threshold"],
-                     "k_max": loo["k_max"]})  # fmt: skip
-    return rows
 
 
 def loo_section(rows: list[dict[str, Any]], observation: str) -> str:

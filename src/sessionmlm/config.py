@@ -6,38 +6,26 @@ the key and what to change.
 
 from __future__ import annotations
 
-import copy
 import difflib
-import functools
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-from referencing import Registry, Resource
-
 from sessionmlm import engines as registry
+from sessionmlm.documents import (
+    ConfigError,
+    load_schema,
+    merge,
+    read_yaml,
+    schema_problems,
+)
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
 from sessionmlm.power import SIMULATION_ENGINE, load_design
 from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-
 DEFAULT_PRIVACY = {"key_env": "SESSIONMLM_KEY", "key_file": ".sessionmlm_key", "min_cell": 11}
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
-
-
-class ConfigError(ValueError):
-    """One or more problems in the config; the message lists them all."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(
-            f"{len(problems)} problem(s) in the config:\n" + "\n".join(f"- {p}" for p in problems)
-        )
 
 
 @dataclass(frozen=True)
@@ -117,76 +105,6 @@ class WorkflowConfig:
     meta_analysis: dict[str, Any] = field(default_factory=dict)
 
 
-def _load_schema(name: str) -> dict:
-    return json.loads((SCHEMA_DIR / name).read_text())
-
-
-@functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    registry = Registry().with_resource(
-        "config.schema.json", Resource.from_contents(_load_schema("config.schema.json"))
-    )
-    return jsonschema.Draft202012Validator(_load_schema(name), registry=registry)
-
-
-def schema_problems(document: Any, schema_name: str, where: str) -> list[str]:
-    """Check a document against a schema; return one readable line per problem."""
-    problems = []
-    validator = _validator(schema_name)
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        if error.validator == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            extra = sorted(set(error.instance) - set(allowed))
-            for key in extra:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                problems.append(
-                    f"{where}: unknown key {key!r} under {path}.{hint} "
-                    f"Valid keys: {', '.join(allowed)}."
-                )
-        elif error.validator == "required":
-            problems.append(f"{where}: {path}: {error.message}.")
-        else:
-            problems.append(f"{where}: {path}: {error.message}.")
-    return problems
-
-
-class _StringKeyLoader(yaml.SafeLoader):
-    """Safe YAML loader that keeps mapping keys as written.
-
-    A model called `null` or `yes`, or a code `1`, stays the string it looks like instead of
-    becoming None, True or an int.
-    """
-
-    def construct_mapping(self, node, deep=False):
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key_node.tag = "tag:yaml.org,2002:str"
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file, turning syntax errors into a ConfigError naming the file."""
-    try:
-        return yaml.load(path.read_text(), Loader=_StringKeyLoader)  # noqa: S506 (safe loader)
-    except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML: {error}"]) from error
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from error
-
-
-def merge(defaults: dict, overrides: dict) -> dict:
-    """Deep-merge overrides into a copy of defaults."""
-    merged = copy.deepcopy(defaults)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def _closest(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=3)
     return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""
@@ -223,7 +141,7 @@ def without_unlisted_engines(document: Any, schema_name: str) -> Any:
     """
     if not isinstance(document, dict):
         return document
-    unlisted = registry.unlisted(_load_schema(schema_name)["properties"])
+    unlisted = registry.unlisted(load_schema(schema_name)["properties"])
     return {key: value for key, value in document.items() if key not in unlisted}
 
 

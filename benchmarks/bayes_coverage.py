@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from sessionmlm.engines.bayes import BayesSettings, compile_model, fit
+from sessionmlm.engines.bayes import BayesSettings, fit
+from sessionmlm.engines.bayes.model import compile_model
 from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import build_model_data
 from sessionmlm.simulate import (

@@ -47,6 +47,20 @@ def write_project(folder: Path, cohorts: dict[str, dict], tables: dict[str, obje
     return folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def jobs_import_this_checkout():
+    """Snakemake jobs started by a test import this checkout's package.
+
+    A job unpickles its params (a Cohort, a ModelSpec) before workflow/scripts/sessionmlm_path.py
+    puts src/ first on its path, so it would otherwise import whichever sessionmlm the Python
+    environment has installed: another checkout's, in a git worktree.
+    """
+    paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    with pytest.MonkeyPatch.context() as session:  # for module-scoped fixtures' runs too
+        session.setenv("PYTHONPATH", os.pathsep.join(paths))
+        yield
+
+
 @pytest.fixture
 def tiny_table():
     return simulate_cohort(TINY, TrueParameters(), seed=3)

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from sessionmlm.engines import ESTIMATE_COLUMNS, VARIANCE_COLUMNS, write_result
-from sessionmlm.engines.bayes import BayesSettings, Prior, compile_model, fit
+from sessionmlm.engines.bayes import BayesSettings, Prior, fit
+from sessionmlm.engines.bayes.model import compile_model
 from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import build_model_data
 from sessionmlm.simulate import (

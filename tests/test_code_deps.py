@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sessionmlm.code_deps import PACKAGE_DIR, imported_names, modules_used
+from sessionmlm import engines
+from sessionmlm.code_deps import PACKAGE_DIR, imported_names, modules_used, stage_files
 
 from .conftest import ROOT
-
-ENGINES = ("bayes", "ml", "gee")
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -81,26 +80,50 @@ def relative(paths: list[Path]) -> set[str]:
     return {str(p.relative_to(PACKAGE_DIR)) for p in paths}
 
 
-def stage(name: str, engine: str | None = None) -> set[str]:
-    """What common.smk gives a job: its stage, and for a fit its engine, not the others."""
-    roots = [f"sessionmlm.stages.{name}"] + ([f"sessionmlm.engines.{engine}"] if engine else [])
-    skip = [f"sessionmlm.engines.{e}" for e in ENGINES if engine and e != engine]
-    return relative(modules_used(roots, skip=skip))
+ENGINE_MODULES = {
+    name: (engines.get(name).module, *engines.get(name).code) for name in engines.engine_names()
+}
+
+
+def stage(name: str, *run: str) -> set[str]:
+    """What common.smk gives a job: its stage, and the engines it runs, not the others."""
+    return relative(stage_files(name, ENGINE_MODULES, run))
 
 
 def test_the_real_stages_depend_on_what_they_run():
-    report, fit_ml, fit_gee = stage("report"), stage("fit", "ml"), stage("fit", "gee")
+    report, fit_ml, fit_gee = (
+        stage("report", *ENGINE_MODULES),
+        stage("fit", "ml"),
+        stage("fit", "gee"),
+    )
     # Modules the hand-kept lists missed, now found.
     assert {"variance.py", "formula.py", "engines/__init__.py"} <= fit_ml
     assert "stages/fit.py" in fit_ml and "stages/job.py" in fit_ml
-    assert "engines/quadrature.py" in fit_ml and "engines/quadrature.py" not in fit_gee
-    assert not {"engines/bayes.py", "engines/gee.py"} & fit_ml
-    # The report's own modules are no fit's, and ingest and describe now have code too.
-    assert {"report.py", "htmlparts.py", "posterior_report.py"} <= report
-    assert not {"report.py", "htmlparts.py", "pooling.py"} & (fit_ml | fit_gee)
-    assert {"ingest.py", "tables.py"} <= stage("ingest")
+    # An engine folder: its registration, its fit and what that imports, none of the others.
+    assert {"engines/ml/__init__.py", "engines/ml/fitting.py", "engines/ml/quadrature.py"} <= fit_ml
+    assert "engines/ml/quadrature.py" not in fit_gee and "engines/gee.py" in fit_gee
+    assert not {"engines/bayes/__init__.py", "engines/bayes/sampling.py", "engines/gee.py"} & fit_ml
+    # The report's own modules are no fit's; the report reads every engine's wording.
+    assert {
+        "report/page.py",
+        "report/structure.py",
+        "report/posterior.py",
+        "htmlparts.py",
+    } <= report
+    assert {"engines/bayes/__init__.py", "engines/ml/__init__.py", "engines/gee.py"} <= report
+    assert not {"report/page.py", "htmlparts.py", "pooling.py"} & (fit_ml | fit_gee)
+    # Stages that run no engine depend on none (the registry itself imports them lazily).
+    ingest = stage("ingest")
+    assert {"ingest.py", "tables.py", "pseudonyms.py", "engines/__init__.py"} <= ingest
+    assert not {f for f in ingest if f.startswith(("engines/bayes", "engines/ml", "engines/gee"))}
     assert "describe.py" in stage("describe")
-    assert {"replicates.py", "engines/ml.py"} <= stage("simulate_chunk")
+    assert "model_data.py" in stage("check_model")
+    assert {"replicates.py", "engines/ml/fitting.py"} <= stage("simulate_chunk", "ml")
+
+
+def test_an_engine_outside_the_package_adds_no_files():
+    modules = ENGINE_MODULES | {"outside": ("elsewhere.engine",)}
+    assert relative(stage_files("fit", modules, ["outside"])) == stage("fit")
 
 
 def test_every_rule_with_a_script_has_its_stage_module():

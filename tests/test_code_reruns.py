@@ -88,19 +88,26 @@ def edited(folder: Path, module: str) -> Iterator[None]:
 def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
     downstream = {"report": 1, "index": 1, "all": 1}  # rerun because their inputs are rewritten
 
-    # Only the report imports posterior_report.py.
-    with edited(project, "posterior_report.py"):
+    # Only the report imports report/posterior.py.
+    with edited(project, "report/posterior.py"):
         assert planned(project) == downstream
 
-    # An engine reruns its own fits (both models), not the other engine's, not ingest.
+    # An engine reruns its own fits (both models), not the other engine's, not ingest or
+    # check_model; the report uses every engine's wording, so it reruns too.
     with edited(project, "engines/gee.py"):
         assert planned(project) == {"fit": 2} | downstream
         assert fits_planned(project) == {"null/gee", "small/gee"}
+
+    # A module inside an engine's folder reruns that engine's fits only.
+    with edited(project, "engines/ml/quadrature.py"):
+        assert fits_planned(project) == {"null/ml", "small/ml"}
 
     # Modules the hand-kept lists missed: variance.py (ml, bayes), and describe's and
     # ingest's own code (tables.py reads the data files).
     with edited(project, "variance.py"):
         assert fits_planned(project) == {"null/ml", "small/ml"}
+    with edited(project, "model_data.py"):
+        assert planned(project)["check_model"] == 2
     with edited(project, "describe.py"):
         assert planned(project) == {"describe": 1} | downstream
     with edited(project, "tables.py"):

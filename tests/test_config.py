@@ -23,9 +23,37 @@ def test_committed_config_and_demo_cohort_load(demo_config):
 
 
 def test_config_yaml_states_the_engine_defaults(demo_config):
-    # The documented defaults and the code's defaults must be the same numbers.
-    assert BayesSettings.from_config(demo_config["bayes"]) == BayesSettings()
+    # Each engine's defaults are written once, in its settings type: config.yaml sets none.
+    assert not {"bayes", "ml", "gee"} & set(demo_config)
+    assert BayesSettings.from_config({}) == BayesSettings()
     assert BayesSettings().group_sd == Prior("half_normal", 1.5)
+
+
+def documented_defaults(engine: str) -> dict[str, str]:
+    """key -> default as config/README.md's table of the engine shows it (without backticks)."""
+    text = (ROOT / "config" / "README.md").read_text().split(f"### {engine}\n", 1)[1]
+    rows = [line.split("|") for line in text.split("\n### ", 1)[0].splitlines()]
+    return {r[1].strip().strip("`"): r[3].strip().strip("`") for r in rows
+            if len(r) > 4 and r[1].strip().startswith("`")}  # fmt: skip
+
+
+def test_readme_states_the_defaults_the_settings_types_hold():
+    from dataclasses import asdict
+
+    from sessionmlm import engines
+
+    for name in ("bayes", "ml", "gee"):
+        settings = engines.get(name).settings({})
+        documented = documented_defaults(name)
+        fields = {k: v for k, v in asdict(settings).items() if k != "cores"}  # the job's, not set
+        priors = {f"priors.{k}": getattr(settings, k).describe() for k in
+                  ("intercept", "coefficients", "group_sd") if k in fields}  # fmt: skip
+        plain = {k: v for k, v in fields.items() if not isinstance(v, dict)}
+        assert set(documented) == set(plain) | set(priors), name
+        for key, value in plain.items():
+            assert yaml.safe_load(documented[key]) == value, f"{name}.{key}"
+        for key, value in priors.items():
+            assert documented[key] == value, f"{name}.{key}"
 
 
 def problems_for(tmp_path, cohort=None, config_change=None):
@@ -60,6 +88,13 @@ def test_unknown_global_key_lists_valid_keys(tmp_path):
         "unknown key 'cohort_dir'" in message
         and "Valid keys: bayes, cohorts, cohorts_dir" in message
     )
+
+
+def test_unknown_engine_to_pool_lists_the_registered_ones(tmp_path):
+    message = problems_for(
+        tmp_path, config_change=lambda c: c.update(meta_analysis={"engine": "stan"})
+    )
+    assert "meta_analysis.engine: unknown engine 'stan'. Valid: auto, bayes, gee, ml." in message
 
 
 def test_unknown_bayes_setting_and_prior(tmp_path):
@@ -98,7 +133,7 @@ def test_all_problems_reported_at_once(tmp_path):
     assert "5 problem(s)" in message
     for part in ["term 'nope' names no column", "cannot read '*y'",
                  "outcome 'outcome2' is not the cohort's outcome 'homework'",
-                 "grouping 'clinic' is not a level", "unknown engine 'stan'. Valid engines: bayes, ml, gee"]:  # fmt: skip
+                 "grouping 'clinic' is not a level", "unknown engine 'stan'. Valid engines: bayes, gee, ml"]:  # fmt: skip
         assert part in message
 
 
@@ -141,7 +176,7 @@ def test_a_broken_cohort_is_set_aside_and_the_others_load(tmp_path):
     (tmp_path / "data" / "tiny").mkdir(parents=True)
     (tmp_path / "data" / "tiny" / "sessions.csv").write_text(
         "therapist_id,client_id,session_id,hw_assigned,hw_reviewed,caregiver_present,child_age,"
-        "licensed,ebp\n"
+        "licensed,ebp\nT1,C1,S1,1,0,Y,9,1,MAP\n"
     )
     config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
     loaded = load_config(config, workdir=tmp_path)

@@ -31,6 +31,22 @@ def test_counts_sizes_base_rate_and_levels(demo_config):
     assert {"caregiver_present", "stressful_event"} <= set(desc["table1"]["session"])
     # Therapist variables are summarised once per therapist, not once per session.
     assert desc["table1"]["therapist"]["licensed"]["n_units"] == 103
+    # Type and level as ingest inferred them (the demo declares no variables), marked so.
+    assert (
+        desc["table1"]["therapist"]["licensed"] | {"type": "binary"}
+        == (desc["table1"]["therapist"]["licensed"])
+    )
+    assert desc["table1"]["client"]["ebp"]["type"] == "categorical"
+    assert desc["table1"]["client"]["child_age"]["inferred"] == ["type", "level"]
+
+
+def test_a_declared_level_is_used_and_not_marked_inferred(demo_config):
+    cohort, table = canonical_demo(demo_config)
+    # Declared at the session level, a client characteristic is summarised per session.
+    table.attrs["variables"]["child_age"] |= {"level": "session", "level_inferred": False}
+    desc = describe(table, cohort, min_cell=11)
+    assert desc["table1"]["session"]["child_age"]["inferred"] == ["type"]
+    assert desc["table1"]["session"]["child_age"]["n_units"] == 680
 
 
 def test_level_of_ignores_missing_values():

@@ -1,8 +1,10 @@
 import json
+import tomllib
 
 import pandas as pd
 import pytest
 
+from sessionmlm import __version__
 from sessionmlm.engines import (
     ESTIMATE_COLUMNS,
     FIT_KEYS,
@@ -11,6 +13,8 @@ from sessionmlm.engines import (
     get_engine,
     write_result,
 )
+
+from .conftest import ROOT
 
 
 def result(drop_estimate=None, drop_key=None):
@@ -30,6 +34,15 @@ def test_writes_contract_columns_first(tmp_path):
     assert list(pd.read_csv(paths[0]).columns) == [*ESTIMATE_COLUMNS, "extra"]
     assert list(pd.read_csv(paths[1]).columns) == VARIANCE_COLUMNS
     assert json.loads(paths[2].read_text())["engine"] == 1
+
+
+def test_fit_json_records_the_package_version_from_its_single_source(tmp_path):
+    paths = [tmp_path / n for n in ("e.csv", "v.csv", "f.json")]
+    write_result(result(), *paths)
+    assert json.loads(paths[2].read_text())["sessionmlm_version"] == __version__
+    # pyproject.toml takes the version from sessionmlm.__version__, not a second copy.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
 
 
 def test_refuses_a_partial_contract(tmp_path):

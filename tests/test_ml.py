@@ -10,6 +10,8 @@ import pytest
 from scipy import optimize
 
 from sessionmlm.engines import ESTIMATE_COLUMNS, FIT_KEYS, VARIANCE_COLUMNS, ml, write_result
+from sessionmlm.engines.ml import fitting, likelihood, optimise, profile, separation
+from sessionmlm.engines.ml.quadrature import ModeNotFoundError
 from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import build_model_data
 from sessionmlm.simulate import CohortShape, TrueParameters, canonical, simulate_cohort
@@ -72,10 +74,12 @@ def test_profile_interval_ends_are_where_the_likelihood_drops_by_the_chi_square_
     sd = result.variance.loc[0, "sd"]
     assert 0 < low < sd < high
     # Check each end independently: fix the SD there and maximise over the rest with scipy.
-    order, nesting = ml._nesting(bangladesh)
+    order, nesting = likelihood._nesting(bangladesh)
     y = bangladesh.y[order]
     exog = np.column_stack([np.ones(len(y)), bangladesh.X[order]])
-    model = ml.NestedLogit(y, exog, (["Intercept", *bangladesh.terms], ["district"]), nesting, 1, 7)
+    model = likelihood.NestedLogit(
+        y, exog, (["Intercept", *bangladesh.terms], ["district"]), nesting, 1, 7
+    )
     beta = result.estimates["estimate"].to_numpy()
     for end in (low, high):
         fit = optimize.minimize(
@@ -198,14 +202,14 @@ def test_separation_is_named_and_no_odds_ratio_is_reported():
 def test_no_separation_found_in_ordinary_data():
     data = model_data(FULL)
     exog = np.column_stack([np.ones(len(data.y)), data.X])
-    assert ml.find_separation(exog, data.y, ["Intercept", *data.terms]) is None
+    assert separation.find_separation(exog, data.y, ["Intercept", *data.terms]) is None
 
 
 def test_a_likelihood_that_cannot_be_evaluated_ends_as_a_failed_fit(monkeypatch):
     def no_mode(data, settings):
-        raise ml.ModeNotFoundError("no conditional mode found for 1 therapist(s) at SDs (9, 9)")
+        raise ModeNotFoundError("no conditional mode found for 1 therapist(s) at SDs (9, 9)")
 
-    monkeypatch.setattr(ml, "fit_model", no_mode)
+    monkeypatch.setattr(fitting, "fit_model", no_mode)
     result = ml.fit(model_data(SMALL, CohortShape(30, 80, 200), seed=3), {})
     assert not result.converged and result.estimates["estimate"].isna().all()
     assert "could not be evaluated" in result.info["problems"][0]
@@ -216,18 +220,18 @@ def test_problems_name_what_failed():
     diagnostics = {"hessian_positive_definite": False, "hessian_min_eigenvalue": -0.2,
                    "newton_step_max": 0.3, "gradient_max_abs": 2.0, "boundary": [],
                    "quadrature_check": {"points": 20, "loglik_difference": 0.04}}  # fmt: skip
-    problems, notes = ml._problems(diagnostics, ml.MlSettings())
+    problems, notes = fitting._problems(diagnostics, ml.MlSettings())
     assert "not positive definite" in problems[0] and "-0.2" in problems[0]
     assert "Newton step" in problems[1] and "0.3" in problems[1]
     assert len(notes) == 1 and "12-point quadrature is not accurate" in notes[0]
     assert "0.04" in notes[0] and "ml.points" in notes[0]
-    _, notes = ml._problems(diagnostics | {"profile_not_found": ["client"]}, ml.MlSettings())
+    _, notes = fitting._problems(diagnostics | {"profile_not_found": ["client"]}, ml.MlSettings())
     assert "interval for the SD of client was not found" in notes[1]
 
 
 def test_a_profile_end_that_does_not_settle_is_not_reported():
     # A signed root that never reaches the cut-off (flat profile): no end is invented.
-    assert np.isnan(ml._solve_end(lambda x: 0.5, 1.0, 2.0, 1.96, floor=1.0))
+    assert np.isnan(profile._solve_end(lambda x: 0.5, 1.0, 2.0, 1.96, floor=1.0))
 
 
 # --- The output contract ----------------------------------------------------------------------
@@ -277,13 +281,13 @@ def test_a_saddle_where_bfgs_stops_is_escaped_by_the_modified_newton_step(monkey
         "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)", "p"
     )
     data = build_model_data(table, spec, {})
-    polish, polished_from = ml._newton_polish, []
+    polish, polished_from = fitting._newton_polish, []
 
     def recording(model, params, **kwargs):
         polished_from.append((model, params.copy()))
         return polish(model, params, **kwargs)
 
-    monkeypatch.setattr(ml, "_newton_polish", recording)
+    monkeypatch.setattr(fitting, "_newton_polish", recording)
     result = ml.fit(data, {"points": 12, "profile": False}, threads=1)
     assert result.converged, result.info["problems"]
     assert result.info["diagnostics"]["gradient_max_abs"] < 1e-3
@@ -296,5 +300,5 @@ def test_a_saddle_where_bfgs_stops_is_escaped_by_the_modified_newton_step(monkey
     for sd in (0.0, 0.09, best[-1] - 0.1, best[-1] + 0.1):  # the profile is lower all around
         start = best.copy()
         start[-1] = sd
-        profiled = ml._maximise(model, start, None, fixed=len(best) - 1)
+        profiled = optimise._maximise(model, start, None, fixed=len(best) - 1)
         assert model.loglike(profiled) < result.info["loglik"]

@@ -48,7 +48,7 @@ def test_same_client_id_under_two_therapists_makes_two_units_when_nested():
 def test_constant_predictor_and_constant_outcome_are_refused():
     t = table().assign(age=3.0)
     with pytest.raises(
-        ModelDataError, match="age take\\(s\\) a single value in the 5 complete rows"
+        ModelDataError, match="5 complete sessions .*'age' takes the single value 3"
     ):
         build_model_data(t, parse_formula("homework ~ age + (1 | therapist)", "m"), {})
     t = table().assign(homework=1.0)

@@ -13,7 +13,7 @@ from sessionmlm.config import ConfigError, load_config
 from sessionmlm.report import Fit, plain_language, render_cohort_report
 from sessionmlm.simulate import CohortShape, simulate_cohort
 
-from .conftest import TINY_COHORT, write_project
+from .conftest import ROOT, TINY_COHORT, write_project
 from .test_report import DESC as REPORT_DESC
 from .test_report import fit as report_fit
 
@@ -40,6 +40,10 @@ def make_fit(engine: str = "bayes", terms=tuple(TERMS)) -> Fit:
     variance = pd.DataFrame({"level": ["therapist", "client"], "sd": [0.8, 0.9]})
     formula = f"homework ~ {' + '.join(dict.fromkeys(t.split('[')[0] for t in terms))} + (1 | therapist/client)"
     return Fit("full", engine, estimates, variance, {"formula": formula, "converged": True})
+
+
+# The demo's phrases live in its cohort file: the package names no column of its own.
+DEMO_LABELS = yaml.safe_load((ROOT / "config" / "cohorts" / "demo.yaml").read_text())["labels"]
 
 
 def entry(kind: str, **more) -> dict:
@@ -69,7 +73,7 @@ def sentence_about(html: str, words: str) -> str:
 
 
 def test_default_caregiver_sentence_reads_as_the_issue_asks():
-    html = plain_language(make_fit(), DESC, {"ebp": "MAP"})
+    html = plain_language(make_fit(), DESC, {"ebp": "MAP"}, DEMO_LABELS)
     said = sentence_about(html, "caregiver")
     assert said.startswith(
         "In sessions where a caregiver was present (rather than not), the odds that homework "
@@ -81,7 +85,7 @@ def test_default_caregiver_sentence_reads_as_the_issue_asks():
 
 
 def test_therapist_level_binary_lower_odds_and_the_comparison_it_makes():
-    said = sentence_about(plain_language(make_fit(), DESC, {}), "licensed")
+    said = sentence_about(plain_language(make_fit(), DESC, {}, DEMO_LABELS), "licensed")
     assert said.startswith(
         "In sessions where the therapist was licensed (rather than not), the odds that homework "
         "was assigned or reviewed were 0.40 times as high (60% lower; 95% interval 0.21 to 0.69)"
@@ -92,7 +96,7 @@ def test_therapist_level_binary_lower_odds_and_the_comparison_it_makes():
 
 
 def test_numeric_and_categorical_wording():
-    html = plain_language(make_fit(), DESC, {"ebp": "MAP"})
+    html = plain_language(make_fit(), DESC, {"ebp": "MAP"}, DEMO_LABELS)
     age = sentence_about(html, "child's age")
     assert age.startswith(
         "For each additional year of the child's age, the odds that homework was assigned or "
@@ -107,7 +111,7 @@ def test_numeric_and_categorical_wording():
 
 
 def test_categorical_reference_found_when_the_cohort_sets_none():
-    html = plain_language(make_fit(), DESC, {})
+    html = plain_language(make_fit(), DESC, {}, DEMO_LABELS)
     assert "the EBP delivered was TF-CBT rather than MAP," in unescape(html)
 
 
@@ -116,13 +120,14 @@ def test_unknown_column_keeps_the_generic_wording():
     assert said.startswith("For each one-unit increase in mystery_score, the odds that homework")
 
 
-def test_outcome_phrase_falls_back_to_the_outcome_name():
-    desc = copy.deepcopy(DESC) | {"outcome": {"name": "homework", "sources": ["done"]}}
-    assert "the odds that homework was 1 were" in unescape(plain_language(make_fit(), desc, {}))
-    desc["outcome"]["sources"] = ["HW_ASSIGN"]
-    assert "the odds that homework was assigned were" in unescape(
-        plain_language(make_fit(), desc, {})
-    )
+def test_without_labels_every_column_is_named_as_it_is():
+    html = unescape(plain_language(make_fit(), DESC, {}))
+    assert "the odds that homework was 1 were" in html
+    assert "In sessions where caregiver_present was 1 (rather than 0)," in html
+    assert "For each one-unit increase in child_age," in html
+    assert "In sessions where ebp was CBITS rather than MAP," in html
+    # No phrase is guessed from the outcome's source columns (hw_assigned, hw_reviewed).
+    assert "assigned" not in html and "caregiver was" not in html
 
 
 def test_gee_fit_is_worded_as_population_averaged():
@@ -173,6 +178,12 @@ def test_every_user_string_is_escaped():
 # --- the `labels:` key of a cohort file ---------------------------------------------------------
 
 
+WITH_CAREGIVER = copy.deepcopy(REPORT_DESC)
+WITH_CAREGIVER["table1"]["session"] = {
+    "caregiver_present": entry("binary", yes={"n": 300, "suppressed": False}, share=0.44)
+}
+
+
 def project(tmp_path, labels):
     cohort = copy.deepcopy(TINY_COHORT) | ({"labels": labels} if labels else {})
     table = simulate_cohort(CohortShape(10, 20, 40), seed=1)
@@ -212,14 +223,28 @@ def test_bad_labels_are_named(tmp_path, labels, expected):
     assert expected in str(error.value)
 
 
-def test_report_uses_the_built_in_phrases(tmp_path):
+def test_report_without_labels_names_the_column(tmp_path):
     cohort = load_config(project(tmp_path, {}), workdir=tmp_path).cohorts["tiny"]
-    html, _ = render_cohort_report(cohort, REPORT_DESC, {}, [report_fit("full", True)])
-    assert "In sessions where a caregiver was present (rather than not)" in html
+    html, _ = render_cohort_report(cohort, WITH_CAREGIVER, {}, [report_fit("full", True)])
+    assert "In sessions where caregiver_present was 1 (rather than 0)" in html
 
 
 def test_report_uses_the_cohort_labels(tmp_path):
     config = project(tmp_path, {"caregiver_present": "a carer came"})
     cohort = load_config(config, workdir=tmp_path).cohorts["tiny"]
-    html, _ = render_cohort_report(cohort, REPORT_DESC, {}, [report_fit("full", True)])
+    html, _ = render_cohort_report(cohort, WITH_CAREGIVER, {}, [report_fit("full", True)])
     assert "In sessions where a carer came (rather than not)" in html
+
+
+def test_sentences_speak_of_the_cohorts_own_levels():
+    fit = make_fit("ml", terms=("caregiver_present", "child_age"))
+    fit = Fit("full", "ml", fit.estimates, pd.DataFrame({"level": ["comm", "mom"]}), fit.info)
+    desc = copy.deepcopy(DESC) | {"levels": ["comm", "mom", "kid"]}
+    desc["table1"] = {"comm": {"child_age": entry("numeric")}, "mom": {},
+                      "kid": {"caregiver_present": entry("binary")}}  # fmt: skip
+    html = unescape(plain_language(fit, desc, {}))
+    assert "In kids where caregiver_present was 1 (rather than 0)" in html
+    assert "as in otherwise similar kids of the same comm and mom." in html
+    assert "in otherwise similar kids, with comms and moms alike in everything else" in html
+    assert "how the odds differed between kids, not what would happen if a kid were" in html
+    assert "session" not in html and "therapist" not in html

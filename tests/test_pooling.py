@@ -139,3 +139,14 @@ def test_a_model_whose_formula_differs_between_cohorts_is_not_pooled(cohorts, tm
     assert any(
         n.startswith("small: not pooled, because its predictors or levels differ") for n in notes
     )
+
+
+def test_the_index_counts_each_cohort_in_its_own_levels(cohorts):
+    other = replace(cohorts["east"], levels={"comm": "comm", "mom": "mom", "kid": "kid"})
+    mixed = {"north": cohorts["north"], "east": other}
+    counts = {"north": {"therapist": 30, "client": 80, "session": 200},
+              "east": {"comm": 161, "mom": 1595, "kid": 2159}}  # fmt: skip
+    html = render_index(mixed, {c: f"{c}/report.html" for c in mixed}, counts,
+                        pd.DataFrame(columns=COLUMNS), [], None, SETTINGS)  # fmt: skip
+    assert "<td>30 therapists, 80 clients, 200 sessions</td>" in html
+    assert "<td>161 comms, 1595 moms, 2159 kids</td>" in html

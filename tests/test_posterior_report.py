@@ -9,15 +9,18 @@ import pandas as pd
 import pytest
 
 from sessionmlm.checks import posterior_checks
-from sessionmlm.posterior_report import (
+from sessionmlm.compare import loo_comparison
+from sessionmlm.report.posterior import (
     check_warnings,
-    loo_comparison,
     loo_section,
     predictive_section,
     sensitivity_section,
 )
 
 from .test_checks import _data, _posterior
+
+LEVELS = ["therapist", "client", "session"]
+GROUPS = LEVELS[:-1]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def test_loo_differences_are_paired_over_clients_and_only_on_the_same_sessions(i
     assert rows["small"]["elpd_diff"] == pytest.approx(-shift.sum())
     assert rows["small"]["se_diff"] == pytest.approx(np.sqrt(len(shift)) * shift.std(ddof=1))
     assert rows["other"]["best"] == "other"  # not compared with models on other sessions
-    html = loo_section(loo_comparison({"full": info, "small": worse}))
+    html = loo_section(loo_comparison({"full": info, "small": worse}), "session")
     assert "Leave-one-client-out" in html and "vs full" in html
     # 20 elpd apart with an SE under 1: clear. Apart by noise of SD 0.1 per client: not clear.
     assert "predicts new clients clearly better than <code>small</code>" in html
@@ -91,18 +94,18 @@ def test_loo_differences_are_paired_over_clients_and_only_on_the_same_sessions(i
     noise -= noise.mean() + 0.001  # about 0.2 worse in all, SE about 1.4
     close["checks"]["loo"]["pointwise"]["elpd"] = list(np.array(pointwise["elpd"]) + shift + noise)
     close["checks"]["loo"]["elpd"] = float(np.sum(close["checks"]["loo"]["pointwise"]["elpd"]))
-    html = loo_section(loo_comparison({"full": info, "close": close}))
+    html = loo_section(loo_comparison({"full": info, "close": close}), "session")
     assert "predicts new clients not clearly better than <code>close</code>" in html
 
 
 def test_sensitivity_flags_a_changed_conclusion_and_says_so_in_words(info):
     clean = _clean(info)
-    html = sensitivity_section({"full": clean}, "full")
+    html = sensitivity_section({"full": clean}, "full", GROUPS)
     assert "No conclusion changes" in html and "changed" not in html
     changed = copy.deepcopy(clean)
     row = next(r for r in changed["checks"]["sensitivity"] if r["direction"] == "wider")
     row["changed"], row["reliable"] = True, False
-    html = sensitivity_section({"full": changed}, "full")
+    html = sensitivity_section({"full": changed}, "full", GROUPS)
     assert f"The conclusion about {row['term']} depends on the" in html
     assert html.count("changed</strong>") == 1 and "(k high)" in html
     assert "Importance weights were unreliable" in html
@@ -112,7 +115,7 @@ def test_predictive_section_suppresses_small_cells_and_draws_titled_figures(info
     small = copy.deepcopy(info)
     group = small["checks"]["predictive"]["per_category"][0]
     group.update(observed=None, sessions=None, inside=None)
-    html = predictive_section({"full": small}, "full")
+    html = predictive_section({"full": small}, "full", "homework", LEVELS)
     assert "suppressed" in html
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
     assert len(svgs) == 2  # sorted therapist rates, calibration
@@ -120,12 +123,35 @@ def test_predictive_section_suppresses_small_cells_and_draws_titled_figures(info
         assert ET.fromstring(svg).find("{http://www.w3.org/2000/svg}title") is not None
     assert "new client" in html and "No ids are shown" in html
     # Several models: the others in one summary table.
-    html = predictive_section({"null": info, "full": info}, "full")
+    html = predictive_section({"null": info, "full": info}, "full", "homework", LEVELS)
     assert "Predictive checks of every bayes model" in html
 
 
+def test_the_sections_speak_of_the_cohorts_own_levels_and_outcome(info):
+    levels = ["comm", "mom", "kid"]
+    # The fixture's fit has therapist and client units; name them as this cohort's would be.
+    info = copy.deepcopy(_clean(info))
+    info["checks"]["predictive"]["per_unit"]["level"] = "comm"
+    for stat in info["checks"]["predictive"]["per_unit"]["statistics"]:
+        stat["name"] = stat["name"].replace("therapist", "comm").replace("homework", "immun")
+    info["checks"]["loo"]["unit"] = "mom"
+    text = predictive_section({"full": info}, "full", "immun", levels)
+    text += loo_section(loo_comparison({"full": info}), "kid")
+    text += sensitivity_section({"full": info}, "full", levels[:-1])
+    assert "fitted comm and mom effects" in text and "observed immun rate" in text
+    assert "for a <em>new mom</em> of the same comm" in text
+    assert "How well each model predicts the kids of a mom it has not seen" in text
+    assert "the prior on the comm and mom SDs" in text
+    for word in ("therapist", "session", "homework"):
+        assert word not in text, word
+
+
 def test_without_bayes_fits_the_section_says_why(info):
-    assert "did not run the <code>bayes</code> engine" in predictive_section({}, "full")
+    assert "did not run the <code>bayes</code> engine" in predictive_section(
+        {}, "full", "homework", LEVELS
+    )
     failed = info | {"converged": False}
-    assert "no bayes fit passed" in predictive_section({"full": failed}, "full")
-    assert sensitivity_section({}, "full") == "" and loo_section([]) == ""
+    assert "no fit with posterior checks passed" in predictive_section(
+        {"full": failed}, "full", "homework", LEVELS
+    )
+    assert sensitivity_section({}, "full", GROUPS) == "" and loo_section([], "session") == ""

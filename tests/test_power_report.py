@@ -10,12 +10,8 @@ import pandas as pd
 import pytest
 
 from sessionmlm.intervals import wilson
-from sessionmlm.power_report import (
-    read_replicates,
-    render_power_report,
-    smallest_sufficient,
-    summarise,
-)
+from sessionmlm.power_report import render_power_report
+from sessionmlm.power_summary import read_replicates, smallest_sufficient, summarise
 from sessionmlm.replicates import simulate_chunk
 
 from .test_designs import design

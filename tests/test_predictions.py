@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
+from sessionmlm.prediction_plan import PredictionPlan
 from sessionmlm.predictions import (
-    AGES,
     AVERAGED,
     CONDITIONAL,
-    NEEDED,
     averaged_probability,
     predicted_probabilities,
     probabilities_from_draws,
@@ -20,6 +21,13 @@ from sessionmlm.predictions import (
 
 TERMS = ["Intercept", "caregiver_present", "child_age", "licensed", "stressful_event"]
 BETA = np.array([-2.2, 0.75, 0.08, -0.6, -0.1])
+AGES = tuple(range(4, 19))
+
+
+def plan(held, ages=AGES):
+    """Across child age, caregiver and licensure as lines, the rest held (the demo's setting)."""
+    return PredictionPlan("full", "child_age", tuple(float(a) for a in ages),
+                          ("caregiver_present", "licensed"), held, {})  # fmt: skip
 
 
 def test_averaged_probability_equals_monte_carlo():
@@ -34,7 +42,7 @@ def test_averaged_probability_equals_monte_carlo():
 def test_conditional_and_averaged_predictions():
     vcov = np.diag([0.16, 0.04, 0.0009, 0.08, 0.01])
     table = predicted_probabilities(TERMS, BETA, vcov, np.array([0.8, 0.9]),
-                                    {"stressful_event": 0.2}, draws=20_000)  # fmt: skip
+                                    plan({"stressful_event": 0.2}), draws=20_000)  # fmt: skip
     row = table[(table.kind == CONDITIONAL) & (table.caregiver_present == 1)
                 & (table.licensed == 0) & (table.child_age == 10)].iloc[0]  # fmt: skip
     x = np.array([1, 1, 10, 0, 0.2])
@@ -57,7 +65,7 @@ def test_conditional_and_averaged_predictions():
 
 def test_no_uncertainty_gives_a_point_interval():
     table = predicted_probabilities(TERMS, BETA, np.zeros((5, 5)), np.array([0.8, 0.9]),
-                                    {"stressful_event": 0.0}, draws=50)  # fmt: skip
+                                    plan({"stressful_event": 0.0}), draws=50)  # fmt: skip
     assert np.allclose(table.low, table.probability) and np.allclose(table.high, table.probability)
 
 
@@ -66,6 +74,7 @@ def test_no_uncertainty_gives_a_point_interval():
 SDS = np.array([0.8, 0.9])
 VCOV = np.diag([0.16, 0.04, 0.0009, 0.08, 0.01])
 MEANS = {"stressful_event": 0.2}
+PLAN = plan(MEANS)
 
 
 def _old_predicted_probabilities(terms, estimate, vcov, sds, means, ages=AGES, draws=4000, seed=1):
@@ -88,7 +97,7 @@ def _old_predicted_probabilities(terms, estimate, vcov, sds, means, ages=AGES, d
                     rows.append({"kind": kind, "caregiver_present": caregiver,
                                  "licensed": licensed, "child_age": age, "probability": p,
                                  "low": lo, "high": hi})  # fmt: skip
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"child_age": float})
 
 
 def _averaged_by_quad(eta: float, sd_total: float) -> float:
@@ -114,10 +123,13 @@ def _row(table, kind, caregiver, licensed, age):
     ],
 )
 def test_ml_predictions_unchanged_by_the_refactor(sds, means, ages, draws, seed):
-    new = predicted_probabilities(TERMS, BETA, VCOV, sds, means, ages=ages, draws=draws, seed=seed)
+    new = predicted_probabilities(TERMS, BETA, VCOV, sds, plan(means, ages), draws=draws, seed=seed)
     old = _old_predicted_probabilities(
         TERMS, BETA, VCOV, sds, means, ages=ages, draws=draws, seed=seed
     )
+    # The same rows, in another order (line settings now run 0 then 1 for each line).
+    key = ["kind", "caregiver_present", "licensed", "child_age"]
+    new, old = (t.sort_values(key).reset_index(drop=True) for t in (new, old))
     pd.testing.assert_frame_equal(new, old, check_exact=True)
 
 
@@ -127,7 +139,7 @@ def test_averaged_draws_equal_quadrature_per_draw():
     beta = BETA + rng.normal(0, 0.3, size=(5, len(TERMS)))
     sd_draws = np.abs(rng.normal([0.8, 0.9], 0.4, size=(5, 2)))  # every draw a different SD
     ages = (6, 15)
-    table = probabilities_from_draws(TERMS, beta, sd_draws, MEANS, ages=ages)
+    table = probabilities_from_draws(TERMS, beta, sd_draws, plan(MEANS, ages))
     for caregiver, licensed in ((1, 0), (0, 1)):
         for age in ages:
             x = np.array([1, caregiver, age, licensed, MEANS["stressful_event"]])
@@ -146,7 +158,7 @@ def test_single_draw_equals_monte_carlo():
     """With one draw, probability, low and high are all that draw's E[expit(eta + u)]."""
     beta = np.array([[-1.1, 0.4, 0.05, -0.3, 0.2]])
     sd_draws = np.array([[1.5, 0.7]])
-    table = probabilities_from_draws(TERMS, beta, sd_draws, MEANS, ages=(12,))
+    table = probabilities_from_draws(TERMS, beta, sd_draws, plan(MEANS, (12,)))
     row = _row(table, AVERAGED, 1, 1, 12)
     eta = beta[0] @ np.array([1, 1, 12, 1, 0.2])
     u = np.random.default_rng(5).normal(0, np.hypot(1.5, 0.7), 2_000_000)
@@ -156,15 +168,15 @@ def test_single_draw_equals_monte_carlo():
 
 def test_equal_sd_draws_agree_with_the_ml_path():
     draws, seed = 20_000, 4
-    ml = predicted_probabilities(TERMS, BETA, VCOV, SDS, MEANS, draws=draws, seed=seed)
+    ml = predicted_probabilities(TERMS, BETA, VCOV, SDS, PLAN, draws=draws, seed=seed)
     beta = np.random.default_rng(seed).multivariate_normal(BETA, VCOV, size=draws, method="eigh")
     sd_draws = np.tile(SDS, (draws, 1))
     # At the point: exactly the ml table.
-    at_point = probabilities_from_draws(TERMS, beta, sd_draws, MEANS, point=(BETA, SDS))
+    at_point = probabilities_from_draws(TERMS, beta, sd_draws, PLAN, point=(BETA, SDS))
     pd.testing.assert_frame_equal(at_point, ml, check_exact=True)
     # Posterior-median style: the same intervals, and the median of the draws lands on the
     # point (both links are monotone in eta, and eta's draws are symmetric about x'beta).
-    median = probabilities_from_draws(TERMS, beta, sd_draws, MEANS)
+    median = probabilities_from_draws(TERMS, beta, sd_draws, PLAN)
     pd.testing.assert_frame_equal(
         median.drop(columns="probability"), ml.drop(columns="probability")
     )
@@ -185,8 +197,8 @@ def test_varying_sd_draws_widen_only_the_averaged_intervals():
     beta = rng.multivariate_normal(BETA, VCOV / 4, size=draws, method="eigh")
     sd_draws = SDS * np.exp(rng.normal(0, 0.35, size=(draws, 2)))
     fixed = np.tile(np.median(sd_draws, axis=0), (draws, 1))
-    varying = probabilities_from_draws(TERMS, beta, sd_draws, MEANS)
-    held = probabilities_from_draws(TERMS, beta, fixed, MEANS)
+    varying = probabilities_from_draws(TERMS, beta, sd_draws, PLAN)
+    held = probabilities_from_draws(TERMS, beta, fixed, PLAN)
     X = np.column_stack([np.ones(len(varying)), varying.caregiver_present, varying.child_age,
                          varying.licensed, np.full(len(varying), 0.2)])  # fmt: skip
     far = (varying.kind == AVERAGED) & (np.abs(X @ BETA) > 1)
@@ -203,7 +215,7 @@ def test_sd_uncertainty_alone_gives_an_interval():
     draws = 4000
     beta = np.tile(BETA, (draws, 1))
     sd_draws = SDS * np.exp(np.random.default_rng(8).normal(0, 0.3, size=(draws, 2)))
-    table = probabilities_from_draws(TERMS, beta, sd_draws, MEANS)
+    table = probabilities_from_draws(TERMS, beta, sd_draws, PLAN)
     cond = table[table.kind == CONDITIONAL]
     assert np.allclose(cond.low, cond.high)
     avg = _row(table, AVERAGED, 0, 0, 8)
@@ -215,68 +227,68 @@ def test_sd_uncertainty_alone_gives_an_interval():
 
 def test_no_random_effects_gives_the_conditional_probability():
     beta = np.tile(BETA, (3, 1))
-    table = probabilities_from_draws(TERMS, beta, np.zeros((3, 0)), MEANS)
+    table = probabilities_from_draws(TERMS, beta, np.zeros((3, 0)), PLAN)
     cond = table[table.kind == CONDITIONAL].reset_index(drop=True)
     avg = table[table.kind == AVERAGED].reset_index(drop=True)
     assert np.allclose(avg.probability, cond.probability, atol=1e-14)
 
 
-@pytest.mark.parametrize("term", NEEDED)
-def test_missing_needed_term_is_named(term):
-    keep = [i for i, t in enumerate(TERMS) if t != term]
-    terms = [TERMS[i] for i in keep]
-    beta = np.tile(BETA[keep], (10, 1))
-    with pytest.raises(ValueError, match=term):
-        probabilities_from_draws(terms, beta, np.tile(SDS, (10, 1)), MEANS)
-    with pytest.raises(ValueError, match=term):
-        predicted_probabilities(terms, BETA[keep], VCOV[np.ix_(keep, keep)], SDS, MEANS, draws=10)
+@pytest.mark.parametrize("term", ["stressful_event", "ebp[CPP]"])
+def test_a_term_the_plan_gives_no_value_is_named(term):
+    terms = [*TERMS, "ebp[CPP]"] if term.startswith("ebp") else TERMS
+    held = {} if term == "stressful_event" else MEANS
+    beta = np.zeros((10, len(terms)))
+    with pytest.raises(ValueError, match=re.escape(repr(term))):
+        probabilities_from_draws(terms, beta, np.tile(SDS, (10, 1)), plan(held))
 
 
 def test_bad_inputs_are_named():
     beta = np.tile(BETA, (10, 1))
     sd_draws = np.tile(SDS, (10, 1))
-    with pytest.raises(ValueError, match="stressful_event"):
-        probabilities_from_draws(TERMS, beta, sd_draws, {})
     with pytest.raises(ValueError, match="Intercept"):
-        probabilities_from_draws(TERMS[1:], beta[:, 1:], sd_draws, MEANS)
+        probabilities_from_draws(TERMS[1:], beta[:, 1:], sd_draws, PLAN)
     with pytest.raises(ValueError, match="beta_draws"):
-        probabilities_from_draws(TERMS, beta[:, :4], sd_draws, MEANS)
+        probabilities_from_draws(TERMS, beta[:, :4], sd_draws, PLAN)
     with pytest.raises(ValueError, match="sd_draws"):
-        probabilities_from_draws(TERMS, beta, sd_draws[:9], MEANS)
+        probabilities_from_draws(TERMS, beta, sd_draws[:9], PLAN)
     with pytest.raises(ValueError, match="sd_draws"):
-        probabilities_from_draws(TERMS, beta, SDS, MEANS)
+        probabilities_from_draws(TERMS, beta, SDS, PLAN)
     with pytest.raises(ValueError, match="point"):
-        probabilities_from_draws(TERMS, beta, sd_draws, MEANS, point=(BETA[:4], SDS))
+        probabilities_from_draws(TERMS, beta, sd_draws, PLAN, point=(BETA[:4], SDS))
     with pytest.raises(ValueError, match="point"):
-        probabilities_from_draws(TERMS, beta, sd_draws, MEANS, point=(BETA, SDS[:1]))
+        probabilities_from_draws(TERMS, beta, sd_draws, PLAN, point=(BETA, SDS[:1]))
 
 
-def test_fit_predictions_come_from_conditional_converged_fits_with_the_needed_terms():
-    """bayes: every posterior draw; ml: the estimates and their covariance; never gee, never a
-    failed fit, never a model without caregiver presence, child age and licensure."""
+def test_fit_predictions_come_from_converged_fits():
+    """From the estimates and their covariance, or from every posterior draw, under the plan;
+    never from a failed fit."""
     from types import SimpleNamespace
 
-    from sessionmlm.predictions import fit_predictions
+    from sessionmlm.predictions import predictions_from_estimates, predictions_from_posterior
 
     terms = ("caregiver_present", "child_age", "licensed")
     data = SimpleNamespace(terms=terms, X=np.array([[1.0, 8.0, 0.0], [0.0, 12.0, 1.0]]))
     estimates = pd.DataFrame({"estimate": [-0.5, 0.7, 0.05, -0.8]})
     variance = pd.DataFrame({"sd": [0.6, 0.9]})
     vcov = {"terms": ["Intercept", *terms], "matrix": (0.01 * np.eye(4)).tolist()}
-    ml = SimpleNamespace(converged=True, posterior=None, estimates=estimates, variance=variance,
-                         info={"engine": "ml", "vcov": vcov})  # fmt: skip
-    made = fit_predictions(ml, data)
+    point = SimpleNamespace(converged=True, posterior=None, estimates=estimates,
+                            variance=variance, info={"vcov": vcov})  # fmt: skip
+    made = predictions_from_estimates(point, data, plan({}))
     expected = predicted_probabilities(
         vcov["terms"], estimates.estimate.to_numpy(), np.array(vcov["matrix"]),
-        variance.sd.to_numpy(), {"caregiver_present": 0.5, "child_age": 10.0, "licensed": 0.5},
+        variance.sd.to_numpy(), plan({}),
     )  # fmt: skip
     pd.testing.assert_frame_equal(made, expected)
     rng = np.random.default_rng(1)
     post = SimpleNamespace(coefficients=rng.normal(size=(50, 4)), sigma=rng.uniform(size=(50, 2)))
-    bayes = SimpleNamespace(converged=True, posterior=post, info={"engine": "bayes"})
-    assert len(fit_predictions(bayes, data)) == len(made)
-    gee = SimpleNamespace(converged=True, posterior=None, info={"engine": "gee"})
-    assert fit_predictions(gee, data) is None
-    assert fit_predictions(SimpleNamespace(**vars(ml) | {"converged": False}), data) is None
-    fewer = SimpleNamespace(terms=terms[:2], X=data.X[:, :2])
-    assert fit_predictions(ml, fewer) is None
+    drawn = SimpleNamespace(converged=True, posterior=post, info={})
+    assert len(predictions_from_posterior(drawn, data, plan({}))) == len(made)
+    failed = SimpleNamespace(**vars(point) | {"converged": False})
+    assert predictions_from_estimates(failed, data, plan({})) is None
+    failed_draws = SimpleNamespace(**vars(drawn) | {"converged": False})
+    assert predictions_from_posterior(failed_draws, data, plan({})) is None
+    other_terms = SimpleNamespace(
+        **vars(point) | {"info": {"vcov": vcov | {"terms": ["Intercept"]}}}
+    )
+    with pytest.raises(ValueError, match="vcov terms"):
+        predictions_from_estimates(other_terms, data, plan({}))

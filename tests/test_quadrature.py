@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sessionmlm.engines.quadrature import NestedQuadrature, nesting_from_codes
+from sessionmlm.engines.ml.quadrature import NestedQuadrature, nesting_from_codes
 from tests.reference_integrals import laplace_loglik, three_level_loglik, two_level_loglik
 
 

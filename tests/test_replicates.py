@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from sessionmlm.designs import sessions_of
-from sessionmlm.power_report import render_power_report, summarise
+from sessionmlm.power_report import render_power_report
+from sessionmlm.power_summary import summarise
 from sessionmlm.replicates import generating_model, replicate_seed, simulate_chunk
 
 from .test_designs import design

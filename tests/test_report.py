@@ -50,7 +50,8 @@ DESC = {
                                        "histogram": {"1": 20, "2": 31}}},
     "outcome": {"name": "homework", "sources": ["hw_assigned", "hw_reviewed"], "n": 680,
                 "missing": 0, "base_rate": 0.378},
-    "table1": {"therapist": {"licensed": {"kind": "binary", "n_units": 103, "missing": 0,
+    "table1": {"therapist": {"licensed": {"kind": "binary", "type": "binary", "inferred": ["level"],
+                                          "n_units": 103, "missing": 0,
                                           "yes": {"n": None, "suppressed": True},
                                           "no": {"n": 95, "suppressed": False}, "share": None}},
                "client": {}, "session": {}},
@@ -70,6 +71,7 @@ def test_report_sections_numbers_and_plain_language(demo_cohort):
     for anchor in ["glance", "structure", "table1", "models", "forest", "plain", "appendix"]:
         assert f"id='{anchor}'" in html and f"href='#{anchor}'" in html
     assert "37.8%" in html and "&lt;11" in html  # base rate; suppressed small cell
+    assert "<td>licensed</td><td>binary <em>(inferred: level)</em></td>" in html
     assert (
         "<td>caregiver_present</td><td class='num'>2.10</td><td class='num'>1.40 to 3.13</td>"
         in html
@@ -197,3 +199,20 @@ def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort):
     assert escape(demo_cohort.config_file.read_text()) in appendix
     assert "results/demo/report.html</code>" in appendix
     assert "<td>full/bayes settings</td><td>chains: 4, draws: 2000</td>" in appendix
+    # The version of sessionmlm that made the fits; "unknown" for fits from before it was recorded.
+    assert "<td>sessionmlm</td><td>unknown</td>" in appendix
+    full.info["sessionmlm_version"] = "0.1.0"
+    html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
+    assert re.search(r"<td>sessionmlm</td><td[^>]*>0\.1\.0</td>", html.split("id='appendix'")[1])
+
+
+def test_why_the_engines_differ_is_told_in_the_cohorts_levels():
+    from sessionmlm.report.side_by_side import side_by_side_section
+
+    ml, gee = fit("full", True), fit("full", True)
+    fits = [Fit("full", "ml", ml.estimates, ml.variance, ml.info),
+            Fit("full", "gee", gee.estimates, gee.variance, gee.info)]  # fmt: skip
+    html = side_by_side_section(fits, ["comm", "mom", "kid"]).split("</p>")[0]  # the note
+    assert "comparing kids of the same comm and mom" in html
+    assert "the average over all comms and moms" in html
+    assert "therapist" not in html and "caregiver" not in html and "homework" not in html

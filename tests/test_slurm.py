@@ -67,10 +67,12 @@ def project(folder: Path) -> Path:
 
 
 def expected_jobs() -> dict[str, int]:
-    """Jobs per rule of project(): four per cohort, a fit per model and engine, index and all."""
+    """Jobs per rule of project(): four per cohort, a check per model, a fit per model and
+    engine, index and all."""
     per_cohort = {rule: len(ENGINES) for rule in ("ingest", "accept", "describe", "report")}
+    checks = len(TINY_COHORT["models"]) * len(ENGINES)
     fits = sum(len(TINY_COHORT["models"]) * len(engines) for engines in ENGINES.values())
-    return per_cohort | {"fit": fits, "index": 1, "all": 1}
+    return per_cohort | {"check_model": checks, "fit": fits, "index": 1, "all": 1}
 
 
 def job_stats(log: str) -> dict[str, int]:

@@ -59,7 +59,10 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     assert "Priors: none (estimating equations)" in report
     # The report's own tables beside it: bayes predictions, PSIS-LOO, prior sensitivity.
     predicted = pd.read_csv(results / "tiny" / "predicted_probabilities.csv")
-    assert set(predicted.engine) == {"bayes"} and len(predicted) == 2 * 4 * 15
+    ages = tiny_table.child_age.max() - tiny_table.child_age.min() + 1  # every whole year
+    assert set(predicted.engine) == {"bayes"} and len(predicted) == 2 * 4 * ages
+    assert list(predicted.columns) == ["model", "engine", "kind", "caregiver_present", "licensed",
+                                       "child_age", "probability", "low", "high"]  # fmt: skip
     assert (predicted.low <= predicted.probability).all()
     assert (predicted.probability <= predicted.high).all()
     loo = pd.read_csv(results / "tiny" / "loo_comparison.csv", keep_default_na=False)
@@ -169,14 +172,51 @@ def test_bad_data_stops_with_the_problems_not_a_traceback(tiny_project):
     data = tiny_project / "data" / "tiny" / "sessions.csv"
     table = pd.read_csv(data)
     table.loc[[3, 8], "caregiver_present"] = "maybe"
+    table["child_age"] = table["child_age"].astype(str)
+    table.loc[[20], "child_age"] = "twelve"  # a word in a number column: never a category
     table.to_csv(data, index=False)
     run = snakemake(tiny_project)
     assert run.returncode != 0
     expected = ("sessions.csv: column 'caregiver_present', rows 5, 10 (2 in all): value(s) "
                 "['maybe'] are not in codes.caregiver_present")  # fmt: skip
     assert expected in run.stderr
+    assert ("sessions.csv: column 'child_age', rows 22 (1 in all): value(s) ['twelve'] are not "
+            "numbers") in run.stderr  # fmt: skip
     assert "Traceback" not in run.stderr
     assert not list((tiny_project / "results").rglob("*.csv"))
+    validation = json.loads((tiny_project / "results" / "tiny" / "validation.json").read_text())
+    assert len(validation["problems"]) == 2 and str(tiny_project) not in json.dumps(validation)
+
+
+def test_types_and_levels_are_shown_and_each_model_checked_before_any_fit(tiny_project):
+    cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"
+    text = cohort.read_text().replace("- bayes\n", "").replace("- gee\n", "")
+    text = text.replace(
+        "  small:", "  lic: homework ~ licensed + child_age + (1 | therapist/client)\n  small:"
+    )
+    cohort.write_text(text + "variables:\n  licensed: {type: binary, level: therapist}\n")
+    data = tiny_project / "data" / "tiny" / "sessions.csv"
+    table = pd.read_csv(data)
+    table.loc[table.licensed == 0, "child_age"] = None  # lic keeps licensed therapists only
+    table.to_csv(data, index=False)
+    run = snakemake(tiny_project, "--keep-going")
+    assert run.returncode != 0
+    # Printed on the terminal before any fit, declared or marked inferred.
+    terminal = run.stdout + run.stderr
+    assert "child_age: numeric (inferred), client level (inferred)" in terminal
+    assert "licensed: binary, therapist level\n" in terminal
+    validation = json.loads((tiny_project / "results" / "tiny" / "validation.json").read_text())
+    assert (
+        validation["variables"]["licensed"] | {"type": "binary", "type_inferred": False}
+        == (validation["variables"]["licensed"])
+    )
+    assert re.search(r"models.lic cannot be fitted:\n- model 'lic': in its \d+ complete sessions "
+                     r"\(\d+ dropped for missing values\), 'licensed' takes the single value 1",
+                     terminal)  # fmt: skip
+    assert "Traceback" not in terminal
+    results = tiny_project / "results" / "tiny"
+    assert not (results / "lic" / "ml").exists()  # no fit job ran for it (nor for small)
+    assert (results / "null" / "ml" / "estimates.csv").exists()  # a model that can be fitted was
 
 
 def test_many_cohorts_one_broken_the_others_run_then_pool(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ They run in the fit job, where the draws are, and go into fit.json under "checks
 report and users read them without keeping the draws.
 
 - Posterior predictive checks replicate every session's outcome from the fitted model (with
-  its fitted therapist and client effects) and compare the homework rate overall, per
+  its fitted therapist and client effects) and compare the outcome's rate overall, per
   therapist and per level of each categorical predictor with the observed one.
 - PSIS-LOO leaves out one unit of the innermost grouping level (a client) at a time, with that
   client's effect integrated out by Gauss-Hermite quadrature. Leaving out single sessions
@@ -202,12 +202,12 @@ def predictive_checks(
             "statistics": [
                 _statistic("SD of the " + level + " rates", observed.std(), replicated.std(axis=1)),
                 _statistic(
-                    f"share of {level}s with no homework at all",
+                    f"share of {level}s whose {data.spec.outcome} is never 1",
                     np.mean(observed == 0),
                     np.mean(replicated == 0, axis=1),
                 ),
                 _statistic(
-                    f"share of {level}s with homework in every session",
+                    f"share of {level}s whose {data.spec.outcome} is always 1",
                     np.mean(observed == 1),
                     np.mean(replicated == 1, axis=1),
                 ),

@@ -5,9 +5,10 @@ modules its stage imports (directly, inside functions, through other package mod
 inputs reruns exactly the jobs whose code changed. The list is derived, never kept by hand,
 so it follows renames, new modules and a module becoming a package.
 
-Only import statements are followed: a module chosen by name at run time (an engine) must be
-given as a root of its own. Every package (__init__.py) above a module counts, since
-importing the module runs it.
+Only import statements are followed: a module chosen by name at run time (an engine, which
+the registry in engines/__init__.py imports lazily) must be given as a root of its own;
+stage_files does that for the engines a job runs and leaves out the others. Every package
+(__init__.py) above a module counts, since importing the module runs it.
 """
 
 from __future__ import annotations
@@ -113,3 +114,27 @@ def modules_used(
         for imported in imported_names(file, name):
             pending += _with_parents(imported)
     return sorted(files.values())
+
+
+def stage_files(
+    stage: str,
+    engine_modules: dict[str, tuple[str, ...]],
+    run: Iterable[str] = (),
+    package_dir: Path = PACKAGE_DIR,
+) -> list[Path]:
+    """The package files a job of `stage` runs: its stage module and the engines it runs.
+
+    engine_modules maps each registered engine to its own module (first) and the package
+    modules it names (engines.Engine.code); run names the engines this job runs (a fit its own,
+    the report every one). Every other engine's own module or folder is left out, with what
+    only it imports. An engine kept outside the package (SESSIONMLM_ENGINES) has no files here.
+    """
+    run = tuple(run)
+    roots = [f"{PACKAGE}.stages.{stage}"] + [
+        module
+        for name in run
+        for module in engine_modules[name]
+        if module_file(module, package_dir) is not None
+    ]
+    skip = [modules[0] for name, modules in engine_modules.items() if name not in run]
+    return modules_used(roots, skip=skip, package_dir=package_dir)

@@ -1,13 +1,16 @@
-"""Comparisons across a cohort's fits: likelihood-ratio tests and information criteria (ml).
+"""Comparisons across a cohort's fits: likelihood-ratio tests, information criteria, PSIS-LOO.
 
-Pure functions over the fit.json records the ml engine writes, so the report and any user
-can run them on results/ without refitting.
+Pure functions over fit.json records (model name -> info): likelihood-ratio tests and
+information criteria over maximum-likelihood fits (loglik, n_params), PSIS-LOO over fits with
+posterior checks ("checks"), so the report and any user can run them on results/ without
+refitting.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -82,3 +85,36 @@ def likelihood_ratio_tests(fits: dict[str, dict[str, Any]]) -> pd.DataFrame:
                     )
                     break
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def checked(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The converged bayes fits with posterior checks, by model."""
+    return {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
+
+
+def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """elpd_loo of each bayes model and its difference from the best one fitted on the same data.
+
+    Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
+    differences); models fitted on other sessions (missing values) are not compared.
+    """
+    fitted = checked(infos)
+    rows = []
+    for model, info in fitted.items():
+        loo = info["checks"]["loo"]
+        peers = {m: o for m, o in fitted.items() if o.get("rows_hash") == info.get("rows_hash")
+                 and o["checks"]["loo"]["unit"] == loo["unit"]}  # fmt: skip
+        best = max(peers, key=lambda m: peers[m]["checks"]["loo"]["elpd"])
+        if best == model:
+            diff, se = 0.0, 0.0
+        else:
+            mine = dict(zip(loo["pointwise"]["id"], loo["pointwise"]["elpd"], strict=True))
+            top = peers[best]["checks"]["loo"]["pointwise"]
+            d = np.array([mine[i] - e for i, e in zip(top["id"], top["elpd"], strict=True)])
+            diff, se = float(d.sum()), float(np.sqrt(len(d) * d.var(ddof=1)))
+        rows.append({"model": model, "n_obs": info["n_obs"], "unit": loo["unit"],
+                     "n_units": loo["n_units"], "elpd": loo["elpd"], "se": loo["se"],
+                     "p_loo": loo["p_loo"], "best": best, "elpd_diff": diff, "se_diff": se,
+                     "k_bad": loo["k_bad"], "k_threshold": loo["k_threshold"],
+                     "k_max": loo["k_max"]})  # fmt: skip
+    return rows

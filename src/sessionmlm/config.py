@@ -6,37 +6,26 @@ the key and what to change.
 
 from __future__ import annotations
 
-import copy
 import difflib
-import functools
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-from referencing import Registry, Resource
-
-from sessionmlm.designs import load_design
+from sessionmlm import engines as registry
+from sessionmlm.designs import SIMULATION_ENGINE, load_design
+from sessionmlm.documents import (
+    ConfigError,
+    load_schema,
+    merge,
+    read_yaml,
+    schema_problems,
+)
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.privacy import Privacy
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-KNOWN_ENGINES = ("bayes", "ml", "gee")
-
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
-
-
-class ConfigError(ValueError):
-    """One or more problems in the config; the message lists them all."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(
-            f"{len(problems)} problem(s) in the config:\n" + "\n".join(f"- {p}" for p in problems)
-        )
 
 
 @dataclass(frozen=True)
@@ -64,13 +53,14 @@ class Cohort:
     missing: tuple[Any, ...]
     models: dict[str, ModelSpec]
     engines: tuple[str, ...]
-    engine_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    engine_settings: dict[str, Any] = field(default_factory=dict)  # engine -> typed settings
     predictors: tuple[str, ...] = ()  # every predictor any model names, sorted
     read: dict[str, Any] = field(default_factory=dict)  # how to read the data file
     unit_data: dict[str, Path] = field(default_factory=dict)  # level -> its own table, if any
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared level, type
     missing_data: str = "listwise"  # or "stop" (multiple imputation may come later)
     labels: dict[str, str] = field(default_factory=dict)  # column -> phrase for the report
+    predictions: PredictionSetting = field(default_factory=PredictionSetting)
 
     @property
     def data_files(self) -> list[Path]:
@@ -84,7 +74,10 @@ class Cohort:
         columns already ingested refits only that model, and rewording a label only rewrites
         the report.
         """
-        return replace(self, models={}, engines=(), engine_settings={}, labels={})
+        return replace(
+            self, models={}, engines=(), engine_settings={}, labels={},
+            predictions=PredictionSetting(),
+        )  # fmt: skip
 
     @property
     def grouping_levels(self) -> tuple[str, ...]:
@@ -110,76 +103,6 @@ class WorkflowConfig:
     broken: dict[str, list[str]] = field(default_factory=dict)
     designs: dict[str, Any] = field(default_factory=dict)  # name -> designs.Design
     meta_analysis: dict[str, Any] = field(default_factory=dict)
-
-
-def _load_schema(name: str) -> dict:
-    return json.loads((SCHEMA_DIR / name).read_text())
-
-
-@functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    registry = Registry().with_resource(
-        "config.schema.json", Resource.from_contents(_load_schema("config.schema.json"))
-    )
-    return jsonschema.Draft202012Validator(_load_schema(name), registry=registry)
-
-
-def schema_problems(document: Any, schema_name: str, where: str) -> list[str]:
-    """Check a document against a schema; return one readable line per problem."""
-    problems = []
-    validator = _validator(schema_name)
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        if error.validator == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            extra = sorted(set(error.instance) - set(allowed))
-            for key in extra:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                problems.append(
-                    f"{where}: unknown key {key!r} under {path}.{hint} "
-                    f"Valid keys: {', '.join(allowed)}."
-                )
-        elif error.validator == "required":
-            problems.append(f"{where}: {path}: {error.message}.")
-        else:
-            problems.append(f"{where}: {path}: {error.message}.")
-    return problems
-
-
-class _StringKeyLoader(yaml.SafeLoader):
-    """Safe YAML loader that keeps mapping keys as written.
-
-    A model called `null` or `yes`, or a code `1`, stays the string it looks like instead of
-    becoming None, True or an int.
-    """
-
-    def construct_mapping(self, node, deep=False):
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key_node.tag = "tag:yaml.org,2002:str"
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file, turning syntax errors into a ConfigError naming the file."""
-    try:
-        return yaml.load(path.read_text(), Loader=_StringKeyLoader)  # noqa: S506 (safe loader)
-    except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML: {error}"]) from error
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from error
-
-
-def merge(defaults: dict, overrides: dict) -> dict:
-    """Deep-merge overrides into a copy of defaults."""
-    merged = copy.deepcopy(defaults)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def _closest(name: str, choices: list[str]) -> str:
@@ -211,15 +134,31 @@ def _data_files(
     return files, problems
 
 
+def without_unlisted_engines(document: Any, schema_name: str) -> Any:
+    """The document without settings of registered engines the schema does not list.
+
+    Their settings types check them instead (engines.typed_settings).
+    """
+    if not isinstance(document, dict):
+        return document
+    unlisted = registry.unlisted(load_schema(schema_name)["properties"])
+    return {key: value for key, value in document.items() if key not in unlisted}
+
+
 def build_cohort(
     raw: dict, config_file: Path, defaults: dict[str, dict], workdir: Path
 ) -> tuple[Cohort | None, list[str]]:
     """Check one cohort document and build a Cohort; return (cohort or None, problems)."""
     where = str(config_file)
-    problems = schema_problems(raw, "cohort.schema.json", where)
+    problems = schema_problems(
+        without_unlisted_engines(raw, "cohort.schema.json"), "cohort.schema.json", where
+    )
     if problems:
         return None, problems
     levels = dict(raw["levels"])
+    if "any_of" in raw["outcome"] and "name" not in raw["outcome"]:
+        return None, [f"{where}: outcome: with any_of, give the outcome a name for the formulas "
+                      "(outcome.name, for example homework)."]  # fmt: skip
     files, found = _data_files(raw["data"], levels, where, workdir)
     if found:
         return None, found
@@ -251,7 +190,7 @@ def build_cohort(
 
     for level, source in levels.items():
         need(source, f"levels.{level}")
-    out = raw["outcome"]
+    out = {"name": raw["outcome"].get("column"), **raw["outcome"]}  # name defaults to column
     sources = tuple(out["any_of"]) if "any_of" in out else (out["column"],)
     for source in sources:
         need(source, "outcome")
@@ -265,6 +204,11 @@ def build_cohort(
             problems.append(
                 f"{where}: variables.{column}.level: {declared['level']!r} is not a level; "
                 f"use one of {', '.join(levels)}."
+            )
+        if "order" in declared and declared.get("type") != "ordinal":
+            problems.append(
+                f"{where}: variables.{column}.order: only an ordinal variable has an order; "
+                "add type: ordinal or remove the order."
             )
     for key in ("codes", "reference", "variables"):
         for column in raw.get(key, {}):
@@ -284,13 +228,12 @@ def build_cohort(
                 f"{where}: labels.{column}: empty; write a short phrase (see config/README.md) "
                 "or remove the line to use the built-in one."
             )
-    engines = tuple(raw.get("engines", ["bayes"]))
-    for engine in engines:
-        if engine not in KNOWN_ENGINES:
-            problems.append(
-                f"{where}: engines: unknown engine {engine!r}. "
-                f"Valid engines: {', '.join(KNOWN_ENGINES)}."
-            )
+    engines = tuple(raw.get("engines", registry.DEFAULT_ENGINES))
+    overrides = {e: raw.get(e, {}) for e in engines}  # a mapping, unless the file is wrong
+    merged = {e: merge(defaults.get(e, {}), o) if isinstance(o, dict) else o
+              for e, o in overrides.items()}  # fmt: skip
+    settings, found = registry.typed_settings(merged, where)
+    problems += found
     models = {}
     for model_name, formula in raw["models"].items():
         try:
@@ -326,9 +269,12 @@ def build_cohort(
                 f"(1 | {'/'.join(groupable)})."
             )
         models[model_name] = spec
+    predictions, found = check_setting(
+        raw.get("predictions"), models, raw.get("variables", {}), where
+    )
+    problems += found
     if problems:
         return None, problems
-    settings = {e: merge(defaults.get(e, {}), raw.get(e, {})) for e in engines}
     cohort = Cohort(
         name=raw["name"],
         config_file=config_file,
@@ -353,6 +299,7 @@ def build_cohort(
         variables={k: dict(v) for k, v in raw.get("variables", {}).items()},
         missing_data=raw.get("missing_data", "listwise"),
         labels={k: " ".join(v.split()) for k, v in raw.get("labels", {}).items()},
+        predictions=predictions,
     )
     return cohort, []
 
@@ -364,7 +311,10 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
     when no cohort is usable; a cohort with problems of its own goes to `broken` instead.
     """
     workdir = Path(workdir)
-    problems = schema_problems(config, "config.schema.json", "config/config.yaml")
+    problems = schema_problems(
+        without_unlisted_engines(config, "config.schema.json"), "config.schema.json",
+        "config/config.yaml",
+    )  # fmt: skip
     if problems:
         raise ConfigError(problems)
     cohorts_dir = Path(config["cohorts_dir"])
@@ -382,7 +332,13 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         files = [by_stem[name] for name in wanted if name in by_stem]
     if not files and not problems:
         problems.append(f"config/config.yaml: no cohort files (*.yaml) in {cohorts_dir}.")
-    defaults = {engine: config.get(engine, {}) for engine in KNOWN_ENGINES}
+    defaults = {engine: config.get(engine, {}) for engine in registry.engine_names()}
+    pooled = config.get("meta_analysis", {}).get("engine", "auto")
+    if pooled != "auto" and pooled not in defaults:
+        problems.append(
+            f"config/config.yaml: meta_analysis.engine: unknown engine {pooled!r}. "
+            f"Valid: auto, {', '.join(defaults)}."
+        )
     cohorts: dict[str, Cohort] = {}
     broken: dict[str, list[str]] = {}
     for file in files:
@@ -422,7 +378,7 @@ def _load_designs(config: dict) -> tuple[dict[str, Any], list[str]]:
     """Check every planned-study design."""
     designs, problems = {}, []
     for name, raw in config.get("designs", {}).items():
-        design, found = load_design(name, raw, config.get("ml", {}))
+        design, found = load_design(name, raw, config.get(SIMULATION_ENGINE, {}))
         problems += found
         if design is not None:
             designs[name] = design

@@ -22,12 +22,16 @@ def level_of(table: pd.DataFrame, column: str, levels: list[str]) -> str:
     return levels[-1]
 
 
-def summarise_variable(values: pd.Series, min_cell: int) -> dict[str, Any]:
-    """Table 1 entry for one variable over the units of its level."""
+def summarise_variable(values: pd.Series, min_cell: int, kind: str | None = None) -> dict[str, Any]:
+    """Table 1 entry for one variable over the units of its level.
+
+    kind is the variable's type from ingest (binary, numeric, ordinal, categorical); without
+    it, the type is read off the values.
+    """
     present = values.dropna()
     entry: dict[str, Any] = {"n_units": int(len(values)), "missing": int(values.isna().sum())}
     numeric = pd.api.types.is_numeric_dtype(values)
-    if numeric and set(present.unique()) <= {0.0, 1.0}:
+    if kind == "binary" or (kind is None and numeric and set(present.unique()) <= {0.0, 1.0}):
         entry["kind"] = "binary"
         ones = int(present.sum())
         entry["yes"] = suppress(ones, min_cell)
@@ -71,11 +75,17 @@ def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, An
             },
         }
     predictors = [c for c in table.columns if c not in levels and c != outcome]
+    # Type and level as ingest declared or inferred them (the table's metadata), marked so.
+    recorded = table.attrs.get("variables", {})
     table1: dict[str, dict[str, Any]] = {level: {} for level in levels}
     for column in predictors:
-        level = level_of(table, column, levels)
+        variable = recorded.get(column, {})
+        level = variable.get("level") or level_of(table, column, levels)
         units = table.groupby(level)[column].first() if level != levels[-1] else table[column]
-        table1[level][column] = summarise_variable(units, min_cell)
+        entry = summarise_variable(units, min_cell, variable.get("type"))
+        entry["type"] = variable.get("type", entry["kind"])
+        entry["inferred"] = [k for k in ("type", "level") if variable.get(f"{k}_inferred", True)]
+        table1[level][column] = entry
     y = table[outcome]
     return {
         "cohort": cohort.name,

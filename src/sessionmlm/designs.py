@@ -3,7 +3,7 @@
 A design describes a planned study (therapists, clients per therapist, sessions per client,
 expected odds ratios, variance components) and a grid over some of those numbers. Each grid
 point is simulated R times and fitted with the ml engine, one chunk of replicates per job
-(replicates.py); power_report.py summarises the fits into power, bias, interval coverage and
+(replicates.py); power_summary.py summarises the fits into power, bias, interval coverage and
 the rate of singular fits per point, which answer "how many therapists do we need?".
 
 In this package "design" means only this; the simulator's unit counts are a CohortShape and an
@@ -16,16 +16,13 @@ import copy
 import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from sessionmlm.engines.ml import ENGINE as ML
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.simulate import EBPS, NUMERIC
+from sessionmlm.simulate import EFFECT_NAMES, SIMULATED
 
-EBP_REFERENCE = "MAP"
-# Predictors the simulator draws, as formula terms; ebp is categorical with reference MAP.
-SIMULATED = ("caregiver_present", *NUMERIC, "ebp")
-EFFECT_NAMES = ("caregiver_present", *NUMERIC, *(f"ebp[{e}]" for e in EBPS[1:]))
 DEFAULT_STUDY = {
     "therapists": 103,
     "clients_per_therapist": {"mean": 2.66, "min": 1, "max": 6},
@@ -44,6 +41,7 @@ DEFAULTS = {
 }
 # The ml engine's settings for design fits, over the config's `ml` and under the design's own.
 ML_DEFAULTS = {"points": 12, "profile": False}
+SIMULATION_ENGINE = ML.name  # a design's fits, and its settings key
 GRID_KEYS = (
     "therapists", "clients_per_therapist.mean", "sessions_per_client.mean", "intercept",
     "sd_therapist", "sd_client", *(f"odds_ratios.{name}" for name in EFFECT_NAMES),
@@ -181,7 +179,10 @@ def load_design(
         seed=settings["seed"],
         alpha=settings["alpha"],
         power_target=settings["power_target"],
-        ml_settings={**ml_defaults, **ML_DEFAULTS, **raw.get("ml", {})},
+        # Every setting, defaults included, for the record (the schema checked the keys).
+        ml_settings=asdict(
+            ML.settings({**ml_defaults, **ML_DEFAULTS, **raw.get(SIMULATION_ENGINE, {})})
+        ),
     )
     if not problems:
         for point in range(len(design.points)):

@@ -64,7 +64,7 @@ def parse_formula(formula: str, name: str = "model") -> ModelSpec:
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise FormulaError(
             f"model {name!r}: formula {formula!r} must have exactly one '~', "
-            "e.g. 'homework ~ caregiver_present + (1 | therapist/client)'"
+            "e.g. 'outcome ~ predictor + (1 | outer/inner)'"
         )
     lhs, rhs = formula.split("~")
     lhs_tokens = _tokens(lhs, formula)

@@ -6,112 +6,23 @@ keyed pseudonym, the 0/1 outcome and every predictor a model names.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sessionmlm.cells import CodeMatcher, as_code, whole_floats
 from sessionmlm.config import Cohort
-from sessionmlm.errors import UserError
 from sessionmlm.privacy import Privacy
+from sessionmlm.problems import SHOW_ROWS, Problem, Quirk, Validation, ValidationError
+from sessionmlm.pseudonyms import pseudonym_key, pseudonymise
 from sessionmlm.tables import ReadOptions, read_table
+from sessionmlm.variables import Variable, level_of, type_column
 
+__all__ = ["ValidationError", "ingest", "pseudonymise", "to_canonical"]
 log = logging.getLogger(__name__)
-SHOW_ROWS = 5
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem: where it is, how often, and what to change."""
-
-    file: str
-    column: str
-    rows: tuple[int, ...]  # file line numbers (header is line 1), first few
-    count: int
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        if not self.rows:  # about the whole cohort, not particular rows
-            return f"{self.file}: column {self.column!r}: {self.message}. {self.fix}"
-        rows = ", ".join(str(r) for r in self.rows)
-        more = f" and {self.count - len(self.rows)} more" if self.count > len(self.rows) else ""
-        return (
-            f"{self.file}: column {self.column!r}, rows {rows}{more} ({self.count} in all): "
-            f"{self.message}. {self.fix}"
-        )
-
-
-@dataclass
-class Validation:
-    """Everything validation found in one cohort."""
-
-    cohort: str
-    file: str
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing stops the cohort."""
-        return not self.problems
-
-    def to_dict(self) -> dict:
-        """JSON-ready form written to validation.json."""
-        return {
-            "cohort": self.cohort,
-            "file": self.file,
-            "ok": self.ok,
-            "problems": [
-                {**p.__dict__, "rows": list(p.rows), "text": str(p)} for p in self.problems
-            ],
-        }
-
-
-class ValidationError(UserError):
-    """The cohort's data cannot be modelled; the message lists every problem."""
-
-    def __init__(self, validation: Validation):
-        self.validation = validation
-        lines = "\n".join(f"- {p}" for p in validation.problems)
-        super().__init__(
-            f"cohort {validation.cohort!r}: {len(validation.problems)} problem(s) in "
-            f"{validation.file}:\n{lines}"
-        )
-
-
-def pseudonym_key(privacy: Privacy) -> bytes:
-    """The secret key for pseudonyms: from the environment, else a local key file (created once)."""
-    from_env = os.environ.get(privacy.key_env)
-    if from_env:
-        return from_env.encode()
-    key_file = Path(privacy.key_file)
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32) + "\n")
-        key_file.chmod(0o600)
-        log.warning(
-            "created a new pseudonym key in %s; keep it private and keep it to get the same "
-            "pseudonyms on later runs (or set %s)",
-            key_file,
-            privacy.key_env,
-        )
-    return key_file.read_text().strip().encode()
-
-
-def pseudonymise(values: pd.Series, level: str, key: bytes) -> pd.Series:
-    """Replace raw ids by keyed hashes (HMAC-SHA256), stable for a given key and level."""
-    prefix = level[:1].upper()
-    mapping = {
-        raw: f"{prefix}-{hmac.new(key, f'{level}:{raw}'.encode(), hashlib.sha256).hexdigest()[:12]}"
-        for raw in values.unique()
-    }
-    return values.map(mapping)
 
 
 def _lines(mask: np.ndarray) -> tuple[int, tuple[int, ...]]:
@@ -130,6 +41,7 @@ class Joined:
     table: pd.DataFrame
     origin: dict[str, str]  # column -> level whose own table holds it (absent: sessions file)
     files: dict[str, str]  # "sessions" or level -> file name
+    quirks: list[Quirk] = field(default_factory=list)  # export oddities read on the way
 
     def where(self, column: str, mask: np.ndarray) -> tuple[str, int, tuple[int, ...]]:
         """File, count and first line numbers of the flagged rows, in the column's own file.
@@ -152,7 +64,8 @@ def join_tables(cohort: Cohort) -> tuple[Joined, list[Problem]]:
     table) are returned for validation to report with the others.
     """
     options = ReadOptions.from_config(cohort.read)
-    joined = Joined(read_table(cohort.data, options), {}, {"sessions": cohort.data.name})
+    sessions = read_table(cohort.data, options)
+    joined = Joined(sessions, {}, {"sessions": cohort.data.name}, _quirks(sessions, cohort.data))
     problems: list[Problem] = []
     # Innermost level first: sessions carry client ids, clients carry therapist ids.
     for level in reversed(cohort.grouping_levels):
@@ -161,6 +74,7 @@ def join_tables(cohort: Cohort) -> tuple[Joined, list[Problem]]:
         path, key = cohort.unit_data[level], cohort.levels[level]
         joined.files[level] = path.name
         units = read_table(path, options)
+        joined.quirks.extend(_quirks(units, path))
         units[LINE + level] = np.arange(len(units)) + 2
         count, rows = _lines(units[key].duplicated(keep=False).to_numpy())
         if count:
@@ -173,7 +87,7 @@ def join_tables(cohort: Cohort) -> tuple[Joined, list[Problem]]:
         # Sessions of a unit without a row get empty cells, as missing values read from a file.
         joined_columns = [c for c in new if c != key and not c.startswith(LINE)]
         table[joined_columns] = table[joined_columns].fillna("")
-        joined = Joined(table, joined.origin, joined.files)
+        joined = Joined(table, joined.origin, joined.files, joined.quirks)
         file, count, rows = joined.where(key, table[LINE + level].isna().to_numpy())
         if count:
             message = f"{level} ids with no row in {path.name}"
@@ -183,13 +97,9 @@ def join_tables(cohort: Cohort) -> tuple[Joined, list[Problem]]:
     return joined, problems
 
 
-def _as_code(value: Any) -> str:
-    """Codes from YAML (1, 1.0, True, 'Y') compared with cell text."""
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def _quirks(frame: pd.DataFrame, path: Path) -> list[Quirk]:
+    """What reading the file had to handle (encoding, byte-order mark, line ends)."""
+    return [Quirk(path.name, "", count, what) for what, count in frame.attrs.get("quirks", [])]
 
 
 def to_canonical(
@@ -197,26 +107,135 @@ def to_canonical(
 ) -> tuple[pd.DataFrame, Validation]:
     """Map a raw (or joined) table to the canonical session table and validate it.
 
-    Returns the table (meaningful only when validation is ok) and the validation record,
-    which starts with the problems already found (joins).
+    Returns the table (meaningful only when validation is ok; its attrs["variables"] holds each
+    model variable's type and level) and the validation record, which starts with the problems
+    already found (joins).
     """
     joined = raw if isinstance(raw, Joined) else Joined(raw, {}, {"sessions": cohort.data.name})
-    raw = joined.table
-    files = ", ".join(str(f) for f in cohort.data_files)
-    check = Validation(cohort=cohort.name, file=files, problems=list(found or []))
+    files = ", ".join(f.name for f in cohort.data_files)  # no machine paths in outputs
+    check = Validation(cohort.name, files, list(found or []), quirks=list(joined.quirks))
+    n_rows = len(joined.table)
 
-    def problem(column, mask, message, fix):
+    def problem(column, mask, message, fix, into=check.problems):
+        if mask is None:  # the column as a whole
+            file = joined.files[joined.origin.get(column, "sessions")]
+            into.append(Problem(file, column, (), n_rows, message, fix))
+            return
         file, count, rows = joined.where(column, np.asarray(mask))
         if count:
-            check.problems.append(Problem(file, column, rows, count, message, fix))
+            into.append(Problem(file, column, rows, count, message, fix))
 
-    missing_codes = {_as_code(m) for m in cohort.missing}
-    text = raw.drop(columns=[c for c in raw.columns if c.startswith(LINE)])
-    text = text.apply(lambda col: col.str.strip())
-    is_missing = text.isin(missing_codes) | (text == "")
+    def quirk(column, count, what):
+        if count:
+            file = joined.files[joined.origin.get(column, "sessions")]
+            check.quirks.append(Quirk(file, column, int(count), what))
 
-    table = pd.DataFrame(index=raw.index)
-    # Identifiers: present, unique sessions, each unit inside one parent.
+    source_of = {c: c for c in joined.table.columns} | cohort.columns
+    # Every predictor a model names, and every declared variable (checked even if unused).
+    predictors = list(dict.fromkeys([*cohort.predictors, *cohort.variables]))
+    used = [*cohort.levels.values(), *cohort.outcome.sources, *(source_of[c] for c in predictors)]
+    text = pd.DataFrame({c: joined.table[c].str.strip() for c in dict.fromkeys(used)})
+    coded = {
+        *cohort.levels.values(),
+        *cohort.outcome.sources,
+        *(source_of[c] for c in cohort.codes if c in source_of),
+    }
+    for column in text:
+        text[column], count = whole_floats(text[column])
+        if column in coded:  # a number column's 3.0 is no quirk; an id's or a code's is
+            quirk(column, count, "whole numbers written as floats (1.0) read as integers (1)")
+    missing = CodeMatcher(cohort.missing)
+    is_missing = pd.DataFrame(index=text.index)
+    for column in text:
+        codes, folded = missing.match(text[column])
+        is_missing[column] = codes.notna() | (text[column] == "")
+        quirk(column, folded.sum(), "missing codes matched ignoring letter case")
+
+    _identifiers(cohort, text, is_missing, problem, quirk)
+    table = pd.DataFrame(index=joined.table.index)
+    table[cohort.outcome.name] = _outcome(cohort, text, is_missing, problem, quirk)
+    variables = {
+        cohort.outcome.name: Variable(
+            cohort.outcome.name, "binary", cohort.session_level, False, False
+        )
+    }
+    # A unit is identified within its parent (as lme4's therapist/client), so a nesting error,
+    # reported above, does not also look like a variable varying within a unit.
+    ids = [text[cohort.levels[level]] for level in cohort.grouping_levels]
+    units = {
+        level: ids[0] if i == 0 else ids[0].str.cat(ids[1 : i + 1], sep="/")
+        for i, level in enumerate(cohort.grouping_levels)
+    }
+    config = cohort.config_file.name
+    for column in predictors:
+        source = source_of[column]
+        cells = text[source].where(~is_missing[source])
+        if column in cohort.codes:
+            codes = {as_code(k): v for k, v in cohort.codes[column].items()}
+            matched, folded_codes = CodeMatcher(codes).match(cells)
+            bad = (cells.notna() & matched.isna()).to_numpy()
+            problem(
+                source,
+                bad,
+                f"value(s) {sorted(cells[bad].unique())[:5]} are not in codes.{column}",
+                f"Add them under codes.{column} in {config}, or under missing.",
+            )
+            quirk(source, folded_codes.sum(), f"codes.{column} matched ignoring letter case")
+            cells = matched.map(lambda c, codes=codes: as_code(codes[c]), na_action="ignore")
+        declared = cohort.variables.get(column, {})
+        typed = type_column(column, cells, declared, cohort.read.get("decimal") == ",", config)
+        for finding in typed.problems:
+            problem(source, finding.mask, finding.message, finding.fix)
+        for finding in typed.warnings:
+            problem(source, finding.mask, finding.message, finding.fix, into=check.warnings)
+        values = typed.values
+        _check_range(column, source, values, declared, problem)
+        level, disagree = level_of(
+            column, values, units, cohort.session_level, declared.get("level")
+        )
+        for finding in disagree:
+            problem(source, finding.mask, finding.message, finding.fix)
+        categories, reference_inferred = _categories(
+            column, source, values, typed.type, cohort, problem
+        )
+        variables[column] = Variable(
+            column,
+            typed.type,
+            level,
+            typed.inferred,
+            "level" not in declared,
+            categories,
+            reference_inferred,
+        )
+        table[column] = values
+
+    check.problems += _check_size(cohort, text, table)
+    if cohort.missing_data == "stop":
+        for column in [cohort.outcome.name, *cohort.predictors]:
+            source = source_of.get(column, cohort.outcome.sources[0])
+            problem(
+                source,
+                table[column].isna().to_numpy(),
+                f"{column} is missing",
+                "The cohort sets missing_data: stop; fill these in, or set missing_data: "
+                "listwise to leave such sessions out of the models that use the "
+                "variable.",
+            )
+    for level, source in cohort.levels.items():
+        table.insert(0, level, pseudonymise(text[source], level, key))
+    table = table[list(cohort.levels) + [cohort.outcome.name, *predictors]]
+    check.variables = {name: v.to_dict() for name, v in variables.items()}
+    table = table.reset_index(drop=True)
+    table.attrs["variables"] = check.variables
+    return table, check
+
+
+def _identifiers(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, problem, quirk):
+    """Ids present at every level, sessions unique, each unit inside one parent.
+
+    Session ids that restart within each client (1, 2, 3 in every client) are read as the
+    compound key client + session, and said so; occasional duplicates are a problem.
+    """
     for level, source in cohort.levels.items():
         problem(
             source,
@@ -224,14 +243,26 @@ def to_canonical(
             f"the {level} id is empty or a missing code",
             "Every session needs an id at every level; fix the file.",
         )
-    session_source = cohort.levels[cohort.session_level]
+    sources = list(cohort.levels.values())
+    session = sources[-1]
+    duplicated = text[session].duplicated(keep=False)
+    if duplicated.mean() > 0.5:
+        compound = text[sources[0]].str.cat([text[s] for s in sources[1:]], sep="/")
+        if not compound.duplicated().any():
+            text[session] = compound
+            quirk(
+                session,
+                len(text),
+                f"session ids are numbered within each "
+                f"{cohort.grouping_levels[-1]}: read together with {sources[-2]!r} as one id",
+            )
+            duplicated = compound.duplicated(keep=False)
     problem(
-        session_source,
-        text[session_source].duplicated(keep=False).to_numpy(),
+        session,
+        duplicated.to_numpy(),
         "duplicate session ids",
         "Each row must be one session with its own id.",
     )
-    sources = list(cohort.levels.values())
     for parent, child in zip(sources[:-2], sources[1:-1], strict=False):
         parents_per_child = text.groupby(child)[parent].transform("nunique")
         problem(
@@ -241,103 +272,68 @@ def to_canonical(
             f"Levels must nest: give such units distinct ids in {child!r}.",
         )
 
-    # Outcome: union of its source codes.
-    positive = {_as_code(v) for v in cohort.outcome.positive}
-    negative = {_as_code(v) for v in cohort.outcome.negative}
-    outcome = pd.Series(np.nan, index=raw.index)
-    any_positive = np.zeros(len(raw), bool)
-    all_negative = np.ones(len(raw), bool)
+
+def _outcome(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, problem, quirk):
+    """The 0/1 outcome: 1 where any source holds a positive code, 0 where all hold negatives."""
+    positive = CodeMatcher(cohort.outcome.positive)
+    negative = CodeMatcher(cohort.outcome.negative)
+    outcome = pd.Series(np.nan, index=text.index)
+    any_positive = np.zeros(len(text), bool)
+    all_negative = np.ones(len(text), bool)
     for source in cohort.outcome.sources:
         col, miss = text[source], is_missing[source]
-        bad = ~(col.isin(positive) | col.isin(negative) | miss)
-        seen = sorted(col[bad].unique())[:5]
+        is_pos, folded_pos = positive.match(col)
+        is_neg, folded_neg = negative.match(col)
+        bad = ~(is_pos.notna() | is_neg.notna() | miss)
         problem(
             source,
             bad.to_numpy(),
-            f"outcome code(s) {seen} are neither positive "
-            f"{sorted(positive)} nor negative {sorted(negative)}",
+            f"outcome code(s) {sorted(col[bad].unique())[:5]} are "
+            f"neither positive {sorted(positive.exact)} nor negative {sorted(negative.exact)}",
             "List them under outcome.positive or outcome.negative, or under missing.",
         )
-        any_positive |= col.isin(positive).to_numpy()
-        all_negative &= col.isin(negative).to_numpy()
+        quirk(source, (folded_pos | folded_neg).sum(), "outcome codes matched ignoring case")
+        any_positive |= is_pos.notna().to_numpy()
+        all_negative &= is_neg.notna().to_numpy()
     outcome[all_negative] = 0.0
     outcome[any_positive] = 1.0
-    table[cohort.outcome.name] = outcome
+    return outcome
 
-    # Predictors named by any model, after renaming and code mapping.
-    source_of = {c: c for c in raw.columns} | cohort.columns
-    # Every predictor a model names, and every declared variable (checked even if unused).
-    predictors = list(dict.fromkeys([*cohort.predictors, *cohort.variables]))
-    for column in predictors:
-        source = source_of[column]
-        col, miss = text[source], is_missing[source]
-        if column in cohort.codes:
-            codes = {_as_code(k): v for k, v in cohort.codes[column].items()}
-            bad = ~(col.isin(codes) | miss)
-            seen = sorted(col[bad].unique())[:5]
-            problem(
-                source,
-                bad.to_numpy(),
-                f"value(s) {seen} are not in codes.{column}",
-                f"Add them under codes.{column} in {cohort.config_file.name}, or under missing.",
-            )
-            mapped = col.map(codes).where(~miss)
-            table[column] = mapped
-        else:
-            table[column] = col.where(~miss)
-        numeric = pd.to_numeric(table[column], errors="coerce")
-        declared = cohort.variables.get(column, {})
-        if declared.get("type") == "numeric":
-            not_number = (numeric.isna() & table[column].notna()).to_numpy()
-            seen = sorted(table[column][not_number].astype(str).unique())[:5]
-            problem(source, not_number, f"value(s) {seen} are not numbers",
-                    f"variables.{column} says numeric: correct them, or list them under "
-                    "missing (or codes).")  # fmt: skip
-            table[column] = numeric.astype(float)
-        elif (
-            numeric.notna().sum() == table[column].notna().sum()
-            and declared.get("type") != "categorical"
-        ):
-            table[column] = numeric.astype(float)
-        else:
-            table[column] = table[column].astype("string")
-        for bound, outside in (("min", numeric < declared.get("min", -np.inf)),
-                               ("max", numeric > declared.get("max", np.inf))):  # fmt: skip
-            seen = [f"{v:g}" for v in sorted(numeric[outside].unique())[:5]]
-            problem(source, outside.to_numpy(),
-                    f"value(s) {seen} are outside the range [{declared.get('min', '-inf')}, "
-                    f"{declared.get('max', 'inf')}]",
-                    f"Correct them, or widen variables.{column}.{bound}.")  # fmt: skip
-        level = declared.get("level")
-        if level in cohort.grouping_levels:
-            unit = text[cohort.levels[level]]
-            values = table[column].astype("string")
-            varies = values.groupby(unit).transform("nunique").to_numpy() > 1
-            problem(source, varies, f"takes more than one value within a {level}",
-                    f"variables.{column}.level says {level}: each {level} must have one value; "
-                    "correct the file or set the level it varies at.")  # fmt: skip
-    for column, level in cohort.reference.items():
-        if column in table and (table[column].astype("string") != _as_code(level)).all():
-            present = sorted(table[column].dropna().astype(str).unique())[:8]
-            problem(
-                source_of.get(column, column),
-                np.ones(len(raw), bool),
-                f"reference level {level!r} never occurs (values: {present})",
-                f"Set reference.{column} to one of the values present.",
-            )
 
-    check.problems += _check_size(cohort, text, table)
-    if cohort.missing_data == "stop":
-        for column in [cohort.outcome.name, *cohort.predictors]:
-            source = source_of.get(column, cohort.outcome.sources[0])
-            problem(source, table[column].isna().to_numpy(), f"{column} is missing",
-                    "The cohort sets missing_data: stop; fill these in, or set missing_data: "
-                    "listwise to leave such sessions out of the models that use the "
-                    "variable.")  # fmt: skip
-    for level, source in cohort.levels.items():
-        table.insert(0, level, pseudonymise(text[source], level, key))
-    table = table[list(cohort.levels) + [cohort.outcome.name, *predictors]]
-    return table.reset_index(drop=True), check
+def _check_range(column, source, values, declared, problem) -> None:
+    if not pd.api.types.is_float_dtype(values):
+        return
+    for bound, outside in (
+        ("min", values < declared.get("min", -np.inf)),
+        ("max", values > declared.get("max", np.inf)),
+    ):
+        seen = [f"{v:g}" for v in sorted(values[outside].unique())[:5]]
+        problem(
+            source,
+            outside.to_numpy(),
+            f"value(s) {seen} are outside the range [{declared.get('min', '-inf')}, "
+            f"{declared.get('max', 'inf')}]",
+            f"Correct them, or widen variables.{column}.{bound}.",
+        )
+
+
+def _categories(column, source, values, kind, cohort: Cohort, problem):
+    """A categorical variable's levels, reference first; whether the reference was inferred."""
+    if kind != "categorical":
+        return (), False
+    levels = sorted(values.dropna().unique())
+    if column not in cohort.reference:
+        return tuple(levels), True
+    reference = as_code(cohort.reference[column])
+    if reference not in levels:
+        problem(
+            source,
+            None,
+            f"reference level {reference!r} never occurs (values: {levels[:8]})",
+            f"Set reference.{column} to one of the values present.",
+        )
+        return tuple(levels), False
+    return (reference, *(v for v in levels if v != reference)), False
 
 
 MIN_UNITS = 10  # fewer units than this at a level cannot support an estimate of its variance

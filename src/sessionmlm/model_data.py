@@ -70,6 +70,71 @@ def _reference_first(values: pd.Series, reference: Any) -> list[str]:
     return levels
 
 
+def reference_levels(
+    table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]
+) -> dict[str, str]:
+    """Each categorical (text) predictor's reference level, as build_model_data chooses it.
+
+    table holds the rows the model used (ModelData.rows).
+    """
+    return {
+        name: _reference_first(table[name], reference.get(name))[0]
+        for name in spec.predictors
+        if not pd.api.types.is_numeric_dtype(table[name])
+    }
+
+
+def model_problems(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]) -> list[str]:
+    """What stops a model on its own sessions (after its listwise deletion), each named.
+
+    A predictor constant in the kept sessions, a category level (or the reference) left with
+    no session, or an outcome with no variation cannot be estimated: found here, before any
+    fit, rather than as a failed fit.
+    """
+    used = [spec.outcome, *spec.predictors, *spec.groups]
+    keep = ~table[used].isna().any(axis=1)
+    n, n_dropped = int(keep.sum()), int((~keep).sum())
+    dropped = f" ({n_dropped} dropped for missing values)" if n_dropped else ""
+    where = f"model {spec.name!r}: in its {n} complete sessions{dropped}"
+    if n == 0:
+        return [
+            f"model {spec.name!r}: no session has every variable it uses; look at the "
+            "missing counts in validation.json, or take variables out of the formula."
+        ]
+    problems = []
+    for name in spec.predictors:
+        col, kept = table[name], table.loc[keep, name]
+        if pd.api.types.is_numeric_dtype(col):
+            if kept.nunique() < 2:
+                problems.append(
+                    f"{where}, {name!r} takes the single value {kept.iloc[0]:g}; "
+                    f"take it out of models.{spec.name} or check its codes."
+                )
+            continue
+        empty = sorted(set(col.dropna().astype(str)) - set(kept.astype(str)))
+        ref = reference.get(name)
+        if ref is not None and str(ref) not in set(kept.astype(str)):
+            problems.append(
+                f"{where}, the reference level {str(ref)!r} of {name!r} has no "
+                f"session; set reference.{name} to a level the model keeps."
+            )
+        elif empty:
+            problems.append(
+                f"{where}, level(s) {empty} of {name!r} have no session; merge them "
+                f"with another level under codes.{name}, or fill in the missing "
+                "values."
+            )
+        if kept.nunique() < 2:
+            problems.append(
+                f"{where}, {name!r} has a single level; take it out of models.{spec.name}."
+            )
+    if table.loc[keep, spec.outcome].nunique() < 2:
+        problems.append(
+            f"{where}, the outcome {spec.outcome!r} has no variation; nothing can be estimated."
+        )
+    return problems
+
+
 def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]) -> ModelData:
     """Build spec's arrays from the canonical table (treatment coding, listwise deletion).
 
@@ -77,6 +142,9 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
     reference, named `column[level]`; the reference is set in config or else the first level
     in sorted order.
     """
+    problems = model_problems(table, spec, reference)
+    if problems:
+        raise ModelDataError("\n".join(problems))
     used = [spec.outcome, *spec.predictors, *spec.groups]
     missing = table[used].isna()
     dropped = {c: int(n) for c, n in missing.sum().items() if n}

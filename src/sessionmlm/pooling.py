@@ -16,14 +16,14 @@ from typing import Any
 
 import pandas as pd
 
+from sessionmlm import engines
 from sessionmlm.atomic import write_text
 from sessionmlm.config import Cohort
-from sessionmlm.figures import forest_plot
+from sessionmlm.figures import forest_plot, plural
 from sessionmlm.htmlparts import html_table, num, page
 from sessionmlm.meta import random_effects
 
 POOLED = "pooled (random effects)"
-ENGINE_PREFERENCE = ("ml", "bayes", "gee")
 COLUMNS = [
     "model", "term", "cohort", "estimate", "std_error", "ci_low", "ci_high", "odds_ratio",
     "or_low", "or_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df", "q_p_value", "k",
@@ -34,11 +34,11 @@ COLUMNS = [
 def pooling_engine(cohorts: dict[str, Cohort], wanted: str = "auto") -> str | None:
     """The engine whose estimates are pooled: the wanted one, or the first all cohorts ran.
 
-    Maximum likelihood comes first: its estimates and standard errors are what a frequentist
-    meta-analysis assumes. None when the wanted engine (for auto, every engine) is missing
-    from some cohort; why_nothing_pooled says which.
+    Engines are tried in their registered rank (maximum likelihood first: its estimates and
+    standard errors are what a frequentist meta-analysis assumes). None when the wanted engine
+    (for auto, every engine) is missing from some cohort; why_nothing_pooled says which.
     """
-    common = [e for e in ENGINE_PREFERENCE if all(e in c.engines for c in cohorts.values())]
+    common = [e for e in engines.registered() if all(e in c.engines for c in cohorts.values())]
     if wanted != "auto":
         return wanted if wanted in common else None
     return common[0] if common else None
@@ -235,15 +235,22 @@ def render_index(
     settings: dict,
 ) -> str:
     """The index page: links to every cohort's report, then the cross-cohort comparison."""
+    # Each cohort's own levels: cohorts need not share level names.
     link_rows = [
-        [f"<a href='{escape(links[name])}'>{escape(name)}</a>"]
-        + [str(counts[name].get(level, "–")) for level in ("therapist", "client", "session")]
-        for name in cohorts
+        [
+            f"<a href='{escape(links[name])}'>{escape(name)}</a>",
+            escape(
+                ", ".join(
+                    f"{counts[name].get(level, '–')} {plural(level)}" for level in cohort.levels
+                )
+            ),
+        ]  # fmt: skip
+        for name, cohort in cohorts.items()
     ]
     parts = [
         "<h1>sessionmlm results</h1>",
         "<h2 id='cohorts'>Cohort reports</h2>",
-        html_table(["cohort", "therapists", "clients", "sessions"], link_rows),
+        html_table(["cohort", "units per level, outermost first"], link_rows),
     ]
     if len(cohorts) >= 2:
         parts.append("<h2 id='across'>Across cohorts</h2>")

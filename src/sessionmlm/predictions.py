@@ -1,19 +1,23 @@
 """Predicted probabilities of the outcome, for readers who think in percentages.
 
-Homework probability across child age, with and without a caregiver, for licensed and
-unlicensed therapists, two ways:
+The probability of the outcome across one numeric predictor (the x-axis), for each combination
+of up to two 0/1 predictors (the lines), with every other predictor held at a value: which
+ones, and where, is a PredictionPlan (prediction_plan.py, chosen in the cohort's
+`predictions:` key or by default). Two kinds:
 
-- for an average therapist and client (random intercepts at 0): the conditional probability
-  expit(x'beta);
-- averaged over therapists and clients: E[expit(x'beta + u)], u ~ N(0, sd_therapist^2 +
-  sd_client^2), the share of such sessions across the whole clinic (always closer to the base
-  rate than the conditional one), by Gauss-Hermite quadrature.
+- "conditional", for an average unit at every level (random intercepts at 0): expit(x'beta);
+- "averaged" over the units of every level: E[expit(x'beta + u)], u ~ N(0, sum of the levels'
+  squared SDs), the share of such observations across the whole sample (always closer to the
+  base rate than the conditional one), by Gauss-Hermite quadrature.
 
-Other predictors are held at their sample means. Both engines go through one function,
-probabilities_from_draws, which takes draws of the coefficients (S, P) and of the level SDs
-(S, K) and evaluates every draw at once; each draw's averaged probability uses that draw's own
-SD total, sqrt(sum of its squared SDs). 95% intervals are the 2.5 and 97.5 percentiles over the
-draws.
+Both engines go through one function, probabilities_from_draws, which takes draws of the
+coefficients (S, P) and of the level SDs (S, K) and evaluates every draw at once; each draw's
+averaged probability uses that draw's own SD total, sqrt(sum of its squared SDs). 95% intervals
+are the 2.5 and 97.5 percentiles over the draws.
+
+Each engine's after-fit step calls fit_json_predictions with its entry point:
+predictions_from_posterior (posterior draws) or predictions_from_estimates (estimates and their
+covariance); how the intervals were made is the engine's wording.predictions.
 
 - Bayesian engine: the draws are posterior draws; the probability is the posterior median over
   draws, and the averaged intervals carry the SDs' own uncertainty.
@@ -25,17 +29,27 @@ draws.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-AGES = tuple(range(4, 19))
+from sessionmlm.model_data import reference_levels
+from sessionmlm.prediction_plan import (
+    PredictionPlan,
+    PredictionProblem,
+    PredictionSetting,
+    plan_predictions,
+)
+
+log = logging.getLogger(__name__)
+
 ML_DRAWS = 4000  # coefficient draws behind the ml engine's intervals
-NEEDED = ("child_age", "caregiver_present", "licensed")
-CONDITIONAL = "an average therapist and client"
-AVERAGED = "averaged over therapists and clients"
+CONDITIONAL = "conditional"  # the `kind` column: random intercepts at 0
+AVERAGED = "averaged"  # the `kind` column: averaged over the units of every level
 
 
 def normal_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,47 +71,31 @@ def averaged_probability(
     return (expit(np.asarray(eta)[..., None] + spread) * weights).sum(axis=-1)
 
 
-def _check_terms(terms: list[str], means: dict[str, float]) -> None:
+def _check_terms(terms: list[str], plan: PredictionPlan) -> None:
     """Raise a ValueError naming whatever the model rows need and lack."""
     if "Intercept" not in terms:
         raise ValueError(f"predictions need an 'Intercept' term; terms are {list(terms)}")
-    missing = [t for t in NEEDED if t not in terms]
-    if missing:
-        raise ValueError(
-            f"predictions need the term(s) {missing} (all of {list(NEEDED)}); "
-            f"terms are {list(terms)}"
-        )
-    unset = [t for t in terms if t != "Intercept" and t not in NEEDED and t not in means]
-    if unset:
-        raise ValueError(f"predictions need a value in means for the term(s) {unset}")
-
-
-def _model_rows(
-    terms: list[str], means: dict[str, float], caregiver: int, licensed: int, ages
-) -> np.ndarray:
-    """One row of X per age, other predictors at their means."""
-    values = means | {"caregiver_present": caregiver, "licensed": licensed}
-    return np.array([[1.0 if t == "Intercept" else (age if t == "child_age" else values[t])
-                      for t in terms] for age in ages])  # fmt: skip
+    for setting in plan.line_settings():
+        plan.design(terms, setting)  # raises naming a term the plan gives no value
 
 
 def probabilities_from_draws(
     terms: list[str],
     beta_draws: np.ndarray,
     sd_draws: np.ndarray,
-    means: dict[str, float],
+    plan: PredictionPlan,
     point: tuple[np.ndarray, np.ndarray] | None = None,
-    ages: tuple[int, ...] = AGES,
 ) -> pd.DataFrame:
-    """One row per (kind, caregiver, licensed, age): probability with its 95% interval.
+    """One row per (kind, line setting, x value): probability with its 95% interval.
 
-    terms start with "Intercept" and must include NEEDED; means holds every other term's value.
-    beta_draws is (S, P), its columns in the order of terms; sd_draws is (S, K), one row of
-    level SDs per draw (K may be 0). Each draw's averaged probability uses its own SD total.
+    Columns: kind, each of plan.lines (0 or 1), plan.x, probability, low, high. terms start
+    with "Intercept"; the plan gives a value to every other term. beta_draws is (S, P), its
+    columns in the order of terms; sd_draws is (S, K), one row of level SDs per draw (K may
+    be 0). Each draw's averaged probability uses its own SD total.
     probability is the median over draws, or, when point = (estimate, sds) is given, the
     probability at that point; low and high are the 2.5 and 97.5 percentiles over draws.
     """
-    _check_terms(terms, means)
+    _check_terms(terms, plan)
     beta_draws = np.asarray(beta_draws, dtype=float)
     sd_draws = np.asarray(sd_draws, dtype=float)
     if beta_draws.ndim != 2 or beta_draws.shape[1] != len(terms) or len(beta_draws) == 0:
@@ -127,27 +125,25 @@ def probabilities_from_draws(
         point_total = float(np.sqrt(np.sum(np.square(point_sds))))
 
     rows = []
-    for caregiver in (1, 0):
-        for licensed in (0, 1):
-            X = _model_rows(terms, means, caregiver, licensed, ages)
-            eta = beta_draws @ X.T  # (S, A): every draw at once
-            for kind in (CONDITIONAL, AVERAGED):
-                if kind == CONDITIONAL:
-                    probs = expit(eta)
-                else:
-                    probs = averaged_probability(eta, sd_total)
-                if point is None:
-                    mid = np.median(probs, axis=0)
-                elif kind == CONDITIONAL:
-                    mid = expit(X @ estimate)
-                else:
-                    mid = averaged_probability(X @ estimate, point_total)
-                low, high = np.percentile(probs, [2.5, 97.5], axis=0)
-                rows += [
-                    {"kind": kind, "caregiver_present": caregiver, "licensed": licensed,
-                     "child_age": age, "probability": p, "low": lo, "high": hi}
-                    for age, p, lo, hi in zip(ages, mid, low, high, strict=True)
-                ]  # fmt: skip
+    for setting in plan.line_settings():
+        X = plan.design(terms, setting)  # (A, P), one row per x value
+        eta = beta_draws @ X.T  # (S, A): every draw at once
+        for kind in (CONDITIONAL, AVERAGED):
+            if kind == CONDITIONAL:
+                probs = expit(eta)
+            else:
+                probs = averaged_probability(eta, sd_total)
+            if point is None:
+                mid = np.median(probs, axis=0)
+            elif kind == CONDITIONAL:
+                mid = expit(X @ estimate)
+            else:
+                mid = averaged_probability(X @ estimate, point_total)
+            low, high = np.percentile(probs, [2.5, 97.5], axis=0)
+            rows += [
+                {"kind": kind, **setting, plan.x: x, "probability": p, "low": lo, "high": hi}
+                for x, p, lo, hi in zip(plan.x_values, mid, low, high, strict=True)
+            ]
     return pd.DataFrame(rows)
 
 
@@ -156,45 +152,73 @@ def predicted_probabilities(
     estimate: np.ndarray,
     vcov: np.ndarray,
     sds: np.ndarray,
-    means: dict[str, float],
-    ages: tuple[int, ...] = AGES,
+    plan: PredictionPlan,
     draws: int = ML_DRAWS,
     seed: int = 1,
 ) -> pd.DataFrame:
     """The ml engine's predictions: probabilities_from_draws at the point estimate.
 
     Coefficient draws come from N(estimate, vcov); the SDs are held at their estimates in
-    every draw. terms start with "Intercept" and must include NEEDED; means holds every other
-    term's value.
+    every draw. terms start with "Intercept"; the plan gives a value to every other term.
     """
-    _check_terms(terms, means)
+    _check_terms(terms, plan)
     rng = np.random.default_rng(seed)
     beta = rng.multivariate_normal(estimate, vcov, size=draws, method="eigh")
     sds = np.asarray(sds, dtype=float).ravel()
     sd_draws = np.broadcast_to(sds, (draws, sds.size))
-    return probabilities_from_draws(terms, beta, sd_draws, means, point=(estimate, sds), ages=ages)
+    return probabilities_from_draws(terms, beta, sd_draws, plan, point=(estimate, sds))
 
 
-def fit_predictions(result: Any, data: Any) -> pd.DataFrame | None:
-    """A converged bayes or ml fit's predictions, at the predictors' means over its sessions.
+def predictions_from_posterior(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
+    """A converged fit's predictions under the plan from every posterior draw.
 
-    result is an engines.FitResult and data the model_data.ModelData it was fitted to; None when
-    the model lacks a NEEDED term, did not converge, or is a gee fit (no random effects to
-    condition on or average over).
+    result is an engines.FitResult whose posterior holds coefficients (S, P) and sigma (S, K),
+    data the model_data.ModelData it was fitted to; None when the fit did not converge.
     """
-    if not result.converged or not set(NEEDED) <= set(data.terms):
+    if not result.converged:
+        return None
+    post = result.posterior
+    return probabilities_from_draws(["Intercept", *data.terms], post.coefficients, post.sigma, plan)
+
+
+def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
+    """A converged fit's predictions under the plan from its estimates and their covariance.
+
+    fit.json's vcov gives the covariance; the SDs are held at their estimates
+    (predicted_probabilities). None when the fit did not converge.
+    """
+    if not result.converged:
         return None
     terms = ["Intercept", *data.terms]
-    means = dict(zip(data.terms, data.X.mean(axis=0), strict=True))
-    if result.posterior is not None:  # bayes: every posterior draw
-        post = result.posterior
-        return probabilities_from_draws(terms, post.coefficients, post.sigma, means)
-    if result.info["engine"] != "ml":
-        return None
     vcov = result.info["vcov"]
     if vcov["terms"] != terms:
-        raise ValueError(f"ml fit's vcov terms {vcov['terms']} differ from the model's {terms}")
+        raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {terms}")
     return predicted_probabilities(
         terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
-        result.variance["sd"].to_numpy(), means,
+        result.variance["sd"].to_numpy(), plan,
     )  # fmt: skip
+
+
+def fit_json_predictions(
+    fitted: Any, predict: Callable[[Any, Any, PredictionPlan], pd.DataFrame | None]
+) -> dict[str, Any]:
+    """An engine's after-fit step: fit.json's predicted probabilities for its fit.
+
+    fitted is an engines.Fitted and predict one of the entry points above. Returns {} when the
+    fit's model is not the cohort's predictions model (fitted.predictions is None);
+    {"predicted_problem": why} when the plan cannot be made; {"predicted_for": plan} when the
+    fit did not converge; else {"predicted_for": plan, "predicted": rows}.
+    """
+    if fitted.predictions is None:
+        return {}
+    data = fitted.data
+    references = reference_levels(fitted.table.iloc[data.rows], data.spec, fitted.reference)
+    try:
+        plan = plan_predictions(PredictionSetting.from_params(fitted.predictions), data, references)
+    except PredictionProblem as problem:
+        log.warning("no predicted probabilities: %s", problem)
+        return {"predicted_problem": str(problem)}
+    predicted = predict(fitted.result, data, plan)
+    if predicted is None:
+        return {"predicted_for": plan.record()}
+    return {"predicted_for": plan.record(), "predicted": predicted.to_dict("records")}

@@ -13,11 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sessionmlm.designs import EBP_REFERENCE, Design, planned_counts
+from sessionmlm.designs import Design, planned_counts
+from sessionmlm.engines.ml import BOUNDARY_SD
+from sessionmlm.engines.ml import ENGINE as ML
 from sessionmlm.model_data import build_model_data
 from sessionmlm.simulate import (
-    EBPS,
-    NUMERIC,
+    EFFECT_NAMES,
+    REFERENCE,
+    SCALAR_TERMS,
     CohortShape,
     TrueParameters,
     canonical,
@@ -39,15 +42,20 @@ def generating_model(study: dict[str, Any]) -> tuple[CohortShape, TrueParameters
         therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
     )
     log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
-    scalars = {name: log_or.get(name, 0.0) for name in ("caregiver_present", *NUMERIC)}
+    scalars = {name: log_or.get(name, 0.0) for name in SCALAR_TERMS}
     truth = TrueParameters(
         intercept=study["intercept"],
-        ebp={e: log_or.get(f"ebp[{e}]", 0.0) for e in EBPS[1:]},
+        ebp={level: log_or.get(term, 0.0) for term, level in _ebp_terms()},
         sd_therapist=study["sd_therapist"],
         sd_client=study["sd_client"],
         **scalars,
     )
     return shape, truth
+
+
+def _ebp_terms() -> list[tuple[str, str]]:
+    """(term, level) of each simulated categorical level other than the reference."""
+    return [(t, t[t.index("[") + 1 : -1]) for t in EFFECT_NAMES if t.endswith("]")]
 
 
 def replicate_seed(seed: int, point: int, replicate: int) -> int:
@@ -64,13 +72,11 @@ def fit_replicate(
     """
     seed = replicate_seed(design.seed, point, replicate)
     table = canonical(simulate_cohort(shape, truth, seed=seed))
-    data = build_model_data(table, design.spec, {"ebp": EBP_REFERENCE})
-    from sessionmlm.engines import ml  # numba and statsmodels load only in simulation jobs
-
-    result = ml.fit(data, design.ml_settings, threads=1)
+    data = build_model_data(table, design.spec, REFERENCE)
+    result = ML.fit(data, design.ml_settings, threads=1)  # numba, statsmodels load here
     true_values = truth.coefficients()
     common = {"point": point, "replicate": replicate, "seed": seed, "converged": result.converged}
-    singular = bool(result.variance["sd"].le(ml.BOUNDARY_SD).any())
+    singular = bool(result.variance["sd"].le(BOUNDARY_SD).any())
     rows = [
         common
         | {

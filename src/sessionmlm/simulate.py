@@ -161,6 +161,12 @@ NUMERIC = (
     "stressful_event", "child_age", "licensed", "hispanic_latinx", "ebp_attitudes",
     "emotional_exhaustion", "direct_hours", "n_ebps_trained",
 )  # fmt: skip
+# Every predictor drawn here, as formula terms, and the terms a design can give effects to:
+# the 0/1 caregiver presence, the numeric ones, and the EBP (categorical, reference MAP).
+SCALAR_TERMS = ("caregiver_present", *NUMERIC)
+SIMULATED = (*SCALAR_TERMS, "ebp")
+EFFECT_NAMES = (*SCALAR_TERMS, *(f"ebp[{e}]" for e in EBPS[1:]))
+REFERENCE = {"ebp": EBPS[0]}
 
 
 def canonical(table: pd.DataFrame) -> pd.DataFrame:

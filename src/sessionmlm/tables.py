@@ -34,6 +34,7 @@ class ReadOptions:
     encoding: str | None = None  # delimited text: UTF-8 if it decodes, else the likeliest
     sheet: str | int | None = None  # Excel: sheet name or 0-based position (default: first)
     value_labels: bool = True  # SPSS and Stata: cells hold value labels rather than numbers
+    decimal: str = "."  # "," when numbers are written 12,5 (typing reads them; see variables.py)
 
     @classmethod
     def from_config(cls, raw: dict[str, Any] | None) -> ReadOptions:
@@ -123,7 +124,12 @@ def detect_delimiter(path: Path, encoding: str) -> str:
 
 
 def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None = None):
-    """The file as a DataFrame of text cells (header row as column names)."""
+    """The file as a DataFrame of text cells (header row as column names).
+
+    A header naming a column twice and a file without data rows are errors; what reading had to
+    handle (a byte-order mark, Windows line ends, a non-UTF-8 encoding) is listed in
+    frame.attrs["quirks"] as (what, count) pairs.
+    """
     options = options or ReadOptions()
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -131,18 +137,25 @@ def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None
             f"{path.name}: cannot read {suffix or 'files without an extension'}; "
             f"supported: {', '.join(SUFFIXES)}."
         )
+    quirks: list[tuple[str, int]] = []
     try:
         if suffix in DELIMITED:
             encoding = options.encoding or detect_encoding(path)
             delimiter = options.delimiter or detect_delimiter(path, encoding)
-            return pd.read_csv(
+            quirks = _text_quirks(path, encoding)
+            _check_header(_first_row(path, encoding, delimiter), path)
+            frame = pd.read_csv(
                 path, sep=delimiter, encoding=encoding, dtype=str, keep_default_na=False,
                 nrows=nrows,
             )  # fmt: skip
-        if suffix == ".parquet":
+        elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix == ".xlsx":
-            frame = pd.read_excel(path, sheet_name=options.sheet or 0, nrows=nrows)
+            sheet = options.sheet or 0
+            _check_header(pd.read_excel(path, sheet_name=sheet, header=None, nrows=1).iloc[0], path)
+            # Cells as written: pandas would silently read "NA", "#N/A" or "NULL" as missing.
+            frame = pd.read_excel(path, sheet_name=sheet, nrows=nrows, keep_default_na=False)
+            frame = _with_error_cells(frame, path, sheet)
         else:
             import pyreadstat
 
@@ -152,11 +165,80 @@ def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None
             )
     except TableError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, IndexError) as error:
         raise TableError(f"{path.name}: cannot be read as {suffix}: {error}") from None
     if nrows is not None:
         frame = frame.head(nrows)
-    return as_text(frame)
+    if frame.empty:
+        raise TableError(
+            f"{path.name}: the file has a header ({len(frame.columns)} columns) but no data "
+            "rows; export the table again with its rows."
+        )
+    text = frame if suffix in DELIMITED else as_text(frame)
+    text.attrs["quirks"] = quirks
+    return text
+
+
+def _with_error_cells(frame: pd.DataFrame, path: Path, sheet: str | int) -> pd.DataFrame:
+    """Formula errors (#N/A, #DIV/0!) as their text: pandas reads them as empty cells.
+
+    Validation then names them instead of their passing as missing values unseen.
+    """
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = book.worksheets
+        ws = book[sheet] if isinstance(sheet, str) else sheets[sheet]
+        found = [
+            (cell.row - 2, cell.column - 1, str(cell.value))
+            for row in ws.iter_rows(min_row=2, max_row=len(frame) + 1)
+            for cell in row
+            if cell.data_type == "e"
+        ]
+    finally:
+        book.close()
+    if found:
+        frame = frame.astype({frame.columns[c]: object for _, c, _ in found})
+        for r, c, value in found:
+            frame.iat[r, c] = value
+    return frame
+
+
+def _first_row(path: Path, encoding: str, delimiter: str) -> list[str]:
+    with open(path, encoding=encoding, newline="") as handle:
+        return next(csv.reader(handle, delimiter=delimiter), [])
+
+
+def _check_header(names, path: Path) -> None:
+    """A column named twice is an error: the tool will not choose between them."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        if isinstance(name, str) or not pd.isna(name):
+            positions.setdefault(str(name).strip(), []).append(i + 1)
+    twice = {name: at for name, at in positions.items() if len(at) > 1}
+    if twice:
+        listed = "; ".join(
+            f"{name!r} (columns {', '.join(map(str, at))})" for name, at in twice.items()
+        )
+        raise TableError(
+            f"{path.name}: the header names a column more than once: {listed}. Rename or remove "
+            "the copies in the export; sessionmlm will not choose between them."
+        )
+
+
+def _text_quirks(path: Path, encoding: str) -> list[tuple[str, int]]:
+    """Byte-order mark, Windows line ends and a non-UTF-8 encoding, each read as such."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    quirks = []
+    if head.startswith(b"\xef\xbb\xbf"):
+        quirks.append(("a UTF-8 byte-order mark at the start, skipped", 1))
+    if b"\r\n" in head:
+        quirks.append(("Windows line ends (CRLF), read as line ends", head.count(b"\r\n")))
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf-8-sig", "utf8"):
+        quirks.append((f"not UTF-8: read as {encoding}", 1))
+    return quirks
 
 
 def read_columns(path: Path, options: ReadOptions | None = None) -> list[str]:

@@ -6,6 +6,7 @@ Shared by every engine so that ICC and median odds ratio mean the same thing eve
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 LATENT_RESIDUAL = np.pi**2 / 3  # variance of the standard logistic distribution
 Z75 = 0.6744897501960817  # standard normal 75th percentile
@@ -38,3 +39,18 @@ def proportional_change_in_variance(null_sd: float, sd: float) -> float:
     if not null_sd > 0:
         return float("nan")
     return float((null_sd**2 - sd**2) / null_sd**2)
+
+
+def proportional_changes(null: pd.DataFrame, fitted: pd.DataFrame) -> dict[str, float] | None:
+    """Each level's proportional change in variance from a null model's variance table.
+
+    null and fitted are variance.csv tables (level, sd, ...); None when their levels differ,
+    so there is nothing to compare.
+    """
+    null_sd = dict(zip(null["level"], null["sd"], strict=True))
+    if set(null_sd) != set(fitted["level"]):
+        return None
+    return {
+        level: proportional_change_in_variance(null_sd[level], sd)
+        for level, sd in zip(fitted["level"], fitted["sd"], strict=True)
+    }

@@ -17,8 +17,10 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 )
 
-from sessionmlm.code_deps import modules_used  # noqa: E402
-from sessionmlm.config import KNOWN_ENGINES, ConfigError, load_config  # noqa: E402
+from sessionmlm import engines  # noqa: E402
+from sessionmlm.code_deps import stage_files  # noqa: E402
+from sessionmlm.config import ConfigError, load_config  # noqa: E402
+from sessionmlm.designs import SIMULATION_ENGINE  # noqa: E402
 
 ENV = "../../envs/sessionmlm.yaml"
 
@@ -57,7 +59,7 @@ wildcard_constraints:
     point="[0-9]+",
     chunk="[0-9]+",
     model="[A-Za-z0-9][A-Za-z0-9_-]*",
-    engine="|".join(KNOWN_ENGINES),
+    engine="|".join(engines.engine_names()),
 
 
 def fit_outputs(cohort, name):
@@ -71,50 +73,32 @@ def fit_outputs(cohort, name):
 
 
 # The package code each job runs, as inputs: a changed module reruns the jobs that import it
-# (code_deps.py reads the imports). A fit runs its stage and its engine, chosen by name.
+# (code_deps.py reads the imports). Engines are chosen by name at run time, so a job that runs
+# engines names them: a fit its own engine, the report every engine (their words), design
+# simulations theirs; no job depends on the code of an engine it does not run.
+ENGINE_MODULES = {
+    name: (engines.get(name).module, *engines.get(name).code)
+    for name in engines.engine_names()
+}
+
+
 @functools.cache
-def stage_code(stage, engine=None):
-    roots = [f"sessionmlm.stages.{stage}"]
-    other_engines = []
-    if engine is not None:
-        roots.append(f"sessionmlm.engines.{engine}")
-        other_engines = [
-            f"sessionmlm.engines.{e}" for e in KNOWN_ENGINES if e != engine
-        ]
-    return modules_used(roots, skip=other_engines)
+def stage_code(stage, *engines_run):
+    return stage_files(stage, ENGINE_MODULES, engines_run)
 
 
-# Cores a fit can use: one per chain for bayes, numba's threads for ml on large cohorts.
-FIT_THREADS = {"ml": 2, "gee": 1}
-
-
+# Cores, memory and time per fit: each engine's Resources (measured figures in engines/).
 def fit_threads(cohort, engine):
-    if engine == "bayes":
-        return COHORTS[cohort].engine_settings["bayes"]["chains"]
-    return FIT_THREADS[engine]
-
-
-# Memory and time per fit, from peak RSS and wall time measured on the demo cohort (bayes
-# 0.5 GB and 23 s, ml 0.3 GB and 2.4 s, gee 0.2 GB and 1.7 s, 680 sessions) and ml at 10^6
-# sessions (2.2 GB, 3 min; sessions.parquet is about 27 MB per 10^6 sessions), with about
-# twice the room. They grow with the size of the cohort's canonical table; a profile's
-# set-resources overrides them.
-FIT_MEMORY_MB = {
-    "bayes": (2000, 500),
-    "ml": (1000, 150),
-    "gee": (1000, 150),
-}  # base, per MB
-FIT_MINUTES = {"bayes": (60, 30), "ml": (10, 2), "gee": (10, 2)}  # base, per MB
+    settings = COHORTS[cohort].engine_settings[engine]
+    return engines.get(engine).resources.threads(settings)
 
 
 def fit_memory_mb(engine, input_mb):
-    base, per_mb = FIT_MEMORY_MB[engine]
-    return int(base + per_mb * input_mb)
+    return engines.get(engine).resources.memory_for(input_mb)
 
 
 def fit_minutes(engine, input_mb):
-    base, per_mb = FIT_MINUTES[engine]
-    return int(base + per_mb * input_mb)
+    return engines.get(engine).resources.minutes_for(input_mb)
 
 
 def all_outputs():

@@ -1,6 +1,7 @@
 rule fit:
     input:
         sessions="results/{cohort}/sessions.parquet",
+        checked="results/{cohort}/{model}/checked.json",
         code=lambda wc: stage_code("fit", wc.engine),
     output:
         estimates=report(
@@ -41,11 +42,17 @@ rule fit:
     params:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
         recorded=lambda wc: recorded(
-            (COHORTS[wc.cohort].models[wc.model], WORKFLOW.privacy)
+            (
+                COHORTS[wc.cohort].models[wc.model],
+                COHORTS[wc.cohort].engine_settings[wc.engine],
+                COHORTS[wc.cohort].predictions.for_model(wc.model),
+                WORKFLOW.privacy,
+            )
         ),
         reference=lambda wc: COHORTS[wc.cohort].reference,
-        settings=lambda wc: COHORTS[wc.cohort].engine_settings.get(wc.engine, {}),
+        settings=lambda wc: COHORTS[wc.cohort].engine_settings[wc.engine],
         privacy=WORKFLOW.privacy,
         levels=lambda wc: tuple(COHORTS[wc.cohort].levels),
+        predictions=lambda wc: COHORTS[wc.cohort].predictions.for_model(wc.model),
     script:
         "../scripts/fit.py"

@@ -3,7 +3,7 @@
 # minute-long jobs rather than thousands of one-second ones.
 rule simulate_chunk:
     input:
-        code=stage_code("simulate_chunk"),
+        code=stage_code("simulate_chunk", SIMULATION_ENGINE),
     output:
         replicates="results/designs/{design}/replicates/point{point}-chunk{chunk}.csv",
     log:

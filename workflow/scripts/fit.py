@@ -16,4 +16,5 @@ run_job(
     threads=snakemake.threads,
     privacy=snakemake.params.privacy,
     levels=snakemake.params.levels,
+    predictions=snakemake.params.predictions,
 )

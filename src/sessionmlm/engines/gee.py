@@ -13,39 +13,46 @@ from __future__ import annotations
 import platform
 import time
 import warnings
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sessionmlm.engines import FitResult
+from sessionmlm.engines import Engine, FitResult, Resources, Wording
 from sessionmlm.intervals import Z95
 from sessionmlm.model_data import ModelData
 
-DEFAULTS: dict[str, Any] = {"covariance": "robust", "max_iter": 100}
 COVARIANCES = ("robust", "bias_reduced")
 QUANTITY = "working correlation (GEE working dependence, not a random-effect variance)"
 
 
-def check_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
-    """Return the effective settings; unknown keys or values raise ValueError naming valid ones."""
-    settings = dict(settings or {})
-    unknown = sorted(set(settings) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown gee setting(s) {', '.join(map(repr, unknown))}; "
-            f"valid keys: {', '.join(DEFAULTS)}"
-        )
-    effective = DEFAULTS | settings
-    if effective["covariance"] not in COVARIANCES:
-        raise ValueError(
-            f"gee covariance {effective['covariance']!r} is not one of {', '.join(COVARIANCES)}"
-        )
-    max_iter = effective["max_iter"]
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"gee max_iter must be a positive integer, not {max_iter!r}")
-    return effective
+@dataclass(frozen=True)
+class GeeSettings:
+    """GEE settings; defaults are documented in config/README.md."""
+
+    covariance: str = "robust"  # robust (sandwich) or bias_reduced (Mancl-DeRouen) SEs
+    max_iter: int = 100  # GEE iterations
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any] | None) -> GeeSettings:
+        """Build from the config's `gee` mapping; unknown keys or values name the valid ones."""
+        settings = dict(settings or {})
+        known = list(cls.__dataclass_fields__)
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown gee setting(s) {', '.join(map(repr, unknown))}; "
+                f"valid keys: {', '.join(known)}"
+            )
+        s = cls(**settings)
+        if s.covariance not in COVARIANCES:
+            raise ValueError(
+                f"gee covariance {s.covariance!r} is not one of {', '.join(COVARIANCES)}"
+            )
+        if isinstance(s.max_iter, bool) or not isinstance(s.max_iter, int) or s.max_iter < 1:
+            raise ValueError(f"gee max_iter must be a positive integer, not {s.max_iter!r}")
+        return s
 
 
 def working_correlations(cov_struct: Any, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +79,8 @@ def versions() -> dict[str, str]:
 
 
 def _estimates(terms: list[str], params: np.ndarray, se: np.ndarray) -> pd.DataFrame:
+    from scipy import stats  # loaded in a fit, not when the engine registers
+
     low, high = params - Z95 * se, params + Z95 * se
     return pd.DataFrame(
         {
@@ -88,7 +97,9 @@ def _estimates(terms: list[str], params: np.ndarray, se: np.ndarray) -> pd.DataF
     )
 
 
-def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 2) -> FitResult:
+def fit(
+    data: ModelData, settings: dict[str, Any] | GeeSettings | None = None, threads: int = 2
+) -> FitResult:
     """Fit data with GEE; threads is accepted for the common engine signature and unused.
 
     A fit that stops at the iteration limit or hits a singular matrix is returned with
@@ -99,7 +110,7 @@ def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 
     from statsmodels.genmod.generalized_estimating_equations import GEE
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, IterationLimitWarning
 
-    s = check_settings(settings)
+    s = settings if isinstance(settings, GeeSettings) else GeeSettings.from_config(settings)
     if not data.groups:
         raise ValueError(
             f"model {data.spec.name!r}: the gee engine needs at least one grouping level"
@@ -118,7 +129,7 @@ def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 
     # are recorded and turned into problems here rather than left to the caller's filters.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = model.fit(maxiter=s["max_iter"], cov_type=s["covariance"])
+        result = model.fit(maxiter=s.max_iter, cov_type=s.covariance)
     problems = [f"statsmodels {w.category.__name__}: {w.message}" for w in caught]
     failing = (ConvergenceWarning, IterationLimitWarning)
     trouble = any(issubclass(w.category, failing) for w in caught)
@@ -135,7 +146,7 @@ def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 
         # stop; a run that reaches max_iter (even max_iter = 1, from the independence start)
         # can be flagged converged for parameters never solved under the final dependence. A
         # singular update on the first iteration also leaves the flag true. Neither counts here.
-        converged = bool(result.converged) and len(history) < s["max_iter"] and not trouble
+        converged = bool(result.converged) and len(history) < s.max_iter and not trouble
         estimates = _estimates(terms, np.asarray(result.params), np.asarray(result.bse))
         icc, raw = working_correlations(result.cov_struct, len(data.groups))
         change = np.max(np.abs(history[-1] - history[-2])) if len(history) > 1 else None
@@ -146,14 +157,14 @@ def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 
             "max_abs_param_change_last_iteration": None if change is None else float(change),
         }
     if not converged:
-        problems.append(f"GEE iterations did not converge within max_iter = {s['max_iter']}")
+        problems.append(f"GEE iterations did not converge within max_iter = {s.max_iter}")
     if not np.all(np.isfinite(estimates.std_error)):
         converged = False
         problems.append("standard errors are not all finite")
     diagnostics |= {
         "working_covariance": type(cov_struct).__name__,
         "n_clusters": int(data.n_units[0]),
-        "cov_type": s["covariance"],
+        "cov_type": s.covariance,
     }
     variance = pd.DataFrame(
         {
@@ -175,10 +186,47 @@ def fit(data: ModelData, settings: dict[str, Any] | None = None, threads: int = 
         "converged": converged,
         "status": "ok" if converged else "failed",
         "problems": problems,
-        "settings": s,
+        "settings": asdict(s),
         "diagnostics": diagnostics,
         "seed": None,  # GEE is deterministic
         "wall_seconds": {"total": round(time.perf_counter() - start, 3)},
         "versions": versions(),
     }
     return FitResult(estimates=estimates, variance=variance, info=info)
+
+
+def _diagnostics(info: dict[str, Any]) -> str:
+    from html import escape
+
+    d = info["diagnostics"]
+    return (
+        f"{escape(str(d.get('working_covariance', '')))} working covariance, "
+        f"{escape(str(d.get('cov_type', '')))} standard errors, "
+        f"{d.get('iterations', '–')} iterations"
+    )
+
+
+ENGINE = Engine(
+    name="gee",
+    settings=GeeSettings.from_config,
+    fit=fit,
+    # Measured on the demo cohort (680 sessions): 0.2 GB and 1.7 s; about twice the room.
+    resources=Resources(threads=lambda settings: 1, memory_mb=(1000, 150), minutes=(10, 2)),
+    wording=Wording(
+        estimates="population-averaged estimates with 95% robust (sandwich) Wald intervals",
+        sd_intervals="working correlation",
+        advice="Consider a higher gee.max_iter or a simpler model.",
+        priors="none (estimating equations)",
+        dependence="sessions sharing a unit are correlated through a nested exchangeable working "
+        "correlation",
+        dependence_table="GEE working dependence (not random-effect variances)",
+        dependence_note="The correlation GEE assumed, on the scale of the 0/1 outcome, between two "
+        "sessions sharing a unit of that level (and every level above it). It only weights the "
+        "estimating equations; the robust standard errors do not rely on it, and it is not "
+        "comparable with the latent-scale ICCs of the other engines.",
+        diagnostics=_diagnostics,
+    ),
+    population_averaged=True,
+    rank=2,
+    code=("sessionmlm.intervals",),
+)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from sessionmlm.engines import get_engine, write_result
+from sessionmlm import engines
+from sessionmlm.engines import write_result
 from sessionmlm.formula import ModelSpec
 from sessionmlm.model_data import build_model_data
 from sessionmlm.privacy import Privacy
@@ -21,23 +22,26 @@ def run_fit(
     spec: ModelSpec,
     reference: dict[str, Any],
     engine: str,
-    settings: dict[str, Any],
+    settings: Any,
     sessions: str,
     outputs: dict[str, str],
     threads: int,
     privacy: Privacy,
     levels: tuple[str, ...],
+    predictions: dict[str, Any] | None = None,
 ) -> None:
     """Fit one model of a cohort with one engine and write the output contract.
 
-    A bayes fit also gets its posterior checks (predictive checks, calibration, PSIS-LOO,
-    prior sensitivity) in fit.json, computed here while the draws are in memory; bayes and ml
-    fits get their predicted probabilities (predictions.py) there too. privacy gives the
+    settings are the engine's typed settings (Cohort.engine_settings). The engine's after-fit
+    steps (posterior checks, predicted probabilities, ...) run here while the fit is in memory
+    and add their keys to fit.json. predictions is the cohort's `predictions:` setting when
+    this is its predictions model (PredictionSetting.for_model), else None. privacy gives the
     small-cell threshold, levels the cohort's id columns (never grouped by).
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
     """
+    chosen = engines.get(engine)
     table = pd.read_parquet(sessions)
     data = build_model_data(table, spec, reference)
     log.info(
@@ -48,23 +52,14 @@ def run_fit(
         data.n_dropped,
         dict(zip(data.groups, data.n_units, strict=True)),
     )
-    result = get_engine(engine)(data, settings, threads=threads)
+    result = chosen.fit(data, settings, threads=threads)
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
     result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
-    if result.posterior is not None:
-        from sessionmlm.checks import categorical_columns, posterior_checks  # scipy: bayes only
-
-        log.info("posterior checks: predictive, calibration, PSIS-LOO, prior sensitivity")
-        result.info["checks"] = posterior_checks(
-            table, data, result.posterior, categorical_columns(table, reference, levels),
-            privacy.min_cell, seed=result.info["seed"],
-        )  # fmt: skip
-    from sessionmlm.predictions import fit_predictions  # scipy: fit jobs only
-
-    predicted = fit_predictions(result, data)
-    if predicted is not None:
-        result.info["predicted"] = predicted.to_dict("records")
+    fitted = engines.Fitted(result, data, table, reference, levels, privacy.min_cell, predictions)
+    for step in chosen.after_fit:
+        log.info("%s", step.what)
+        result.info.update(step.run(fitted))
     write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

@@ -1,4 +1,4 @@
-"""Report sections from a bayes fit's posterior checks (fit.json "checks", see checks.py).
+"""Report sections from a fit's posterior checks (fit.json "checks", see checks.py).
 
 Predictive checks and calibration, model comparison by PSIS-LOO, and prior sensitivity, plus
 the warnings they raise for the report's at-a-glance table. Functions take fit.json records
@@ -10,27 +10,27 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-import numpy as np
-
+from sessionmlm import engines
 from sessionmlm.checks import K_GOOD
-from sessionmlm.figures import band_plot, calibration_plot
+from sessionmlm.compare import checked
+from sessionmlm.figures import band_plot, calibration_plot, plural
 from sessionmlm.htmlparts import html_table, num, percent, sentence
 
 PPC_ALPHA = 0.05  # a two-sided predictive p below this is worth a look
-K_NOTE = (
-    "Pareto k above the threshold marks a client whose own data the other draws cannot stand "
-    "in for; that client's contribution to elpd is then unreliable (usually too optimistic)."
-)
+
+
+def k_note(unit: str) -> str:
+    """What a high Pareto k means, for a left-out unit of this level."""
+    return (
+        f"Pareto k above the threshold marks a {unit} whose own data the other draws cannot "
+        f"stand in for; that {unit}'s contribution to elpd is then unreliable (usually too "
+        "optimistic)."
+    )
 
 
 def _interval(row: dict[str, Any], as_percent: bool = True) -> str:
     fmt = percent if as_percent else num
     return f"{fmt(row['median'])} ({fmt(row['low'])} to {fmt(row['high'])})"
-
-
-def checked(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The converged bayes fits with posterior checks, by model."""
-    return {m: i for m, i in infos.items() if i.get("checks") and i.get("converged")}
 
 
 def check_warnings(info: dict[str, Any]) -> list[str]:
@@ -68,50 +68,64 @@ def check_warnings(info: dict[str, Any]) -> list[str]:
     return out  # fmt: skip
 
 
-def predictive_section(infos: dict[str, dict[str, Any]], main: str) -> str:
-    """Posterior predictive checks and calibration: the main model in full, others in a table."""
+def predictive_section(
+    infos: dict[str, dict[str, Any]], main: str, outcome: str, levels: list[str]
+) -> str:
+    """Posterior predictive checks and calibration: the main model in full, others in a table.
+
+    outcome is the outcome's name; levels the cohort's, outermost first (the last one is the
+    observation, e.g. session), for the wording.
+    """
+    rows, groups = escape(plural(levels[-1])), [escape(g) for g in levels[:-1]]
     fitted = checked(infos)
     if not fitted:
+        # The engines whose after-fit steps make the checks, by name for the advice.
+        checking = [n for n, e in engines.registered().items() if "checks" in e.steps]
+        named = " or ".join(f"<code>{escape(n)}</code>" for n in checking)
         reason = (
-            "no bayes fit passed its convergence checks"
+            "no fit with posterior checks passed its convergence checks"
             if infos
-            else "this cohort did not run the <code>bayes</code> engine (add it to "
+            else f"this cohort did not run the {named} engine (add it to "
             "<code>engines</code> in the cohort file)"
         )
         return (
             "<h2 id='checks'>Posterior predictive checks</h2><p class='note'>Posterior "
-            "predictive checks, calibration, leave-one-client-out cross-validation and prior "
-            f"sensitivity come from the bayes engine's draws; {reason}.</p>"
+            f"predictive checks, calibration, leave-one-{groups[-1]}-out cross-validation and "
+            f"prior sensitivity come from the draws of the {named} engine; {reason}.</p>"
         )
     parts = [
         "<h2 id='checks'>Posterior predictive checks</h2>",
         "<p>Does the fitted model reproduce the data? Each posterior draw replicates every "
-        "session's outcome from the model, with its fitted therapist and client effects; the "
-        "observed homework rates are compared with the replicated ones. A two-sided predictive "
-        "p near 0 means the data look unlike the model in that respect. Because the "
-        "replicates use each therapist's own fitted effect, these checks are lenient about "
-        "therapists; the calibration plot below is the stricter test.</p>",
+        f"{escape(levels[-1])}'s outcome from the model, with its fitted {' and '.join(groups)} "
+        f"effects; the observed rates of <code>{escape(outcome)}</code> are compared with the "
+        "replicated ones. A two-sided predictive p near 0 means the data look unlike the model "
+        f"in that respect. Because the replicates use each {groups[0]}'s own fitted effect, "
+        f"these checks are lenient about {escape(plural(levels[0]))}; the calibration plot below "
+        f"is the stricter test (it leaves out whole {escape(plural(levels[-2]))}, so their own "
+        f"{rows} do not flatter it).</p>",
     ]
     model = main if main in fitted else list(fitted)[-1]  # the main model, else the last checked
-    parts.append(_predictive_detail(model, fitted[model]))
+    parts.append(_predictive_detail(model, fitted[model], outcome, levels))
     if len(fitted) > 1:
         parts.append(_predictive_summary(fitted))
     return "".join(parts)
 
 
-def _predictive_detail(model: str, info: dict[str, Any]) -> str:
+def _predictive_detail(model: str, info: dict[str, Any], outcome: str, levels: list[str]) -> str:
     checks = info["checks"]
+    rate = f"{outcome} rate"  # e.g. "homework rate": the share of observations with outcome 1
+    observations = plural(levels[-1])
     p = checks["predictive"]
     overall = p["overall"]
     parts = [
         f"<h3>Model <code>{escape(model)}</code> ({checks['draws']} posterior draws)</h3>",
-        f"<p>Overall: observed homework rate <strong>{percent(overall['observed'])}</strong>; "
+        f"<p>Overall: observed {escape(rate)} <strong>{percent(overall['observed'])}</strong>; "
         f"the model replicates {_interval(overall)} (predictive p {num(overall['p_value'])}).</p>",
     ]
     unit = p.get("per_unit")
     if unit:
         level = unit["level"]
-        title = f"Observed and replicated homework rates of the {unit['n_units']} {level}s, sorted"
+        title = f"Observed and replicated {rate}s of the {unit['n_units']} {plural(level)}, sorted"
         parts.append(
             "<figure>"
             + band_plot(
@@ -120,12 +134,12 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
                 unit["sorted_median"],
                 unit["sorted_high"],
                 title,
-                f"share of {level}s, ranked by rate",
-                "homework rate",
+                f"share of {plural(level)}, ranked by rate",
+                rate,
             )  # fmt: skip
             + f"<figcaption>{escape(title)}: the red line is the observed rates, the band the "
             f"95% range of replicated ones at each rank. {100 * unit['covered']:.0f}% of "
-            f"{escape(level)}s have their observed rate inside their own 95% predictive "
+            f"{escape(plural(level))} have their observed rate inside their own 95% predictive "
             "interval. No ids are shown.</figcaption></figure>"
         )
         stat_rows = []
@@ -139,7 +153,7 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
             html_table(
                 ["statistic", "observed", "replicated (95% interval)", "predictive p"],
                 stat_rows,
-                f"Per {level}: how much {level}s differ",
+                f"Per {level}: how much {plural(level)} differ",
             )
         )
     if p["per_category"]:
@@ -155,29 +169,31 @@ def _predictive_detail(model: str, info: dict[str, Any]) -> str:
                 [
                     "variable",
                     "level",
-                    "sessions",
+                    observations,
                     "observed",
                     "replicated (95% interval)",
                     "inside",
                 ],
                 rows,
-                "Per category: observed and replicated homework rates (observed rates with "
-                f"fewer than {checks['min_cell']} sessions with or without homework are "
-                "suppressed)",
+                f"Per category: observed and replicated {rate}s (observed rates with fewer than "
+                f"{checks['min_cell']} {observations} with {outcome} 1 or 0 are suppressed)",
             )  # fmt: skip
         )
     bins = checks["calibration"]
     if bins:
-        title = f"Calibration of model {model}: observed against predicted homework rate"
+        title = f"Calibration of model {model}: observed against predicted {rate}"
+        inner = levels[-2]
+        of_same = f" of the same {levels[-3]}" if len(levels) > 2 else ""
         parts.append(
             "<h3>Calibration</h3>"
-            f"<figure>{calibration_plot(bins, title)}<figcaption>{escape(title)}. Sessions are "
-            "grouped by their predicted probability for a <em>new client</em> of the same "
-            "therapist (each client left out in turn by PSIS-LOO, so a client's own sessions do "
+            f"<figure>{calibration_plot(bins, title, observations)}<figcaption>{escape(title)}. "
+            f"{escape(sentence(observations))} are grouped by their predicted probability "
+            f"for a <em>new {escape(inner)}</em>{escape(of_same)} (each {escape(inner)} left "
+            f"out in turn by PSIS-LOO, so a {escape(inner)}'s own {escape(observations)} do "
             "not flatter the prediction). Points on the dashed diagonal mean the predicted and "
             "observed rates agree; bars are 95% Wilson intervals of the observed rate. Bins "
-            f"merge until each has at least {checks['min_cell']} sessions with and without "
-            "homework."
+            f"merge until each has at least {checks['min_cell']} {escape(observations)} with "
+            f"{escape(outcome)} 1 and 0."
             "</figcaption></figure>"
         )
         outside = [b for b in bins if not b["low"] <= b["predicted"] <= b["high"]]
@@ -212,42 +228,18 @@ def _predictive_summary(fitted: dict[str, dict[str, Any]]) -> str:
     )  # fmt: skip
 
 
-def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """elpd_loo of each bayes model and its difference from the best one fitted on the same data.
+def loo_section(rows: list[dict[str, Any]], observation: str) -> str:
+    """The PSIS-LOO comparison table (loo_comparison's rows) with its reading guide.
 
-    Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
-    differences); models fitted on other sessions (missing values) are not compared.
+    observation is the innermost level's name (session).
     """
-    fitted = checked(infos)
-    rows = []
-    for model, info in fitted.items():
-        loo = info["checks"]["loo"]
-        peers = {m: o for m, o in fitted.items() if o.get("rows_hash") == info.get("rows_hash")
-                 and o["checks"]["loo"]["unit"] == loo["unit"]}  # fmt: skip
-        best = max(peers, key=lambda m: peers[m]["checks"]["loo"]["elpd"])
-        if best == model:
-            diff, se = 0.0, 0.0
-        else:
-            mine = dict(zip(loo["pointwise"]["id"], loo["pointwise"]["elpd"], strict=True))
-            top = peers[best]["checks"]["loo"]["pointwise"]
-            d = np.array([mine[i] - e for i, e in zip(top["id"], top["elpd"], strict=True)])
-            diff, se = float(d.sum()), float(np.sqrt(len(d) * d.var(ddof=1)))
-        rows.append({"model": model, "n_obs": info["n_obs"], "unit": loo["unit"],
-                     "n_units": loo["n_units"], "elpd": loo["elpd"], "se": loo["se"],
-                     "p_loo": loo["p_loo"], "best": best, "elpd_diff": diff, "se_diff": se,
-                     "k_bad": loo["k_bad"], "k_threshold": loo["k_threshold"],
-                     "k_max": loo["k_max"]})  # fmt: skip
-    return rows
-
-
-def loo_section(rows: list[dict[str, Any]]) -> str:
-    """The PSIS-LOO comparison table (loo_comparison's rows) with its reading guide."""
     if not rows:
         return ""
     unit = rows[0]["unit"]
+    obs, units = escape(plural(observation)), escape(plural(unit))
     table = html_table(
-        ["model", "sessions", f"{unit}s", "elpd_loo (SE)", "p_loo", "difference from best (SE)",
-         "Pareto k > threshold"],
+        ["model", plural(observation), plural(unit), "elpd_loo (SE)", "p_loo",
+         "difference from best (SE)", "Pareto k > threshold"],
         [[f"<code>{escape(r['model'])}</code>", str(r["n_obs"]), str(r["n_units"]),
           f"{r['elpd']:.1f} ({r['se']:.1f})", f"{r['p_loo']:.1f}",
           "best" if r["best"] == r["model"] else
@@ -256,7 +248,7 @@ def loo_section(rows: list[dict[str, Any]]) -> str:
         f"Leave-one-{unit}-out cross-validation (PSIS-LOO, bayes engine; higher elpd is better)",
     )  # fmt: skip
     verdicts = [
-        f"<li><code>{escape(r['best'])}</code> predicts new {escape(unit)}s "
+        f"<li><code>{escape(r['best'])}</code> predicts new {units} "
         + ("clearly" if -r["elpd_diff"] > 2 * r["se_diff"] else "not clearly")
         + f" better than <code>{escape(r['model'])}</code> (difference {-r['elpd_diff']:.1f}, "
         f"SE {r['se_diff']:.1f}).</li>"
@@ -266,19 +258,22 @@ def loo_section(rows: list[dict[str, Any]]) -> str:
     table += f"<ul>{''.join(verdicts)}</ul>" if verdicts else ""
     return (
         f"<h3 id='loo'>Leave-one-{escape(unit)}-out cross-validation</h3>"
-        f"<p>How well each model predicts the sessions of a {escape(unit)} it has not seen, "
+        f"<p>How well each model predicts the {obs} of a {escape(unit)} it has not seen, "
         f"with that {escape(unit)}'s own effect unknown (integrated out) and the rest of the data "
         "kept: the expected log predictive density (elpd), estimated by Pareto-smoothed "
-        f"importance sampling. Leaving out whole {escape(unit)}s rather than single sessions "
-        "matters here: with few sessions per client, a single session pulls its own client's "
-        "effect and session-level PSIS-LOO breaks down. A difference smaller than about twice "
-        "its SE is not a meaningful difference. p_loo is the effective number of parameters. "
-        f"{K_NOTE}</p>{table}"
+        f"importance sampling. Leaving out whole {units} rather than single {obs} matters "
+        f"here: with few {obs} per {escape(unit)}, a single one pulls its own {escape(unit)}'s "
+        f"effect and PSIS-LOO over single {obs} breaks down. A difference smaller than about "
+        "twice its SE is not a meaningful difference. p_loo is the effective number of "
+        f"parameters. {escape(k_note(unit))}</p>{table}"
     )
 
 
-def sensitivity_section(infos: dict[str, dict[str, Any]], main: str) -> str:
-    """Odds ratios under the priors power-scaled wider and narrower, changed conclusions flagged."""
+def sensitivity_section(infos: dict[str, dict[str, Any]], main: str, groups: list[str]) -> str:
+    """Odds ratios under the priors power-scaled wider and narrower, changed conclusions flagged.
+
+    groups are the cohort's grouping levels (therapist, client), whose SDs have the SD prior.
+    """
     fitted = {m: i for m, i in checked(infos).items() if i["checks"]["sensitivity"]}
     if not fitted:
         return ""
@@ -343,8 +338,8 @@ def sensitivity_section(infos: dict[str, dict[str, Any]], main: str) -> str:
         "the power 0.5 it becomes wider (a Normal(0, s) prior becomes Normal(0, 1.41 s)), to the "
         "power 2 narrower (Normal(0, 0.71 s)). The posterior under the scaled prior is computed "
         "from the same draws by Pareto-smoothed importance weights, without refitting. The "
-        "coefficient prior is scaled in the first two columns, the prior on the therapist and "
-        "client SDs in the last two.</p>"
+        "coefficient prior is scaled in the first two columns, the prior on the "
+        f"{escape(' and '.join(groups))} SDs in the last two.</p>"
         + html_table(
             [
                 "term",

@@ -1,0 +1,332 @@
+"""The maximum-likelihood engine: nested adaptive Gauss-Hermite quadrature on statsmodels.
+
+The marginal likelihood integrates each client's intercept inside each therapist's by adaptive
+quadrature (engines/quadrature.py); `points` = 1 gives the Laplace approximation of lme4 and
+glmmTMB. The model is a statsmodels GenericLikelihoodModel, so a fit has the familiar summary,
+AIC and BIC. Standard errors come from the Hessian (central differences of the exact gradient),
+fixed effects get Wald intervals, and the SDs get profile-likelihood intervals, because their
+sampling distribution is skewed and bounded at zero where Wald intervals are wrong.
+
+The fit reports on itself: the Newton step left at the optimum (gradient), whether the Hessian
+is positive definite, SDs estimated at zero (singular fit), and separation, which is detected
+before any fitting and named by predictor instead of being reported as a huge odds ratio.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.base.model import GenericLikelihoodModelResults, LikelihoodModelResults
+
+from sessionmlm.engines import FitResult
+from sessionmlm.engines.ml.likelihood import NestedLogit, _nesting
+from sessionmlm.engines.ml.optimise import (
+    _at_boundary_to_zero,
+    _maximise,
+    _newton_polish,
+    inverse_metric,
+)
+from sessionmlm.engines.ml.profile import profile_interval
+from sessionmlm.engines.ml.quadrature import ModeNotFoundError
+from sessionmlm.engines.ml.separation import (
+    _describe_separating_rows,
+    find_separation,
+    separation_message,
+)
+from sessionmlm.engines.ml.settings import BOUNDARY_SD, MlSettings
+from sessionmlm.intervals import Z95
+from sessionmlm.model_data import ModelData
+from sessionmlm.variance import icc_by_level, median_odds_ratio
+
+log = logging.getLogger(__name__)
+
+CHECK_EXTRA_POINTS = 8  # the fit's log-likelihood is recomputed with this many more points
+QUADRATURE_TOLERANCE = 1e-3  # a larger change in log-likelihood means too few points
+
+
+def _start_values(exog: np.ndarray, y: np.ndarray, n_levels: int):
+    """Ordinary logistic regression for the coefficients, 0.5 for each SD.
+
+    Also returns an inverse-Hessian guess for BFGS: the logistic regression's covariance,
+    and 0.05 for each SD, so that the first steps are on the right scale.
+    """
+    beta = np.zeros(exog.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(exog @ beta)))
+        information = exog.T @ (exog * (p * (1 - p))[:, None])
+        step = np.linalg.solve(information, exog.T @ (y - p))
+        beta += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    k = exog.shape[1]
+    hess_inv = np.zeros((k + n_levels, k + n_levels))
+    hess_inv[:k, :k] = np.linalg.inv(information)
+    hess_inv[k:, k:] = 0.05 * np.eye(n_levels)
+    return np.r_[beta, np.full(n_levels, 0.5)], hess_inv
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that produced a fit."""
+    from importlib.metadata import version
+
+    names = ["statsmodels", "scipy", "numpy", "numba", "pandas"]
+    return {"python": platform.python_version(), **{n: version(n) for n in names}}
+
+
+def _set_threads(threads: int) -> None:
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def fit_model(data: ModelData, settings: MlSettings):
+    """Fit and return (statsmodels results, diagnostics dict, timings dict).
+
+    The optimiser runs the Laplace approximation first (cheap) and starts the quadrature fit
+    from its optimum.
+    """
+    order, nesting = _nesting(data)
+    y = data.y[order]
+    exog = np.column_stack([np.ones(len(y)), data.X[order]])
+    names = (["Intercept", *data.terms], list(data.groups))
+    n_levels = len(data.groups)
+    timings = {}
+
+    start = time.perf_counter()
+    params, hess_inv = _start_values(exog, y, n_levels)
+    laplace = NestedLogit(y, exog, names, nesting, n_levels, 1)
+    params = _maximise(laplace, params, hess_inv, max_iter=settings.max_iter)
+    model = laplace
+    if settings.points > 1:
+        # The Laplace optimum and curvature start the quadrature fit close to its end.
+        params = _at_boundary_to_zero(params, laplace.k_fixed)
+        hess_inv = inverse_metric(laplace.hessian(params))
+        model = NestedLogit(y, exog, names, nesting, n_levels, settings.points)
+        params = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
+    timings["optimise"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    # Where BFGS stopped short of the maximum (at a saddle, say), the polish's modified
+    # Newton steps carry on uphill.
+    params, H, g, step, free, eigenvalues = _newton_polish(model, params)
+    timings["hessian"] = time.perf_counter() - start
+    Hf = H[np.ix_(free, free)]
+    positive_definite = bool(np.all(eigenvalues > 0))
+    cov = np.full(H.shape, np.nan)
+    if positive_definite:
+        cov[np.ix_(free, free)] = np.linalg.inv(-Hf)
+    fitted = LikelihoodModelResults(model, params, cov, scale=1.0)
+    result = GenericLikelihoodModelResults(model, fitted)
+    loglik = model.loglike(params)
+
+    # How far the answer is from a finer rule: the quadrature's own error, at the optimum.
+    finer = NestedLogit(y, exog, names, nesting, n_levels, settings.points + CHECK_EXTRA_POINTS)
+    quadrature_gap = finer.loglike(params) - loglik
+
+    boundary = [g for g, sd in zip(data.groups, params[model.k_fixed :], strict=True)
+                if sd <= BOUNDARY_SD]  # fmt: skip
+    diagnostics = {
+        "points": settings.points,
+        "method": "Laplace" if settings.points == 1 else "adaptive Gauss-Hermite quadrature",
+        "gradient_max_abs": float(np.max(np.abs(g[free]))),
+        "newton_step_max": float(np.max(np.abs(step))),
+        "hessian_positive_definite": positive_definite,
+        "hessian_min_eigenvalue": float(eigenvalues.min()),
+        "boundary": boundary,
+        "quadrature_check": {
+            "points": settings.points + CHECK_EXTRA_POINTS,
+            "loglik_difference": float(quadrature_gap),
+        },
+        "function_evaluations": sum({id(m): m.evaluations for m in (laplace, model)}.values()),
+    }
+
+    intervals = {}
+    start = time.perf_counter()
+    if settings.profile:
+        for k, group in enumerate(data.groups):
+            index = model.k_fixed + k
+            low, high, evaluations = profile_interval(model, params, loglik, index, H)
+            intervals[group] = (low, high)
+            if not np.isfinite(low) or not np.isfinite(high):
+                diagnostics.setdefault("profile_not_found", []).append(group)
+            log.info("profile interval for sd %s: %.3f to %.3f (%d evaluations)",
+                     group, low, high, evaluations)  # fmt: skip
+    timings["profile"] = time.perf_counter() - start
+    return result, loglik, diagnostics, intervals, timings
+
+
+def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], list[str]]:
+    """Failures (the fit cannot be trusted) and warnings (it can, with a caveat)."""
+    problems, notes = [], []
+    if not diagnostics["hessian_positive_definite"]:
+        problems.append(
+            "the Hessian is not positive definite (smallest eigenvalue "
+            f"{diagnostics['hessian_min_eigenvalue']:.3g}): the optimum is not a proper "
+            "maximum, so standard errors are not available"
+        )
+    if not diagnostics["newton_step_max"] <= s.max_newton_step:
+        problems.append(
+            f"not converged: another Newton step would move the estimates by up to "
+            f"{diagnostics['newton_step_max']:.3g} (> {s.max_newton_step:g}); gradient "
+            f"{diagnostics['gradient_max_abs']:.3g}"
+        )
+    check = diagnostics["quadrature_check"]
+    if abs(check["loglik_difference"]) > QUADRATURE_TOLERANCE:
+        if s.points == 1:
+            method, advice = "the Laplace approximation", "use quadrature (ml.points: 12)"
+        else:
+            method = f"{s.points}-point quadrature"
+            advice = "set ml.points higher (40 or more for SDs around 3)"
+        notes.append(
+            f"{method} is not accurate here: {check['points']} points change the "
+            f"log-likelihood by {check['loglik_difference']:.2g} at the estimates. Large "
+            f"variances with few sessions per client need more points; {advice}."
+        )
+    for group in diagnostics.get("profile_not_found", []):
+        notes.append(
+            f"the profile-likelihood interval for the SD of {group} was not found (the search "
+            "for its ends did not settle), so it is left empty; the SD itself is valid."
+        )
+    for group in diagnostics["boundary"]:
+        notes.append(
+            f"singular fit: the SD of {group} is estimated at 0, so these data show no "
+            f"variation between {group}s beyond what the other levels explain. The estimates "
+            f"are valid and equal those of the model without the {group} level; the profile "
+            "interval shows how much variation the data still allow."
+        )
+    return problems, notes
+
+
+def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2) -> FitResult:
+    """Fit data with the ml engine and return the output contract."""
+    s = settings if isinstance(settings, MlSettings) else MlSettings.from_config(settings)
+    _set_threads(threads)
+    start = time.perf_counter()
+    names = ["Intercept", *data.terms]
+    exog = np.column_stack([np.ones(len(data.y)), data.X])
+    separation = find_separation(exog, data.y, names)
+    info = {
+        "engine": "ml",
+        **data.record(),
+        "settings": asdict(s),
+        "terms": names,
+        "seed": None,
+        "versions": versions(),
+    }
+    if separation is not None:
+        message = separation_message(separation, _describe_separating_rows(data, separation))
+        log.warning("%s", message)
+        diagnostics = {"separation": separation}
+        return _failed_result(data, info | diagnostics, message, diagnostics, start)
+    try:
+        result, loglik, diagnostics, intervals, timings = fit_model(data, s)
+    except ModeNotFoundError as error:
+        message = (
+            f"the likelihood could not be evaluated near the estimates ({error}); the model "
+            "asks more of these data than they hold: drop predictors, or use the bayes engine"
+        )
+        log.warning("%s", message)
+        return _failed_result(data, info, message, {"separation": None}, start)
+    diagnostics["separation"] = None
+    problems, notes = _problems(diagnostics, s)
+    k = len(result.params)
+    n = len(data.y)
+    estimates = _estimates(names, result)
+    variance = _variance(data, result.params[len(names) :], intervals)
+    info |= {
+        "converged": not problems,
+        "status": "ok" if not problems else "failed",
+        "problems": problems,
+        "warnings": notes,
+        "loglik": float(loglik),
+        "n_params": k,
+        "aic": float(-2 * loglik + 2 * k),
+        "bic": float(-2 * loglik + np.log(n) * k),
+        "diagnostics": diagnostics,
+        "wall_seconds": {"total": round(time.perf_counter() - start, 3)}
+        | {key: round(v, 3) for key, v in timings.items()},
+        # The fixed effects' covariance (inverse negative Hessian), for meta-analyses and tests.
+        "vcov": {
+            "terms": names,
+            "matrix": result.cov_params()[: len(names), : len(names)].tolist(),
+        },
+        "summary": str(result.summary()).splitlines(),
+    }
+    log.info("statsmodels summary:\n%s", "\n".join(info["summary"]))
+    return FitResult(estimates=estimates, variance=variance, info=info)
+
+
+def _estimates(names: list[str], result) -> pd.DataFrame:
+    k = len(names)
+    est = np.asarray(result.params[:k])
+    se = np.sqrt(np.diag(result.cov_params())[:k])
+    z = est / se
+    return pd.DataFrame(
+        {
+            "term": names,
+            "estimate": est,
+            "std_error": se,
+            "ci_low": est - Z95 * se,
+            "ci_high": est + Z95 * se,
+            "odds_ratio": np.exp(est),
+            "or_low": np.exp(est - Z95 * se),
+            "or_high": np.exp(est + Z95 * se),
+            "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "z": z,
+        }
+    )
+
+
+def _variance(data: ModelData, sds: np.ndarray, intervals: dict) -> pd.DataFrame:
+    groups = list(data.groups)
+    low = np.array([intervals.get(g, (np.nan, np.nan))[0] for g in groups])
+    high = np.array([intervals.get(g, (np.nan, np.nan))[1] for g in groups])
+    return pd.DataFrame(
+        {
+            "level": groups,
+            "sd": sds,
+            "sd_low": low,
+            "sd_high": high,
+            "icc": icc_by_level(sds),
+            "mor": median_odds_ratio(sds),
+            "mor_low": median_odds_ratio(low),
+            "mor_high": median_odds_ratio(high),
+            "interval": "profile likelihood",
+            "at_boundary": sds <= BOUNDARY_SD,
+            "units": list(data.n_units),
+        }
+    )
+
+
+def _failed_result(
+    data: ModelData, info: dict, message: str, diagnostics: dict, start: float
+) -> FitResult:
+    """The output contract for a fit that produced no estimates: NaN everywhere, the reason."""
+    names = info["terms"]
+    nan = np.full(len(names), np.nan)
+    estimates = pd.DataFrame(
+        {"term": names, "estimate": nan, "std_error": nan, "ci_low": nan, "ci_high": nan,
+         "odds_ratio": nan, "or_low": nan, "or_high": nan, "p_value": nan}
+    )  # fmt: skip
+    groups = list(data.groups)
+    nan_g = np.full(len(groups), np.nan)
+    variance = pd.DataFrame(
+        {"level": groups, "sd": nan_g, "sd_low": nan_g, "sd_high": nan_g, "icc": nan_g,
+         "mor": nan_g}
+    )  # fmt: skip
+    info |= {
+        "converged": False,
+        "status": "failed",
+        "problems": [message],
+        "warnings": [],
+        "diagnostics": diagnostics,
+        "wall_seconds": {"total": round(time.perf_counter() - start, 3)},
+    }
+    return FitResult(estimates=estimates, variance=variance, info=info)

@@ -1,0 +1,30 @@
+"""The ml engine's settings: quadrature points and convergence, as written in config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+BOUNDARY_SD = 1e-4  # an SD at or below this is at the boundary (lme4's isSingular tolerance)
+
+
+@dataclass(frozen=True)
+class MlSettings:
+    """Quadrature and convergence settings; defaults are documented in config/README.md."""
+
+    points: int = 12  # quadrature points per level; 1 is the Laplace approximation
+    max_iter: int = 500  # optimiser iterations per stage
+    max_newton_step: float = 1e-4  # largest parameter change another Newton step may propose
+    profile: bool = True  # profile-likelihood intervals for the SDs
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any]) -> MlSettings:
+        """Build from the config's `ml` mapping, naming unknown keys."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown ml setting(s) {unknown}; valid: {sorted(known)}")
+        s = cls(**settings)
+        if s.points < 1:
+            raise ValueError(f"ml points must be at least 1, not {s.points}")
+        return s

@@ -1,0 +1,70 @@
+"""The report's Reproducibility appendix: inputs, run records, settings, the cohort file."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from sessionmlm.config import Cohort
+from sessionmlm.htmlparts import html_table
+from sessionmlm.report.fits import Fit
+
+
+def _settings(f: Fit) -> str:
+    """An engine's settings as run, compactly (priors are in the model's own section)."""
+    # A prior is a mapping with "dist"; the model's Priors table already says it in words.
+    settings = {k: v for k, v in f.info.get("settings", {}).items()
+                if k != "priors" and not (isinstance(v, dict) and "dist" in v)}  # fmt: skip
+    return escape(", ".join(f"{k}: {v}" for k, v in settings.items()))
+
+
+def _config_as_run(cohort: Cohort) -> str:
+    """The cohort file as it was when the report was made."""
+    try:
+        text = Path(cohort.config_file).read_text()
+    except OSError:
+        return ""
+    return (
+        f"<h3>Cohort file as run</h3><p class='note'>{escape(str(cohort.config_file))}; the "
+        "global defaults are in config/config.yaml, and every fit's settings are listed above."
+        f"</p><pre>{escape(text)}</pre>"
+    )
+
+
+def _run_record(f: Fit) -> str:
+    seconds = f.info["wall_seconds"]
+    seed = f.info.get("seed")
+    text = f"seed {seed}" if seed is not None else "deterministic (no seed)"
+    text += f", {seconds['total']:.1f} s"
+    if "compile" in seconds:
+        text += f" (compile {seconds['compile']:.1f} s)"
+    return text
+
+
+def appendix_section(cohort: Cohort, validation: dict, fits: list[Fit]) -> str:
+    """Inputs, each fit's run record and settings, package versions, and the cohort file."""
+    versions: dict[str, str] = {}
+    for f in fits:
+        versions |= f.info.get("versions", {})
+    made_by = {str(f.info.get("sessionmlm_version", "unknown")) for f in fits}  # package version
+    record = html_table(
+        ["item", "value"],
+        [
+            ["cohort file", escape(str(cohort.config_file))],
+            ["data file(s)", escape(", ".join(str(f) for f in cohort.data_files))],
+            ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"],
+        ]
+        + [[f"{escape(f.model)}/{escape(f.engine)}", _run_record(f)] for f in fits]
+        + [[f"{escape(f.model)}/{escape(f.engine)} settings", _settings(f)] for f in fits]
+        + [[escape(k), escape(str(v))] for k, v in sorted(versions.items())]
+        + [["sessionmlm", escape(", ".join(sorted(made_by)))]],
+        "Run record",
+    )
+    return (
+        "<h2 id='appendix'>Reproducibility</h2>"
+        + record
+        + "<p>Reproduce from the repository root, with the same config, input file and "
+        "pseudonym key: <code>.venv/bin/snakemake --profile workflow/profiles/default "
+        f"results/{escape(cohort.name)}/report.html</code>. The same seeds give the same "
+        "numbers.</p>" + _config_as_run(cohort)
+    )

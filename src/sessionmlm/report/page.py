@@ -1,0 +1,166 @@
+"""The HTML report of one cohort: lays out the sections the other modules compute.
+
+Self-contained by construction: inline CSS, inline SVG figures, no scripts, no links out.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from sessionmlm import atomic
+from sessionmlm.compare import information_criteria, likelihood_ratio_tests, loo_comparison
+from sessionmlm.config import Cohort
+from sessionmlm.figures import forest_plot, plural
+from sessionmlm.htmlparts import html_table, page, sentence
+from sessionmlm.report import fits as fitted
+from sessionmlm.report.appendix import appendix_section
+from sessionmlm.report.comparison import comparison_section
+from sessionmlm.report.fits import Fit, badge, engine_of, lead_engine, load_fit, null_of
+from sessionmlm.report.models import model_section
+from sessionmlm.report.plain_language import plain_language
+from sessionmlm.report.posterior import check_warnings, predictive_section, sensitivity_section
+from sessionmlm.report.predictions import prediction_source, predictions_section
+from sessionmlm.report.side_by_side import side_by_side_section
+from sessionmlm.report.structure import structure_section
+from sessionmlm.report.table1 import table1_section
+from sessionmlm.report.tables import report_tables
+
+
+def _glance(fits: list[Fit]) -> str:
+    """One row per fit: did it pass its checks, and what to look at."""
+    rows = [
+        [
+            escape(f.model),
+            escape(f.engine),
+            badge(f),
+            escape("; ".join(f.info["problems"] + f.info.get("warnings", [])
+                             + check_warnings(f.info)) or "all checks passed"),
+        ]
+        for f in fits
+    ]  # fmt: skip
+    return "<h2 id='glance'>At a glance</h2>" + html_table(
+        ["model", "engine", "checks", "detail"], rows
+    )
+
+
+def _forest(lead_fits: list[Fit], lead: str) -> str:
+    """The lead engine's odds ratios of every model in one forest plot."""
+    rows = [
+        {"term": r.term, "series": f"{f.model}", "odds_ratio": r.odds_ratio,
+         "or_low": r.or_low, "or_high": r.or_high}
+        for f in lead_fits
+        if f.info["converged"]
+        for r in f.estimates.itertuples()
+        if r.term != "Intercept"
+    ]  # fmt: skip
+    what = engine_of(lead_fits[0]).wording.estimates if lead_fits else ""
+    return (
+        "<h2 id='forest'>Odds ratios across models</h2>"
+        f"<figure>{forest_plot(rows, f'Odds ratios with 95% intervals by model ({lead})')}"
+        f"<figcaption>{escape(sentence(what))} from the {escape(lead)} "
+        "engine; the dashed line marks no association (odds ratio 1).</figcaption></figure>"
+    )
+
+
+def render_cohort_report(
+    cohort: Cohort,
+    desc: dict,
+    validation: dict,
+    fits: list[Fit],
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The whole cohort report as one HTML string, and the tables that go beside it.
+
+    The tables (report_tables) are "comparison" (likelihood-ratio tests), "predicted", "loo"
+    and "sensitivity", computed once for the page and the files alike.
+    """
+    models = list(dict.fromkeys(f.model for f in fits))
+    lead = lead_engine(cohort, fits)
+    lead_fits = [f for f in fits if f.engine == lead]
+    posterior = fitted.posterior_fits(cohort, fits)
+    likelihood = fitted.likelihood_fits(fits)
+    loo_rows = loo_comparison(posterior)
+    tests = likelihood_ratio_tests(likelihood)
+    criteria = information_criteria(likelihood) if likelihood else None
+    levels = list(cohort.levels)
+    model = cohort.predictions.model
+    source = prediction_source(cohort, fits)
+    side_by_side = side_by_side_section(fits, levels)
+    comparison = comparison_section(loo_rows, criteria, tests, cohort.session_level)
+    predicted = predictions_section(
+        source, fits, model, cohort.outcome.name, cohort.labels, cohort.session_level
+    )
+    last = models[-1] if models else ""
+    checks = predictive_section(posterior, last, cohort.outcome.name, levels)
+    sensitivity = sensitivity_section(posterior, last, levels[:-1])
+    toc = [
+        ("glance", "At a glance"),
+        ("structure", "Study structure"),
+        ("table1", "Table 1 by level"),
+        ("models", "Models"),
+        ("engines", "Engines side by side") if side_by_side else None,
+        ("forest", "Odds ratios across models"),
+        ("checks", "Posterior predictive checks") if checks else None,
+        ("comparison", "Model comparison") if comparison else None,
+        ("predicted", "Predicted probabilities") if predicted else None,
+        ("sensitivity", "Prior sensitivity") if sensitivity else None,
+        ("plain", "In plain language"),
+        ("appendix", "Reproducibility"),
+    ]
+    toc_html = "".join(f"<li><a href='#{a}'>{t}</a></li>" for a, t in filter(None, toc))
+    main = next((f for f in lead_fits if f.model == models[-1]), None)
+    nesting = " within ".join(escape(plural(g)) for g in reversed(cohort.grouping_levels))
+    body = [
+        f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
+        f"<p class='note'>Multilevel logistic models of <code>{escape(cohort.outcome.name)}</code> "
+        f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
+        "Ids are keyed pseudonyms; small cells are suppressed.</p>",
+        f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
+        _glance(fits),
+        structure_section(desc),
+        table1_section(desc),
+        "<h2 id='models'>Models</h2>",
+        "".join(model_section(f, null_of(f, fits)) for f in fits),
+        side_by_side,
+        _forest(lead_fits, lead),
+        checks,
+        comparison,
+        predicted,
+        sensitivity,
+        f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model, "
+        f"{escape(lead)} engine)</h2>",
+        plain_language(main, desc, cohort.reference, cohort.labels)
+        if main and main.info["converged"]
+        else "<p>The main model did not pass its checks, so no plain-language summary "
+        "is given.</p>",
+        appendix_section(cohort, validation, fits),
+    ]
+    tables = report_tables(source, posterior, loo_rows, tests)
+    return page(f"sessionmlm: {cohort.name}", "".join(body)), tables
+
+
+def write_cohort_report(
+    cohort: Cohort,
+    results_dir: str,
+    descriptives: str,
+    validation: str,
+    out: str,
+    tables: dict[str, str] | None = None,
+) -> None:
+    """Read a cohort's results and write its report and the tables beside it.
+
+    tables maps "comparison" (likelihood-ratio tests), "predicted", "loo" and "sensitivity" to
+    the CSV files to write; the report is written last, so a finished report means finished
+    tables.
+    """
+    folder = Path(results_dir)
+    fits = [load_fit(folder, m, e) for m in cohort.models for e in cohort.engines]
+    desc = json.loads(Path(descriptives).read_text())
+    check = json.loads(Path(validation).read_text())
+    html, frames = render_cohort_report(cohort, desc, check, fits)
+    for name, path in (tables or {}).items():
+        atomic.write_text(path, frames[name].to_csv(index=False, float_format="%.6g"))
+    atomic.write_text(out, html)

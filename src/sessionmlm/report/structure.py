@@ -1,0 +1,94 @@
+"""The report's Study structure section: how the units nest, how many per level, the base rate."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from sessionmlm.figures import coarsen_histogram, histogram_bars, level_diagram, plural, size_range
+from sessionmlm.htmlparts import html_table, sentence
+from sessionmlm.privacy import is_small
+
+
+def structure_section(desc: dict[str, Any]) -> str:
+    """How the units nest, how many there are per level and in each other, and the base rate.
+
+    The unit-size bar charts merge neighbouring sizes until no bar counts 1 to min_cell - 1.
+    """
+    levels = desc["levels"]
+    min_cell = desc["min_cell"]
+    out = desc["outcome"]
+    rate = out.get("base_rate")
+    rate_text = "–" if rate is None else f"{100 * rate:.1f}%"
+    inner = plural(levels[-1])
+    note = f"{rate_text} of {inner} with {out['name']}" if rate is not None else ""
+    counts = desc["counts"]
+    chain = ", ".join(
+        f"{counts[level]} {level if counts[level] == 1 else plural(level)}" for level in levels
+    )
+    rate_sentence = (
+        f"Base rate of <code>{escape(out['name'])}</code>: {rate_text} of {out['n']} "
+        f"{escape(inner)}."
+        if rate is not None
+        else f"No {escape(levels[-1])} has an outcome, so there is no base rate."
+    )
+    shown = {
+        key: coarsen_histogram(size["histogram"], min_cell) for key, size in desc["sizes"].items()
+    }
+    sizes = {key: _public_range(size, shown[key]) for key, size in desc["sizes"].items()}
+    parts = [
+        "<h2 id='structure'>Study structure</h2>",
+        f"<figure>{level_diagram(desc['counts'], levels, sizes, note=note)}"
+        f"<figcaption>How the data nest: {escape(chain)}, outermost first. {rate_sentence}"
+        "</figcaption></figure>",
+    ]
+    rows = [[escape(level), str(desc["counts"][level])] for level in levels]
+    parts.append(html_table(["level", "units"], rows, "Units per level"))
+    for key, size in sizes.items():
+        child, parent = key.split("_per_")
+        parents = plural(parent)
+        summary = (
+            f"{escape(sentence(plural(child)))} per {escape(parent)}: median "
+            f"{size['median']:g}, mean {size['mean']:.2f}{size_range(size, ' to ')}"
+        )
+        shown_bars = shown[key]
+        if any(is_small(n, min_cell) for n in shown_bars.values()):
+            # Too few units in all for even one bar: no chart at all.
+            parts.append(
+                f"<p class='note'>{summary}. No bar chart: fewer than {min_cell} "
+                f"{escape(parents)} in all.</p>"
+            )
+            continue
+        merged = [label for label in shown_bars if label not in size["histogram"]]
+        privacy = (
+            f" Sizes held by fewer than {min_cell} {escape(parents)} are merged with "
+            f"neighbouring sizes for privacy (bars {escape(', '.join(merged))})."
+            if merged
+            else ""
+        )
+        chart = histogram_bars(shown_bars, f"{plural(child)} per {parent}", parents)
+        parts.append(
+            f"<figure>{chart}<figcaption>{summary} (bar height: number of {escape(parents)})."
+            f"{privacy}</figcaption></figure>"
+        )
+    parts.append(
+        f"<p>Outcome <code>{escape(out['name'])}</code> (any of "
+        f"{', '.join(escape(s) for s in out['sources'])}): base rate "
+        f"<strong>{rate_text}</strong> of {out['n']} {escape(inner)}"
+        + (f"; {out['missing']} {escape(inner)} without an outcome." if out["missing"] else ".")
+        + "</p>"
+    )
+    return "".join(parts)
+
+
+def _public_range(size: dict[str, Any], bars: dict[str, int]) -> dict[str, Any]:
+    """A unit-size summary without the smallest or largest size where that bar was merged.
+
+    With the total known, a merged end bar and its extreme together would give away the
+    small count the merge hid.
+    """
+    labels = list(bars)
+    return size | {
+        "min": None if labels and not labels[0].isdigit() else size["min"],
+        "max": None if labels and not labels[-1].isdigit() else size["max"],
+    }

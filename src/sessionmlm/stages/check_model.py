@@ -1,0 +1,31 @@
+"""Stage `check_model`: one model checked against a cohort's sessions before any engine fits it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from sessionmlm.formula import ModelSpec
+from sessionmlm.model_data import ModelDataError, model_problems
+from sessionmlm.stages.job import write_json
+
+log = logging.getLogger(__name__)
+
+
+def run_check_model(
+    cohort: str, spec: ModelSpec, reference: dict[str, Any], sessions: str, out: str
+) -> None:
+    """Check one model against the cohort's sessions before any engine fits it.
+
+    Every problem (a predictor constant after the model's listwise deletion, an empty level)
+    is listed at once; the check's record is written only when the model can be fitted.
+    """
+    table = pd.read_parquet(sessions)
+    problems = model_problems(table, spec, reference)
+    if problems:
+        raise ModelDataError(f"cohort {cohort!r}: models.{spec.name} cannot be fitted:\n"
+                             + "\n".join(f"- {p}" for p in problems))  # fmt: skip
+    write_json(out, {"cohort": cohort, "model": spec.name, "formula": spec.formula, "ok": True})
+    log.info("%s/%s: checked; every predictor varies in the sessions it keeps", cohort, spec.name)

@@ -91,7 +91,7 @@ def test_the_setting_overrides_each_default_and_is_credited_to_the_file(table):
     assert "by default" in plan.how["female"]
     # Design rows: the held level is the one dummy set, the line takes its value, x varies.
     terms = ["Intercept", *data.terms]
-    rows = plan.design(terms, {"smoker": 1})
+    rows = plan.model_rows(terms, {"smoker": 1})
     column = dict(zip(terms, rows.T, strict=True))
     assert (column["region[north]"] == 1).all() and (column["region[east]"] == 0).all()
     assert (column["smoker"] == 1).all() and (column["dose"] == 2.0).all()

@@ -138,7 +138,7 @@ class PredictionProblem(ValueError):
 
 @dataclass(frozen=True)
 class PredictionPlan:
-    """What the predicted probabilities vary and hold, ready to build design rows.
+    """What the predicted probabilities vary and hold, ready to build model rows.
 
     how says, for "model", "x", "lines" and each held predictor, whether the cohort file set
     it or how the default was chosen: the report shows it.
@@ -156,8 +156,8 @@ class PredictionPlan:
         return [dict(zip(self.lines, values, strict=True))
                 for values in itertools.product((0, 1), repeat=len(self.lines))]  # fmt: skip
 
-    def design(self, terms: list[str], line_setting: dict[str, int]) -> np.ndarray:
-        """Design rows (A, P): one per x value, columns in the order of terms.
+    def model_rows(self, terms: list[str], line_setting: dict[str, int]) -> np.ndarray:
+        """Rows of X (A, P): one per x value, columns in the order of terms.
 
         terms are the fit's ("Intercept" first, categorical levels as `name[level]`).
         """
@@ -205,7 +205,7 @@ class PredictionPlan:
 def _kinds(data: Any, reference_levels: dict[str, str]) -> dict[str, tuple[str, Any]]:
     """Each predictor of the model: ("numeric" | "binary", its column) or ("categorical", levels).
 
-    Categorical levels are the reference first, then the others as the design named them.
+    Categorical levels are the reference first, then the others as the model data named them.
     """
     kinds = {}
     for name in data.spec.predictors:
@@ -232,7 +232,7 @@ def plan_predictions(
 ) -> PredictionPlan:
     """Choose what the predictions of a model vary and hold, from the setting and the data.
 
-    data is the design.ModelData of the setting's model; reference_levels names each
+    data is the model_data.ModelData of the setting's model; reference_levels names each
     categorical predictor's reference level. Raises PredictionProblem saying what to change
     when the setting asks for something the data cannot give, or no x-axis can be found.
     """

@@ -76,7 +76,7 @@ def _check_terms(terms: list[str], plan: PredictionPlan) -> None:
     if "Intercept" not in terms:
         raise ValueError(f"predictions need an 'Intercept' term; terms are {list(terms)}")
     for setting in plan.line_settings():
-        plan.design(terms, setting)  # raises naming a term the plan gives no value
+        plan.model_rows(terms, setting)  # raises naming a term the plan gives no value
 
 
 def probabilities_from_draws(
@@ -126,7 +126,7 @@ def probabilities_from_draws(
 
     rows = []
     for setting in plan.line_settings():
-        X = plan.design(terms, setting)  # (A, P), one row per x value
+        X = plan.model_rows(terms, setting)  # (A, P), one row per x value
         eta = beta_draws @ X.T  # (S, A): every draw at once
         for kind in (CONDITIONAL, AVERAGED):
             if kind == CONDITIONAL:

@@ -63,7 +63,7 @@ def test_warnings_name_each_failed_check_and_nothing_when_all_pass(info):
     bad["checks"]["loo"]["k_bad"] = 3
     bad["checks"]["sensitivity"][0]["changed"] = True
     text = " | ".join(check_warnings(bad))
-    assert "the homework rate is unlike the model's (p 0.004)" in text
+    assert "the outcome rate is unlike the model's (p 0.004)" in text
     assert "SD of the therapist rates" in text
     assert "ebp A" in text
     assert "3 of 200 clients have Pareto k" in text
@@ -124,7 +124,7 @@ def test_predictive_section_suppresses_small_cells_and_draws_titled_figures(info
     assert "new client" in html and "No ids are shown" in html
     # Several models: the others in one summary table.
     html = predictive_section({"null": info, "full": info}, "full", "homework", LEVELS)
-    assert "Predictive checks of every bayes model" in html
+    assert "Predictive checks of every model with posterior draws" in html
 
 
 def test_the_sections_speak_of_the_cohorts_own_levels_and_outcome(info):

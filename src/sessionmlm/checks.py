@@ -1,4 +1,4 @@
-"""Posterior checks of a bayes fit: predictive checks, calibration, PSIS-LOO, prior sensitivity.
+"""Posterior checks of a Bayesian fit: predictive checks, calibration, PSIS-LOO, prior sensitivity.
 
 They run in the fit job, where the draws are, and go into fit.json under "checks", so the
 report and users read them without keeping the draws.
@@ -173,14 +173,14 @@ def predictive_checks(
     min_cell: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Observed against replicated homework rates: overall, per outermost unit, per category.
+    """Observed against replicated outcome rates: overall, per outermost unit, per category.
 
     eta is the (S, n) conditional log-odds; each draw replicates every session's outcome.
     """
     rng = np.random.default_rng(seed)
     y = data.y.astype(float)
     y_rep = (rng.random(eta.shape) < expit(eta)).astype(np.float32)  # (S, n)
-    checks: dict[str, Any] = {"overall": _statistic("homework rate", y.mean(), y_rep.mean(axis=1))}
+    checks: dict[str, Any] = {"overall": _statistic("outcome rate", y.mean(), y_rep.mean(axis=1))}
 
     if data.groups:
         level = data.groups[0]
@@ -363,7 +363,7 @@ def posterior_checks(
     min_cell: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Every check of a bayes fit, as written to fit.json's "checks".
+    """Every check of a Bayesian fit, as written to fit.json's "checks".
 
     Predictive checks and LOO use the draws that have unit effects (post.kept); prior
     sensitivity and predicted probabilities, which need none, use every draw.

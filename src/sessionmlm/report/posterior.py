@@ -34,7 +34,7 @@ def _interval(row: dict[str, Any], as_percent: bool = True) -> str:
 
 
 def check_warnings(info: dict[str, Any]) -> list[str]:
-    """What a reader should look at in a bayes fit's checks (empty when all is well)."""
+    """What a reader should look at in a fit's posterior checks (empty when all is well)."""
     checks = info.get("checks")
     if not checks or not info.get("converged"):
         return []
@@ -113,7 +113,7 @@ def predictive_section(
 
 def _predictive_detail(model: str, info: dict[str, Any], outcome: str, levels: list[str]) -> str:
     checks = info["checks"]
-    rate = f"{outcome} rate"  # e.g. "homework rate": the share of observations with outcome 1
+    rate = f"{outcome} rate"  # the share of observations with outcome 1 ("homework rate")
     observations = plural(levels[-1])
     p = checks["predictive"]
     overall = p["overall"]
@@ -224,7 +224,7 @@ def _predictive_summary(fitted: dict[str, dict[str, Any]]) -> str:
         ["model", "overall predictive p", "smallest per-unit p", "categories outside",
          "calibration bins outside"],
         rows,
-        "Predictive checks of every bayes model",
+        "Predictive checks of every model with posterior draws",
     )  # fmt: skip
 
 
@@ -245,7 +245,8 @@ def loo_section(rows: list[dict[str, Any]], observation: str) -> str:
           "best" if r["best"] == r["model"] else
           f"{r['elpd_diff']:.1f} ({r['se_diff']:.1f}) vs {escape(r['best'])}",
           f"{r['k_bad']} (max {r['k_max']:.2f})"] for r in rows],
-        f"Leave-one-{unit}-out cross-validation (PSIS-LOO, bayes engine; higher elpd is better)",
+        f"Leave-one-{unit}-out cross-validation (PSIS-LOO from the posterior draws; higher "
+        "elpd is better)",
     )  # fmt: skip
     verdicts = [
         f"<li><code>{escape(r['best'])}</code> predicts new {units} "
@@ -354,7 +355,8 @@ def sensitivity_section(infos: dict[str, dict[str, Any]], main: str, groups: lis
         )  # fmt: skip
         + verdict
         + (
-            f"<p>Other bayes models, terms whose conclusion changes:</p><ul>{other_text}</ul>"
+            "<p>Other models with posterior draws, terms whose conclusion changes:</p>"
+            f"<ul>{other_text}</ul>"
             if others
             else ""
         )  # fmt: skip

@@ -65,7 +65,8 @@ def test_defaults_come_from_the_model_and_say_so(table):
     assert plan.lines == ("female", "urban")  # the first two 0/1 predictors in the formula
     assert plan.held == {
         "visits": pytest.approx(table.visits.mean()),
-        "region": "south",  # its reference level
+        # its sample mix: each non-reference level at its share, as the model's columns' means
+        "region": {r: pytest.approx((table.region == r).mean()) for r in ("east", "north")},
         "smoker": pytest.approx(table.smoker.mean()),
     }
     assert all("by default" in plan.how[k] for k in ["model", "x", "lines", *plan.held])
@@ -75,7 +76,14 @@ def test_defaults_come_from_the_model_and_say_so(table):
 
 def test_an_unset_reference_level_is_the_first_in_sorted_order(table):
     plan, _ = plan_for(table, reference={})
-    assert plan.held["region"] == "east"
+    assert set(plan.held["region"]) == {"north", "south"}  # east, first in order, is the reference
+
+
+def test_held_at_the_sample_mix_the_rows_are_the_column_means(table):
+    plan, data = plan_for(table)
+    rows = plan.model_rows(["Intercept", *data.terms], {"female": 0, "urban": 1})
+    held = [j for j, t in enumerate(data.terms) if t.startswith("region[") or t == "visits"]
+    assert np.allclose(rows[:, [j + 1 for j in held]], data.X[:, held].mean(axis=0))
 
 
 def test_the_setting_overrides_each_default_and_is_credited_to_the_file(table):

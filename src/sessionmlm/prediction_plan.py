@@ -8,8 +8,9 @@ choice is recorded so the report can say so:
 - model: the last model in the cohort file with a predictor;
 - x: the numeric predictor with the most distinct values (the first in the formula on a tie);
 - lines: the first two 0/1 predictors in the formula;
-- every other predictor: its mean over the model's sessions (numeric and 0/1), or its
-  reference level (categorical).
+- every other predictor: its mean over the model's sessions (numeric and 0/1), or its sample
+  mix (categorical: each level's column at its share of the model's sessions), so that the
+  predictions are at the sample means of every column of the model, as is usual.
 
 Names are checked against the models when the config is loaded (check_setting); whether a
 column really is numeric, 0/1 or categorical is known only from the ingested data, so the fit
@@ -148,7 +149,7 @@ class PredictionPlan:
     x: str
     x_values: tuple[float, ...]
     lines: tuple[str, ...]
-    held: dict[str, float | str]  # numeric and 0/1: a number; categorical: a level
+    held: dict[str, float | str | dict[str, float]]  # a number; a level; or each level's share
     how: dict[str, str]
 
     def line_settings(self) -> list[dict[str, int]]:
@@ -170,6 +171,8 @@ class PredictionPlan:
                 rows[:, j] = self.x_values
             elif term in line_setting:
                 rows[:, j] = line_setting[term]
+            elif level is not None and isinstance(self.held.get(name), dict):
+                rows[:, j] = self.held[name][level]  # the level's share of the sessions
             elif level is not None and name in self.held:
                 rows[:, j] = float(str(self.held[name]) == level)
             elif level is None and term in self.held:
@@ -217,6 +220,13 @@ def _kinds(data: Any, reference_levels: dict[str, str]) -> dict[str, tuple[str, 
             others = [t[len(name) + 1 : -1] for t in data.terms if t.startswith(name + "[")]
             kinds[name] = ("categorical", [reference_levels.get(name, "the reference"), *others])
     return kinds
+
+
+def _shares(data: Any, name: str, levels: list[str]) -> dict[str, float]:
+    """Each non-reference level's share of the model's sessions (its column's mean)."""
+    return {
+        level: float(data.X[:, data.terms.index(f"{name}[{level}]")].mean()) for level in levels
+    }
 
 
 def x_grid(column: np.ndarray) -> tuple[float, ...]:
@@ -291,7 +301,8 @@ def plan_predictions(
             held[name] = str(value) if kind == "categorical" else float(value)
             how[name] = f"set in {where}"
         elif kind == "categorical":
-            held[name], how[name] = values[0], "by default: its reference level"
+            held[name] = _shares(data, name, values[1:])
+            how[name] = "by default: its sample mix (each level at its share of the sessions)"
         else:
             held[name], how[name] = float(values.mean()), "by default: its mean"
     x_values = x_grid(kinds[x][1])

@@ -108,6 +108,13 @@ def _select(
 
 
 def _value(value: Any) -> str:
+    """A held value: a number, a level, or a categorical variable's mix of levels."""
+    if isinstance(value, dict):  # each non-reference level's share; the rest is the reference
+        return (
+            "its sample mix ("
+            + ", ".join(f"{k} {v:.0%}" for k, v in value.items())
+            + ", the rest the reference)"
+        )
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 

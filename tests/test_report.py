@@ -190,13 +190,18 @@ def test_proportional_change_in_variance_from_the_null_model(demo_cohort):
     assert "change in variance from null" not in html.split("id='null-ml'")[1].split("<h3")[0]
 
 
-def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort):
+def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort, monkeypatch):
+    monkeypatch.chdir(ROOT)  # where snakemake runs: files are named relative to it
     full = fit("full", True)
     full.info["settings"] = {"chains": 4, "draws": 2000, "priors": {"omitted": "here"}}
     html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
     appendix = html.split("id='appendix'")[1]
     assert "Cohort file as run" in appendix
     assert escape(demo_cohort.config_file.read_text()) in appendix
+    # Files as the project names them, never a machine path (the tests run from the repository).
+    assert "<td>cohort file</td><td>config/cohorts/demo.yaml</td>" in appendix
+    assert "<td>data file(s)</td><td>data/demo/sessions.csv</td>" in appendix
+    assert str(ROOT) not in html
     assert "results/demo/report.html</code>" in appendix
     assert "<td>full/bayes settings</td><td>chains: 4, draws: 2000</td>" in appendix
     # The version of sessionmlm that made the fits; "unknown" for fits from before it was recorded.

@@ -269,8 +269,11 @@ def build_cohort(
                 f"(1 | {'/'.join(groupable)})."
             )
         models[model_name] = spec
+    # The setting's messages reach fit.json and the report: the file as the project names it.
+    full, root = config_file.resolve(), workdir.resolve()
+    shown = full.relative_to(root) if full.is_relative_to(root) else None
     predictions, found = check_setting(
-        raw.get("predictions"), models, raw.get("variables", {}), where
+        raw.get("predictions"), models, raw.get("variables", {}), str(shown or config_file.name)
     )
     problems += found
     if problems:

@@ -134,7 +134,9 @@ def line_plot(
     def y(v: float) -> float:
         return top + (1 - min(max(v, 0.0), 1.0)) * height
 
-    total_w, total_h = left + width + 210, top + height + 46
+    # The legend's room follows its longest name (about 7 px a character at this font size).
+    legend = max(210, 40 + 7 * max(len(name) for name in series))
+    total_w, total_h = left + width + legend, top + height + 46
     parts = [
         svg_open(
             total_w, total_h, title, f"{y_label} against {x_label} for {len(series)} series."

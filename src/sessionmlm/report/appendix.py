@@ -18,6 +18,15 @@ def _settings(f: Fit) -> str:
     return escape(", ".join(f"{k}: {v}" for k, v in settings.items()))
 
 
+def project_path(path: Path | str) -> str:
+    """A file as the project names it: relative to the folder snakemake runs in.
+
+    Never a machine's absolute path; a file outside the project by its name alone.
+    """
+    full, root = Path(path).resolve(), Path.cwd().resolve()
+    return str(full.relative_to(root)) if full.is_relative_to(root) else Path(path).name
+
+
 def _config_as_run(cohort: Cohort) -> str:
     """The cohort file as it was when the report was made."""
     try:
@@ -25,8 +34,9 @@ def _config_as_run(cohort: Cohort) -> str:
     except OSError:
         return ""
     return (
-        f"<h3>Cohort file as run</h3><p class='note'>{escape(str(cohort.config_file))}; the "
-        "global defaults are in config/config.yaml, and every fit's settings are listed above."
+        "<h3>Cohort file as run</h3><p class='note'>"
+        f"{escape(project_path(cohort.config_file))}; the global defaults are in "
+        "config/config.yaml, and every fit's settings are listed above."
         f"</p><pre>{escape(text)}</pre>"
     )
 
@@ -50,8 +60,8 @@ def appendix_section(cohort: Cohort, validation: dict, fits: list[Fit]) -> str:
     record = html_table(
         ["item", "value"],
         [
-            ["cohort file", escape(str(cohort.config_file))],
-            ["data file(s)", escape(", ".join(str(f) for f in cohort.data_files))],
+            ["cohort file", escape(project_path(cohort.config_file))],
+            ["data file(s)", escape(", ".join(project_path(f) for f in cohort.data_files))],
             ["input SHA-256", f"<code>{escape(validation.get('input_hash', ''))}</code>"],
         ]
         + [[f"{escape(f.model)}/{escape(f.engine)}", _run_record(f)] for f in fits]

@@ -22,6 +22,7 @@ PACKAGE = "sessionmlm"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@functools.cache  # asked thousands of times at every snakemake start; the files do not move
 def module_file(name: str, package_dir: Path = PACKAGE_DIR) -> Path | None:
     """The source file of a dotted module name inside the package, or None if there is none."""
     parts = name.split(".")

@@ -79,7 +79,12 @@ def test_children_in_mothers_in_communities_get_every_section(project):
     assert "The chance that the child had the full set of immunisations in a kid" in said
     assert "for an average comm and mom" in said and "averaged over comms and moms" in said
     assert "rural at" in said and "(by default: its mean)" in said
-    assert "ethn at L (by default: its reference level)" in said
+    # A categorical predictor at its sample mix (each level's share); L is the reference.
+    assert re.search(
+        r"ethn at its sample mix \(N \d+%, S \d+%, the rest the reference\) \(by default: its "
+        r"sample mix \(each level at its share\)\)",
+        said,
+    ), said
     assert "chosen by default; set predictions: in the cohort file" in said
     assert predicted.count("<svg") == 2
     fit = json.loads((project / "guatemala" / "full" / "ml" / "fit.json").read_text())

@@ -302,7 +302,7 @@ def plan_predictions(
             how[name] = f"set in {where}"
         elif kind == "categorical":
             held[name] = _shares(data, name, values[1:])
-            how[name] = "by default: its sample mix (each level at its share of the sessions)"
+            how[name] = "by default: its sample mix (each level at its share)"
         else:
             held[name], how[name] = float(values.mean()), "by default: its mean"
     x_values = x_grid(kinds[x][1])

@@ -17,6 +17,7 @@ from sessionmlm.documents import (
     ConfigError,
     load_schema,
     merge,
+    project_path,
     read_yaml,
     schema_problems,
 )
@@ -270,10 +271,8 @@ def build_cohort(
             )
         models[model_name] = spec
     # The setting's messages reach fit.json and the report: the file as the project names it.
-    full, root = config_file.resolve(), workdir.resolve()
-    shown = full.relative_to(root) if full.is_relative_to(root) else None
     predictions, found = check_setting(
-        raw.get("predictions"), models, raw.get("variables", {}), str(shown or config_file.name)
+        raw.get("predictions"), models, raw.get("variables", {}), project_path(config_file, workdir)
     )
     problems += found
     if problems:

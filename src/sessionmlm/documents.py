@@ -98,3 +98,12 @@ def merge(defaults: dict, overrides: dict) -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def project_path(path: Path | str, root: Path | str | None = None) -> str:
+    """A file as the project names it: relative to root (default: where snakemake runs).
+
+    Outputs never carry a machine's absolute path; a file outside the project is named alone.
+    """
+    full, base = Path(path).resolve(), Path(root or Path.cwd()).resolve()
+    return str(full.relative_to(base)) if full.is_relative_to(base) else Path(path).name

@@ -6,6 +6,7 @@ from html import escape
 from pathlib import Path
 
 from sessionmlm.config import Cohort
+from sessionmlm.documents import project_path
 from sessionmlm.htmlparts import html_table
 from sessionmlm.report.fits import Fit
 
@@ -16,15 +17,6 @@ def _settings(f: Fit) -> str:
     settings = {k: v for k, v in f.info.get("settings", {}).items()
                 if k != "priors" and not (isinstance(v, dict) and "dist" in v)}  # fmt: skip
     return escape(", ".join(f"{k}: {v}" for k, v in settings.items()))
-
-
-def project_path(path: Path | str) -> str:
-    """A file as the project names it: relative to the folder snakemake runs in.
-
-    Never a machine's absolute path; a file outside the project by its name alone.
-    """
-    full, root = Path(path).resolve(), Path.cwd().resolve()
-    return str(full.relative_to(root)) if full.is_relative_to(root) else Path(path).name
 
 
 def _config_as_run(cohort: Cohort) -> str:

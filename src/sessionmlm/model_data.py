@@ -29,7 +29,7 @@ class ModelData:
     """
 
     spec: ModelSpec
-    y: np.ndarray  # (n,) 0/1
+    y: np.ndarray  # (n,) 0/1 for a binary outcome; category index 0..K-1 for an ordinal one
     X: np.ndarray  # (n, p)
     terms: tuple[str, ...]  # (p,) column names of X
     groups: tuple[str, ...]  # (K,)
@@ -38,6 +38,19 @@ class ModelData:
     dropped: dict[str, int]  # variable -> rows with it missing (before deletion)
     n_dropped: int
     rows: np.ndarray  # (n,) positions in the canonical table of the sessions kept
+    outcome_type: str = "binary"  # or "ordinal" (cumulative logit)
+    categories: tuple[str, ...] = ("0", "1")  # the outcome's categories, lowest first
+
+    @property
+    def ordinal(self) -> bool:
+        """Whether the outcome is ordinal (thresholds instead of an intercept)."""
+        return self.outcome_type == "ordinal"
+
+    @property
+    def threshold_names(self) -> tuple[str, ...]:
+        """The thresholds between adjacent categories, named "low|high" as ordinal::clmm does."""
+        c = self.categories
+        return tuple(f"{low}|{high}" for low, high in zip(c[:-1], c[1:], strict=True))
 
     def record(self) -> dict[str, Any]:
         """What every engine's fit.json says about the data of the fit."""
@@ -48,7 +61,17 @@ class ModelData:
             "n_dropped": self.n_dropped,
             "dropped_by_variable": self.dropped,
             "units": dict(zip(self.groups, self.n_units, strict=True)),
-            "base_rate": float(self.y.mean()),
+        } | self.outcome_summary()
+
+    def outcome_summary(self) -> dict[str, Any]:
+        """The outcome's base rate (binary) or its categories and their shares (ordinal)."""
+        if not self.ordinal:
+            return {"outcome_type": "binary", "base_rate": float(self.y.mean())}
+        shares = np.bincount(self.y.astype(np.int64), minlength=len(self.categories)) / len(self.y)
+        return {
+            "outcome_type": "ordinal",
+            "categories": list(self.categories),
+            "category_shares": dict(zip(self.categories, shares.tolist(), strict=True)),
         }
 
     @property

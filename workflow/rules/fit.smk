@@ -28,6 +28,7 @@ rule fit:
                 "table": "variance",
             },
         ),
+        thresholds="results/{cohort}/{model}/{engine}/thresholds.csv",
         fit="results/{cohort}/{model}/{engine}/fit.json",
     log:
         "logs/fit/{cohort}/{model}/{engine}.log",

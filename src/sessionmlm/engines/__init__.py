@@ -33,6 +33,9 @@ ESTIMATE_COLUMNS = [
     "odds_ratio", "or_low", "or_high",
 ]  # fmt: skip
 VARIANCE_COLUMNS = ["level", "sd", "sd_low", "sd_high", "icc", "mor"]
+# Ordinal outcomes: logit P(y <= k) = threshold_k - eta, thresholds labelled "low|high" as in
+# ordinal::clmm. A binary outcome has none (its intercept is in estimates.csv).
+THRESHOLD_COLUMNS = ["threshold", "estimate", "std_error", "ci_low", "ci_high"]
 FIT_KEYS = [
     "engine", "settings", "n_obs", "units", "converged", "diagnostics", "wall_seconds",
     "versions", "seed",
@@ -49,6 +52,7 @@ class FitResult:
     variance: pd.DataFrame  # VARIANCE_COLUMNS first, then engine-specific columns
     info: dict[str, Any]  # fit.json
     posterior: Any = None  # an engine's draws for its after-fit steps (not written out)
+    thresholds: pd.DataFrame | None = None  # THRESHOLD_COLUMNS first; ordinal outcomes only
 
     @property
     def converged(self) -> bool:
@@ -278,22 +282,35 @@ def code_files(name: str) -> list[Path]:
 
 
 def write_result(
-    result: FitResult, estimates: Path | str, variance: Path | str, fit_json: Path | str
+    result: FitResult,
+    estimates: Path | str,
+    variance: Path | str,
+    fit_json: Path | str,
+    thresholds: Path | str | None = None,
 ) -> None:
-    """Write the output contract's three files, contract columns first.
+    """Write the output contract's files, contract columns first.
 
-    fit.json also records sessionmlm_version, the version of this package that made the fit.
-    Raises ValueError naming what an engine left out, so no engine can write a partial contract.
+    thresholds.csv (when a path is given) holds an ordinal outcome's thresholds and only its
+    header for a binary outcome. fit.json also records sessionmlm_version, the version of this
+    package that made the fit. Raises ValueError naming what an engine left out, so no engine
+    can write a partial contract.
     """
+    cuts = result.thresholds
+    if cuts is None:
+        cuts = pd.DataFrame(columns=THRESHOLD_COLUMNS)
     missing = [f"estimates.{c}" for c in ESTIMATE_COLUMNS if c not in result.estimates]
     missing += [f"variance.{c}" for c in VARIANCE_COLUMNS if c not in result.variance]
+    missing += [f"thresholds.{c}" for c in THRESHOLD_COLUMNS if c not in cuts]
     missing += [f"fit.json:{k}" for k in FIT_KEYS if k not in result.info]
     if missing:
         raise ValueError(f"engine result lacks {', '.join(missing)} (the output contract)")
-    for frame, required, path in [
+    frames = [
         (result.estimates, ESTIMATE_COLUMNS, estimates),
         (result.variance, VARIANCE_COLUMNS, variance),
-    ]:
+    ]
+    if thresholds is not None:
+        frames.append((cuts, THRESHOLD_COLUMNS, thresholds))
+    for frame, required, path in frames:
         ordered = required + [c for c in frame.columns if c not in required]
         atomic.write_text(path, frame[ordered].to_csv(index=False, float_format="%.6g"))
     info = {"sessionmlm_version": __version__} | result.info

@@ -60,6 +60,8 @@ def run_fit(
     for step in chosen.after_fit:
         log.info("%s", step.what)
         result.info.update(step.run(fitted))
-    write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"])
+    write_result(
+        result, outputs["estimates"], outputs["variance"], outputs["fit"], outputs["thresholds"]
+    )
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])

@@ -151,7 +151,8 @@ class Engine:
     lowest-ranked engine every cohort ran is pooled. compares_models_by names what its fits
     can be compared by in the report ("likelihood": AIC, BIC and likelihood-ratio tests from
     fit.json's loglik; "" for none). code lists the package files a fit runs, beyond the
-    engine's own, so that a change to them reruns its fits.
+    engine's own, so that a change to them reruns its fits. outcome_types lists the outcomes
+    it fits ("binary", "ordinal"): a cohort asking it for another is stopped at config load.
     """
 
     name: str
@@ -164,6 +165,7 @@ class Engine:
     after_fit: tuple[AfterFit, ...] = ()
     compares_models_by: str = ""
     code: tuple[str, ...] = ()  # modules, e.g. "sessionmlm.intervals"
+    outcome_types: tuple[str, ...] = ("binary",)
     module: str = field(default="", compare=False)  # set on registration
 
     @property

@@ -84,7 +84,7 @@ def test_gradient_is_exact_for_the_approximation_computed(points, sd_t, sd_c):
     order, nesting = nesting_from_codes(outer, inner)
     quadrature = NestedQuadrature(y[order], nesting, points, points)
     off = offset[order]
-    _, grad, d_t, d_c = quadrature.evaluate(off, sd_t, sd_c)
+    _, grad, d_t, d_c, _ = quadrature.evaluate(off, sd_t, sd_c)
     h = 1e-6
 
     def ll(o=off, a=sd_t, b=sd_c):

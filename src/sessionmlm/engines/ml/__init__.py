@@ -81,5 +81,6 @@ ENGINE = Engine(
     rank=0,  # its estimates and standard errors are what a meta-analysis assumes
     after_fit=(AfterFit("predicted", _predictions, "predicted probabilities"),),
     compares_models_by="likelihood",
+    outcome_types=("binary", "ordinal"),
     code=("sessionmlm.intervals", "sessionmlm.predictions", "sessionmlm.prediction_plan"),
 )

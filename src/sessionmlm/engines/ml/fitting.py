@@ -72,6 +72,23 @@ def _start_values(exog: np.ndarray, y: np.ndarray, n_levels: int):
     return np.r_[beta, np.full(n_levels, 0.5)], hess_inv
 
 
+def _ordinal_start(y: np.ndarray, k_exog: int, n_categories: int, n_levels: int) -> np.ndarray:
+    """No effects, thresholds at the logits of the cumulative shares, 0.5 for each SD."""
+    shares = np.bincount(y.astype(np.int64), minlength=n_categories) / len(y)
+    cumulative = np.cumsum(shares)[:-1]
+    return np.r_[np.zeros(k_exog), np.log(cumulative / (1 - cumulative)), np.full(n_levels, 0.5)]
+
+
+def _design(data: ModelData, order: np.ndarray):
+    """The design matrix, parameter names and number of thresholds, in the sorted order.
+
+    A binary outcome's exog has an Intercept column; an ordinal one's thresholds replace it.
+    """
+    if data.ordinal:
+        return data.X[order], [*data.terms, *data.threshold_names], len(data.categories) - 1
+    return np.column_stack([np.ones(len(order)), data.X[order]]), ["Intercept", *data.terms], 0
+
+
 def versions() -> dict[str, str]:
     """Versions of the packages that produced a fit."""
     from importlib.metadata import version
@@ -94,21 +111,28 @@ def fit_model(data: ModelData, settings: MlSettings):
     """
     order, nesting = _nesting(data)
     y = data.y[order]
-    exog = np.column_stack([np.ones(len(y)), data.X[order]])
-    names = (["Intercept", *data.terms], list(data.groups))
+    exog, fixed_names, n_cuts = _design(data, order)
+    names = (fixed_names, list(data.groups))
     n_levels = len(data.groups)
     timings = {}
 
+    def model_with(points: int) -> NestedLogit:
+        return NestedLogit(y, exog, names, nesting, n_levels, points, n_cuts)
+
     start = time.perf_counter()
-    params, hess_inv = _start_values(exog, y, n_levels)
-    laplace = NestedLogit(y, exog, names, nesting, n_levels, 1)
+    laplace = model_with(1)
+    if data.ordinal:
+        params = _ordinal_start(y, exog.shape[1], len(data.categories), n_levels)
+        hess_inv = inverse_metric(laplace.hessian(params))
+    else:
+        params, hess_inv = _start_values(exog, y, n_levels)
     params = _maximise(laplace, params, hess_inv, max_iter=settings.max_iter)
     model = laplace
     if settings.points > 1:
         # The Laplace optimum and curvature start the quadrature fit close to its end.
         params = _at_boundary_to_zero(params, laplace.k_fixed)
         hess_inv = inverse_metric(laplace.hessian(params))
-        model = NestedLogit(y, exog, names, nesting, n_levels, settings.points)
+        model = model_with(settings.points)
         params = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
     timings["optimise"] = time.perf_counter() - start
 
@@ -127,7 +151,7 @@ def fit_model(data: ModelData, settings: MlSettings):
     loglik = model.loglike(params)
 
     # How far the answer is from a finer rule: the quadrature's own error, at the optimum.
-    finer = NestedLogit(y, exog, names, nesting, n_levels, settings.points + CHECK_EXTRA_POINTS)
+    finer = model_with(settings.points + CHECK_EXTRA_POINTS)
     quadrature_gap = finer.loglike(params) - loglik
 
     boundary = [g for g, sd in zip(data.groups, params[model.k_fixed :], strict=True)
@@ -209,9 +233,11 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     s = settings if isinstance(settings, MlSettings) else MlSettings.from_config(settings)
     _set_threads(threads)
     start = time.perf_counter()
-    names = ["Intercept", *data.terms]
+    names = [*data.terms] if data.ordinal else ["Intercept", *data.terms]
     exog = np.column_stack([np.ones(len(data.y)), data.X])
-    separation = find_separation(exog, data.y, names)
+    # The check is for a binary outcome; an ordinal fit that drifts off to infinity is caught
+    # by the convergence and Hessian checks instead.
+    separation = None if data.ordinal else find_separation(exog, data.y, names)
     info = {
         "engine": "ml",
         **data.record(),
@@ -239,7 +265,8 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     k = len(result.params)
     n = len(data.y)
     estimates = _estimates(names, result)
-    variance = _variance(data, result.params[len(names) :], intervals)
+    thresholds = _thresholds(data, result, len(names)) if data.ordinal else None
+    variance = _variance(data, result.params[result.model.k_fixed :], intervals)
     info |= {
         "converged": not problems,
         "status": "ok" if not problems else "failed",
@@ -260,7 +287,23 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
         "summary": str(result.summary()).splitlines(),
     }
     log.info("statsmodels summary:\n%s", "\n".join(info["summary"]))
-    return FitResult(estimates=estimates, variance=variance, info=info)
+    return FitResult(estimates=estimates, variance=variance, info=info, thresholds=thresholds)
+
+
+def _thresholds(data: ModelData, result, k_exog: int) -> pd.DataFrame:
+    """An ordinal outcome's thresholds with Wald intervals (they follow the coefficients)."""
+    rows = slice(k_exog, k_exog + len(data.categories) - 1)
+    est = np.asarray(result.params[rows])
+    se = np.sqrt(np.diag(result.cov_params())[rows])
+    return pd.DataFrame(
+        {
+            "threshold": list(data.threshold_names),
+            "estimate": est,
+            "std_error": se,
+            "ci_low": est - Z95 * se,
+            "ci_high": est + Z95 * se,
+        }
+    )
 
 
 def _estimates(names: list[str], result) -> pd.DataFrame:

@@ -22,18 +22,26 @@ def _nesting(data: ModelData) -> tuple[np.ndarray, Nesting]:
 
 
 class NestedLogit(GenericLikelihoodModel):
-    """Random-intercept logistic model with one or two nested levels, fitted by AGQ.
+    """Random-intercept logistic or cumulative logit model, one or two nested levels, by AGQ.
 
-    Parameters: the fixed effects (Intercept first), then the SD of each level.
+    Parameters: the coefficients (a binary outcome's Intercept first), then an ordinal
+    outcome's n_thresholds thresholds (logit P(y <= k) = theta_k - eta), then the SD of each
+    level. names = (coefficient and threshold names, level names).
     """
 
-    def __init__(self, y, exog, names, nesting, n_levels, points):
-        super().__init__(y, exog, extra_params_names=[f"sd {g}" for g in names[1]])
-        self.exog_names[: exog.shape[1]] = names[0]
+    def __init__(self, y, exog, names, nesting, n_levels, points, n_thresholds=0):
+        threshold_names = list(names[0][exog.shape[1] :])
+        extra = [*threshold_names, *(f"sd {g}" for g in names[1])]
+        super().__init__(y, exog, extra_params_names=extra)
+        self.exog_names[: exog.shape[1]] = names[0][: exog.shape[1]]
+        # statsmodels assumes an intercept column; an ordinal model's thresholds replace it.
+        self.df_model = float(np.linalg.matrix_rank(exog) - self.k_constant)
         self.n_levels = n_levels
         inner = points if n_levels == 2 else 1
         self.quadrature = NestedQuadrature(y.astype(np.float64), nesting, points, inner)
-        self.k_fixed = exog.shape[1]
+        self.k_exog = exog.shape[1]
+        self.n_thresholds = n_thresholds
+        self.k_fixed = exog.shape[1] + n_thresholds  # everything before the SDs
         self.evaluations = 0
         self._cached = (None, None)
 
@@ -42,12 +50,14 @@ class NestedLogit(GenericLikelihoodModel):
         key = np.asarray(params, dtype=np.float64).tobytes()
         if self._cached[0] != key:
             p = np.asarray(params, dtype=np.float64)
-            beta, sds = p[: self.k_fixed], p[self.k_fixed :]
+            beta, sds = p[: self.k_exog], p[self.k_fixed :]
+            theta = p[self.k_exog : self.k_fixed] if self.n_thresholds else None
             sd_inner = sds[1] if self.n_levels == 2 else 0.0
-            ll, g_off, d_outer, d_inner = self.quadrature.evaluate(
-                self.exog @ beta, sds[0], sd_inner
+            ll, g_off, d_outer, d_inner, d_theta = self.quadrature.evaluate(
+                self.exog @ beta, sds[0], sd_inner, theta
             )
-            grad = np.r_[self.exog.T @ g_off, d_outer, d_inner][: len(p)]
+            d_theta = [] if d_theta is None else d_theta
+            grad = np.r_[self.exog.T @ g_off, d_theta, d_outer, d_inner][: len(p)]
             self.evaluations += 1
             self._cached = (key, (ll, grad))
         return self._cached[1]

@@ -1,7 +1,10 @@
-"""Nested adaptive Gauss-Hermite quadrature for the random-intercept logistic model.
+"""Nested adaptive Gauss-Hermite quadrature for random-intercept cumulative logit models.
 
-The model: logit P(y_s = 1) = offset_s + sd_t u_t + sd_c v_c, with u_t (therapist) and v_c
-(client within therapist) independent standard normal. Each therapist contributes
+The model: eta_s = offset_s + sd_t u_t + sd_c v_c, with u_t (therapist) and v_c (client
+within therapist) independent standard normal, and logit P(y_s <= k) = theta_k - eta_s for
+an outcome with categories 0..K-1 and thresholds theta_0 < ... < theta_{K-2}. A binary
+outcome is the case K = 2 with its threshold fixed at 0: logit P(y_s = 1) = eta_s. Each
+therapist contributes
 
     L_t = int phi(u) prod_c [ int phi(v) prod_{s in c} p(y_s | eta_s) dv ] du.
 
@@ -15,7 +18,10 @@ The gradient is exact for the approximation as computed: it carries the derivati
 modes and curvatures (implicit function theorem), so points = 1 optimises the Laplace
 approximation itself, not a nearby function. Every parameter of the linear predictor enters
 through the offsets, so the kernel returns d loglik / d offset_s and X'(that) gives the
-gradient for the coefficients.
+gradient for the coefficients. A threshold enters the sessions of the categories on either
+side of it, as their upper or lower bound: the kernel also returns d loglik / d (upper bound
+of session s), and the lower bound's derivative is minus the sum of the two others, since
+moving both bounds and eta together changes nothing.
 
 Two-level models use the same kernel with one "client" per group, sd_c = 0 and one inner
 point, which makes the inner integral exact.
@@ -88,7 +94,7 @@ class NestedQuadrature:
     y and the offsets passed to evaluate must be in the sorted session order of nesting.
     """
 
-    y: np.ndarray
+    y: np.ndarray  # category index 0..K-1 (0/1 for a binary outcome)
     nesting: Nesting
     outer_points: int
     inner_points: int
@@ -98,16 +104,32 @@ class NestedQuadrature:
         self.zi, self.lwi = gauss_hermite(self.inner_points)
         self.mode_u = np.zeros(self.nesting.n_therapists)
         self.mode_v = np.zeros(self.nesting.n_clients)
+        self.category = self.y.astype(np.int64)
+        self.n_categories = int(self.category.max()) + 1 if len(self.y) else 2
 
     def evaluate(
-        self, offset: np.ndarray, sd_outer: float, sd_inner: float
-    ) -> tuple[float, np.ndarray, float, float]:
-        """Log-likelihood, its gradient in the offsets (n,), and in the two SDs."""
+        self,
+        offset: np.ndarray,
+        sd_outer: float,
+        sd_inner: float,
+        thresholds: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray, float, float, np.ndarray | None]:
+        """Log-likelihood, its gradient in the offsets (n,), in the two SDs and in thresholds.
+
+        thresholds (K - 1,) are an ordinal outcome's; None means the binary case (one
+        threshold at 0) and no threshold gradient. Thresholds out of order give -inf.
+        """
+        cuts = thresholds is not None
+        theta = np.zeros(1) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+        if cuts and not np.all(np.diff(theta) > 0):
+            return -np.inf, np.zeros(len(self.y)), 0.0, 0.0, np.zeros(len(theta))
+        bounds = np.r_[-np.inf, theta, np.inf]
         work = len(self.y) * self.outer_points * self.inner_points
         kernel = _parallel if work >= PARALLEL_WORK else _serial
-        loglik, grad, d_sdt, d_sdc, iters = kernel(
+        loglik, grad, grad_hi, d_sdt, d_sdc, iters = kernel(
             np.ascontiguousarray(offset, dtype=np.float64),
-            self.y,
+            bounds[self.category],
+            bounds[self.category + 1],
             self.nesting.client_start,
             self.nesting.therapist_start,
             float(sd_outer),
@@ -118,10 +140,18 @@ class NestedQuadrature:
             self.lwi,
             self.mode_u,
             self.mode_v,
+            cuts,
         )
         if iters.max() >= MODE_MAX_ITER:
             raise ModeNotFoundError(
                 f"no conditional mode found for {int((iters >= MODE_MAX_ITER).sum())} "
                 f"therapist(s) at SDs ({sd_outer:.4g}, {sd_inner:.4g})"
             )
-        return float(loglik.sum()), grad, float(d_sdt.sum()), float(d_sdc.sum())
+        d_theta = None
+        if cuts:
+            # Session s's upper bound is theta[y_s], its lower bound theta[y_s - 1].
+            k = len(theta)
+            upper = np.bincount(self.category, weights=grad_hi, minlength=k + 1)[:k]
+            lower = np.bincount(self.category, weights=-grad - grad_hi, minlength=k + 1)[1:]
+            d_theta = upper + lower
+        return float(loglik.sum()), grad, float(d_sdt.sum()), float(d_sdc.sum()), d_theta

@@ -15,32 +15,64 @@ MODE_MAX_ITER = 100
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _bernoulli(y, eta):
-    """Log-probability of y and P(y = 1), given eta, without overflow."""
-    if eta >= 0.0:
-        e = math.exp(-eta)
-        log1pe = math.log1p(e)
-        p = 1.0 / (1.0 + e)
-        ll = -log1pe if y > 0.5 else -eta - log1pe
-    else:
-        e = math.exp(eta)
-        log1pe = math.log1p(e)
-        p = e / (1.0 + e)
-        ll = eta - log1pe if y > 0.5 else -log1pe
-    return ll, p
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _probability(eta):
-    """P(y = 1 | eta) without overflow."""
-    if eta >= 0.0:
-        return 1.0 / (1.0 + math.exp(-eta))
-    e = math.exp(eta)
+def _cdf(x):
+    """The logistic distribution function, 1 at +inf and 0 at -inf."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
     return e / (1.0 + e)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _joint_terms(offset, y, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
+def _log_cdf(x):
+    """The log of F(x), without overflow or cancellation."""
+    if x >= 0.0:
+        return -math.log1p(math.exp(-x))
+    return x - math.log1p(math.exp(x))
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _session(lo, hi, eta):
+    """One session's log-probability and its eta-derivatives under the cumulative logit.
+
+    The session's category lies between the thresholds lo < hi (-inf and +inf at the ends):
+    P = F(hi - eta) - F(lo - eta). Returns (log P, r, w, w') with r = d log P / d eta,
+    w = -dr/deta and w' = dw/deta. A binary outcome is the case of one threshold at 0
+    (y = 1: lo = 0, hi = +inf; y = 0: lo = -inf, hi = 0), where r = y - p and w = p(1 - p).
+    Since f1 - f0 = P (1 - F1 - F0), r = F1 + F0 - 1 (F1 = F(hi - eta), F0 = F(lo - eta),
+    f = F(1 - F) the density): no division by a P that may underflow.
+    """
+    x1 = hi - eta
+    x0 = lo - eta
+    F1 = _cdf(x1)
+    F0 = _cdf(x0)
+    if lo == -np.inf:
+        ll = _log_cdf(x1)
+    elif hi == np.inf:
+        ll = _log_cdf(-x0)
+    else:
+        ll = _log_cdf(x1) + _log_cdf(-x0) + math.log(-math.expm1(x0 - x1))
+    f1 = F1 * (1.0 - F1)
+    f0 = F0 * (1.0 - F0)
+    return ll, F1 + F0 - 1.0, f1 + f0, -f1 * (1.0 - 2.0 * F1) - f0 * (1.0 - 2.0 * F0)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _upper(lo, hi, eta):
+    """Derivatives in the upper threshold hi: (d log P, dr, dw); zero when hi = +inf."""
+    if hi == np.inf:
+        return 0.0, 0.0, 0.0
+    F1 = _cdf(hi - eta)
+    f1 = F1 * (1.0 - F1)
+    if lo == -np.inf:
+        a = 1.0 - F1
+    else:  # f1 / P with P = F1 (1 - F0) (1 - exp(lo - hi)), which cannot underflow to 0/0
+        a = (1.0 - F1) / ((1.0 - _cdf(lo - eta)) * -math.expm1(lo - hi))
+    return a, f1, f1 * (1.0 - 2.0 * F1)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _joint_terms(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
     """Log joint density of (u, v) and its Newton system, clients c0..c1-1 of one therapist.
 
     Fills Fc (gradient in v), Auc and Jc (negative Hessian entries); returns (H, Fu, Auu).
@@ -53,10 +85,10 @@ def _joint_terms(offset, y, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
         R = 0.0
         W = 0.0
         for s in range(cs[c], cs[c + 1]):
-            ll, p = _bernoulli(y[s], offset[s] + sdt * mu + sdc * v[k])
+            ll, r, w, _ = _session(lo[s], hi[s], offset[s] + sdt * mu + sdc * v[k])
             H += ll
-            R += y[s] - p
-            W += p * (1.0 - p)
+            R += r
+            W += w
         H -= 0.5 * v[k] * v[k]
         Fu += sdt * R
         Fc[k] = -v[k] + sdc * R
@@ -67,7 +99,7 @@ def _joint_terms(offset, y, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _joint_mode(offset, y, cs, c0, c1, sdt, sdc, mu, v):
+def _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v):
     """Newton's method with step halving for the joint mode; v is updated in place.
 
     The log joint density is strictly concave, so the halving only guards against overshoot.
@@ -82,7 +114,7 @@ def _joint_mode(offset, y, cs, c0, c1, sdt, sdc, mu, v):
     Fc2 = np.empty(nc)
     Auc2 = np.empty(nc)
     Jc2 = np.empty(nc)
-    H, Fu, Auu = _joint_terms(offset, y, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc)
+    H, Fu, Auu = _joint_terms(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc)
     for it in range(MODE_MAX_ITER):
         S = Auu
         rhs = Fu
@@ -101,7 +133,7 @@ def _joint_mode(offset, y, cs, c0, c1, sdt, sdc, mu, v):
             for k in range(nc):
                 trial[k] = v[k] + step * dv[k]
             H2, Fu2, Auu2 = _joint_terms(
-                offset, y, cs, c0, c1, sdt, sdc, mu + step * du, trial, Fc2, Auc2, Jc2
+                offset, lo, hi, cs, c0, c1, sdt, sdc, mu + step * du, trial, Fc2, Auc2, Jc2
             )
             if H2 >= H - 1e-12 * abs(H):
                 break
@@ -117,37 +149,42 @@ def _joint_mode(offset, y, cs, c0, c1, sdt, sdc, mu, v):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _client_mode(offset, y, s0, s1, shift, sdc, m, w_buf):
+def _client_mode(offset, lo, hi, s0, s1, shift, sdc, m, w_buf, cuts):
     """Conditional mode of one client's intercept given the outer node (offset + shift).
 
-    Returns (mode, sum of y - p, sum of w, sum of w', iterations), the sums at the mode, and
-    leaves each session's w = p(1 - p) and w' = w(1 - 2p) at the mode in w_buf[0], w_buf[1].
+    Returns (mode, sum of r, sum of w, sum of w', iterations), the sums at the mode, and
+    leaves each session's w and w' at the mode in w_buf[0], w_buf[1]; with cuts, also the
+    derivatives of r and w in the session's upper threshold in w_buf[2], w_buf[3].
     """
-    # F(m) = -m + sdc * sum(y - p) falls strictly in m, and |sum(y - p)| < n, so the mode lies
-    # within +-(|sdc| n + 1): Newton steps that leave the current bracket become bisections.
-    lo = -abs(sdc) * (s1 - s0) - 1.0
-    hi = -lo
+    # F(m) = -m + sdc * sum(r) falls strictly in m, and |sum(r)| < n, so the mode lies within
+    # +-(|sdc| n + 1): Newton steps that leave the current bracket become bisections.
+    low = -abs(sdc) * (s1 - s0) - 1.0
+    high = -low
     for it in range(MODE_MAX_ITER):
         R = 0.0
         W = 0.0
         Wp = 0.0
         for s in range(s0, s1):
-            p = _probability(offset[s] + shift + sdc * m)
-            w = p * (1.0 - p)
+            _, r, w, wp = _session(lo[s], hi[s], offset[s] + shift + sdc * m)
             w_buf[0, s - s0] = w
-            w_buf[1, s - s0] = w * (1.0 - 2.0 * p)
-            R += y[s] - p
+            w_buf[1, s - s0] = wp
+            R += r
             W += w
-            Wp += w * (1.0 - 2.0 * p)
+            Wp += wp
         F = -m + sdc * R
         step = F / (1.0 + sdc * sdc * W)
         if abs(step) < MODE_TOL:
+            if cuts:
+                for s in range(s0, s1):
+                    _, dr, dw = _upper(lo[s], hi[s], offset[s] + shift + sdc * m)
+                    w_buf[2, s - s0] = dr
+                    w_buf[3, s - s0] = dw
             return m, R, W, Wp, it
         if F > 0.0:
-            lo = m
+            low = m
         else:
-            hi = m
+            high = m
         m += step
-        if not lo < m < hi:
-            m = 0.5 * (lo + hi)
+        if not low < m < high:
+            m = 0.5 * (low + high)
     return m, R, W, Wp, MODE_MAX_ITER

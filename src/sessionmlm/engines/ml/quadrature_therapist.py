@@ -11,10 +11,10 @@ import numba as nb
 import numpy as np
 
 from sessionmlm.engines.ml.quadrature_modes import (
-    _bernoulli,
     _client_mode,
     _joint_mode,
-    _probability,
+    _session,
+    _upper,
 )
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -22,9 +22,25 @@ SQRT2 = math.sqrt(2.0)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, grad):
+def _outer_shift(dr, dw, sdt, sdc, Jk, S, Phi, Wpk, half_tau3):
+    """The shifts of mu and tau when one session of client k moves its r by dr and its w by dw.
+
+    From the joint mode's equations by the implicit function theorem: the client's mode
+    moves by (sdc dr - sdt sdc W_k dmu) / J_k, and S = 1 + sdt^2 sum_k W_k / J_k follows.
+    """
+    dmu = sdt * dr / (Jk * S)
+    dS = sdt * sdt * (sdt * dmu * Phi + dw / Jk**2 + sdc * sdc * dr * Wpk / Jk**3)
+    return dmu, -half_tau3 * dS
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _therapist(
+    offset, lo, hi, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, grad, grad_hi, cuts
+):
     """One therapist's log-likelihood and gradient; writes grad[s] for its sessions.
 
+    With cuts, also grad_hi[s], the derivative in session s's upper threshold hi[s], which
+    enters like an offset but through _upper's derivatives instead of _session's.
     Returns (loglik, d/d sd_t, d/d sd_c, worst Newton iteration count).
     """
     nc = c1 - c0
@@ -32,7 +48,7 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
     s_last = cs[c1]
     nt = s_last - s_first
     v = mode_v[c0:c1]
-    mu, worst = _joint_mode(offset, y, cs, c0, c1, sdt, sdc, mode_u[0], v)
+    mu, worst = _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mode_u[0], v)
 
     # Curvature at the joint mode and its derivatives (outer adaptation).
     W = np.empty(nc)
@@ -41,19 +57,23 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
     J = np.empty(nc)
     w_s = np.empty(nt)
     wp_s = np.empty(nt)
+    dr_hi = np.zeros(nt)  # derivatives of r and w in the upper threshold (cuts only)
+    dw_hi = np.zeros(nt)
     for k in range(nc):
         c = c0 + k
         W[k] = 0.0
         Wp[k] = 0.0
         R[k] = 0.0
         for s in range(cs[c], cs[c + 1]):
-            p = _probability(offset[s] + sdt * mu + sdc * v[k])
-            w = p * (1.0 - p)
+            eta = offset[s] + sdt * mu + sdc * v[k]
+            _, r, w, wp = _session(lo[s], hi[s], eta)
             w_s[s - s_first] = w
-            wp_s[s - s_first] = w * (1.0 - 2.0 * p)
+            wp_s[s - s_first] = wp
+            if cuts:
+                _, dr_hi[s - s_first], dw_hi[s - s_first] = _upper(lo[s], hi[s], eta)
             W[k] += w
-            Wp[k] += w * (1.0 - 2.0 * p)
-            R[k] += y[s] - p
+            Wp[k] += wp
+            R[k] += r
         J[k] = 1.0 + sdc * sdc * W[k]
     S = 1.0
     Phi = 0.0
@@ -63,21 +83,23 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
     tau = 1.0 / math.sqrt(S)
     half_tau3 = 0.5 * tau**3
 
-    # d mu / d offset_s and d tau / d offset_s.
+    # d mu and d tau in offset_s (which moves r_s by -w_s and w_s by w'_s) and, with cuts,
+    # in hi_s (which moves them by dr_hi and dw_hi): one linear formula in (dr, dw).
     dmu_o = np.empty(nt)
     dtau_o = np.empty(nt)
+    dmu_h = np.zeros(nt)
+    dtau_h = np.zeros(nt)
     for k in range(nc):
         c = c0 + k
         for s in range(cs[c], cs[c + 1]):
             i = s - s_first
-            dmu = -sdt * w_s[i] / (J[k] * S)
-            dS = (
-                sdt
-                * sdt
-                * (sdt * dmu * Phi + wp_s[i] / J[k] ** 2 - sdc * sdc * w_s[i] * Wp[k] / J[k] ** 3)
+            dmu_o[i], dtau_o[i] = _outer_shift(
+                -w_s[i], wp_s[i], sdt, sdc, J[k], S, Phi, Wp[k], half_tau3
             )
-            dmu_o[i] = dmu
-            dtau_o[i] = -half_tau3 * dS
+            if cuts:
+                dmu_h[i], dtau_h[i] = _outer_shift(
+                    dr_hi[i], dw_hi[i], sdt, sdc, J[k], S, Phi, Wp[k], half_tau3
+                )
 
     # d mu and d tau for the two SDs: solve the arrow system with right-hand sides b.
     Wsum = 0.0
@@ -119,13 +141,15 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
     u_q = np.empty(Qo)
     gprime = np.empty(Qo)
     G = np.empty((Qo, nt))  # total d log I_c(u_q) / d offset_s
+    Gh = np.zeros((Qo, nt)) if cuts else np.zeros((1, 1))  # the same in hi_s
     sumG = np.empty(Qo)
     GB = np.empty(Qo)
     max_n = 0
     for k in range(nc):
         max_n = max(max_n, cs[c0 + k + 1] - cs[c0 + k])
     r_buf = np.empty((Qi, max_n))
-    w_buf = np.empty((2, max_n))
+    a_buf = np.zeros((Qi, max_n))
+    w_buf = np.zeros((4, max_n))
     h = np.empty(Qi)
     hp = np.empty(Qi)
     vr = np.empty(Qi)
@@ -142,7 +166,9 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
             s0 = cs[c]
             s1 = cs[c + 1]
             start = v[k] - sdt * sdc * W[k] / J[k] * (u - mu)
-            m, Rm, Wm, Wpm, iters = _client_mode(offset, y, s0, s1, shift, sdc, start, w_buf)
+            m, Rm, Wm, Wpm, iters = _client_mode(
+                offset, lo, hi, s0, s1, shift, sdc, start, w_buf, cuts
+            )
             worst = max(worst, iters)
             Jm = 1.0 + sdc * sdc * Wm
             kappa = 1.0 / math.sqrt(Jm)
@@ -153,10 +179,13 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
                 acc = lwi[r] - 0.5 * vv * vv - LOG_SQRT_2PI
                 rsum = 0.0
                 for s in range(s0, s1):
-                    ll, p = _bernoulli(y[s], offset[s] + shift + sdc * vv)
+                    eta = offset[s] + shift + sdc * vv
+                    ll, rs, _, _ = _session(lo[s], hi[s], eta)
                     acc += ll
-                    r_buf[r, s - s0] = y[s] - p
-                    rsum += y[s] - p
+                    r_buf[r, s - s0] = rs
+                    rsum += rs
+                    if cuts:
+                        a_buf[r, s - s0] = _upper(lo[s], hi[s], eta)[0]
                 h[r] = acc
                 Rr[r] = rsum
                 hp[r] = -vv + sdc * rsum
@@ -193,6 +222,13 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
                 g = d_o + d_m * dm_o - d_kappa * half_k3 * dJ_o
                 G[q, s - s_first] = g
                 sG += g
+                if cuts:
+                    d_a = 0.0
+                    for r in range(Qi):
+                        d_a += h[r] * a_buf[r, s - s0]
+                    dm_h = sdc * w_buf[2, s - s0] / Jm
+                    dJ_h = sdc * sdc * (w_buf[3, s - s0] + sdc * Wpm * dm_h)
+                    Gh[q, s - s_first] = d_a + d_m * dm_h - d_kappa * half_k3 * dJ_h
         lam[q] = total
         sumG[q] = sG
         GB[q] = sGB
@@ -220,29 +256,35 @@ def _therapist(offset, y, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v
         for q in range(Qo):
             g += lam[q] * G[q, i]
         grad[s_first + i] = g
+        if cuts:
+            g = K_mu * dmu_h[i] + K_tau * dtau_h[i]
+            for q in range(Qo):
+                g += lam[q] * Gh[q, i]
+            grad_hi[s_first + i] = g
     d_sdt += K_mu * dmu_sd[0] + K_tau * dtau_sd[0]
     d_sdc += K_mu * dmu_sd[1] + K_tau * dtau_sd[1]
     mode_u[0] = mu
     return loglik, d_sdt, d_sdc, worst
 
 
-def _all_therapists(offset, y, cs, ts, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v):
+def _all_therapists(offset, lo, hi, cs, ts, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, cuts):
     T = len(ts) - 1
     loglik = np.empty(T)
     d_sdt = np.empty(T)
     d_sdc = np.empty(T)
     iters = np.empty(T, dtype=np.int64)
     grad = np.empty(len(offset))
+    grad_hi = np.zeros(len(offset))
     for t in nb.prange(T):
         ll, a, b, it = _therapist(
-            offset, y, cs, ts[t], ts[t + 1], sdt, sdc, zo, lwo, zi, lwi,
-            mode_u[t : t + 1], mode_v, grad,
+            offset, lo, hi, cs, ts[t], ts[t + 1], sdt, sdc, zo, lwo, zi, lwi,
+            mode_u[t : t + 1], mode_v, grad, grad_hi, cuts,
         )  # fmt: skip
         loglik[t] = ll
         d_sdt[t] = a
         d_sdc[t] = b
         iters[t] = it
-    return loglik, grad, d_sdt, d_sdc, iters
+    return loglik, grad, grad_hi, d_sdt, d_sdc, iters
 
 
 # Threads pay off only on large data: starting them costs more than a small cohort's work.

@@ -14,7 +14,7 @@ MODE_TOL = 1e-11  # Newton step size at which a mode counts as found
 MODE_MAX_ITER = 100
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _cdf(x):
     """The logistic distribution function, 1 at +inf and 0 at -inf."""
     if x >= 0.0:
@@ -23,15 +23,17 @@ def _cdf(x):
     return e / (1.0 + e)
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _log_cdf(x):
-    """The log of F(x), without overflow or cancellation."""
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _cdf_log(x):
+    """F(x) and log F(x) with one exp, without overflow or cancellation."""
     if x >= 0.0:
-        return -math.log1p(math.exp(-x))
-    return x - math.log1p(math.exp(x))
+        e = math.exp(-x)
+        return 1.0 / (1.0 + e), -math.log1p(e)
+    e = math.exp(x)
+    return e / (1.0 + e), x - math.log1p(e)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _session(lo, hi, eta):
     """One session's log-probability and its eta-derivatives under the cumulative logit.
 
@@ -40,24 +42,44 @@ def _session(lo, hi, eta):
     w = -dr/deta and w' = dw/deta. A binary outcome is the case of one threshold at 0
     (y = 1: lo = 0, hi = +inf; y = 0: lo = -inf, hi = 0), where r = y - p and w = p(1 - p).
     Since f1 - f0 = P (1 - F1 - F0), r = F1 + F0 - 1 (F1 = F(hi - eta), F0 = F(lo - eta),
-    f = F(1 - F) the density): no division by a P that may underflow.
+    f = F(1 - F) the density): no division by a P that may underflow. The end categories,
+    all of a binary outcome's, cost one exp.
     """
-    x1 = hi - eta
-    x0 = lo - eta
-    F1 = _cdf(x1)
-    F0 = _cdf(x0)
     if lo == -np.inf:
-        ll = _log_cdf(x1)
-    elif hi == np.inf:
-        ll = _log_cdf(-x0)
-    else:
-        ll = _log_cdf(x1) + _log_cdf(-x0) + math.log(-math.expm1(x0 - x1))
+        F1, ll = _cdf_log(hi - eta)
+        f1 = F1 * (1.0 - F1)
+        return ll, F1 - 1.0, f1, -f1 * (1.0 - 2.0 * F1)
+    if hi == np.inf:
+        G0, ll = _cdf_log(eta - lo)  # 1 - F0
+        f0 = G0 * (1.0 - G0)
+        return ll, 1.0 - G0, f0, f0 * (1.0 - 2.0 * G0)
+    F1, l1 = _cdf_log(hi - eta)
+    G0, l0 = _cdf_log(eta - lo)
+    F0 = 1.0 - G0
+    ll = l1 + l0 + math.log(-math.expm1(lo - hi))
     f1 = F1 * (1.0 - F1)
-    f0 = F0 * (1.0 - F0)
+    f0 = F0 * G0
     return ll, F1 + F0 - 1.0, f1 + f0, -f1 * (1.0 - 2.0 * F1) - f0 * (1.0 - 2.0 * F0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _slopes(lo, hi, eta):
+    """The (r, w, w') of _session without the log-probability, for the mode searches."""
+    if lo == -np.inf:
+        F1 = _cdf(hi - eta)
+        f1 = F1 * (1.0 - F1)
+        return F1 - 1.0, f1, -f1 * (1.0 - 2.0 * F1)
+    G0 = _cdf(eta - lo)  # 1 - F0
+    f0 = G0 * (1.0 - G0)
+    if hi == np.inf:
+        return 1.0 - G0, f0, f0 * (1.0 - 2.0 * G0)
+    F1 = _cdf(hi - eta)
+    F0 = 1.0 - G0
+    f1 = F1 * (1.0 - F1)
+    return F1 + F0 - 1.0, f1 + f0, -f1 * (1.0 - 2.0 * F1) - f0 * (1.0 - 2.0 * F0)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _upper(lo, hi, eta):
     """Derivatives in the upper threshold hi: (d log P, dr, dw); zero when hi = +inf."""
     if hi == np.inf:
@@ -165,7 +187,7 @@ def _client_mode(offset, lo, hi, s0, s1, shift, sdc, m, w_buf, cuts):
         W = 0.0
         Wp = 0.0
         for s in range(s0, s1):
-            _, r, w, wp = _session(lo[s], hi[s], offset[s] + shift + sdc * m)
+            r, w, wp = _slopes(lo[s], hi[s], offset[s] + shift + sdc * m)
             w_buf[0, s - s0] = w
             w_buf[1, s - s0] = wp
             R += r

@@ -14,6 +14,7 @@ from sessionmlm.engines.ml.quadrature_modes import (
     _client_mode,
     _joint_mode,
     _session,
+    _slopes,
     _upper,
 )
 
@@ -66,7 +67,7 @@ def _therapist(
         R[k] = 0.0
         for s in range(cs[c], cs[c + 1]):
             eta = offset[s] + sdt * mu + sdc * v[k]
-            _, r, w, wp = _session(lo[s], hi[s], eta)
+            r, w, wp = _slopes(lo[s], hi[s], eta)
             w_s[s - s_first] = w
             wp_s[s - s_first] = wp
             if cuts:

@@ -15,6 +15,7 @@ from sessionmlm.predictions import (
     AVERAGED,
     CONDITIONAL,
     averaged_probability,
+    category_probabilities,
     predicted_probabilities,
     probabilities_from_draws,
 )
@@ -267,7 +268,7 @@ def test_fit_predictions_come_from_converged_fits():
     from sessionmlm.predictions import predictions_from_estimates, predictions_from_posterior
 
     terms = ("caregiver_present", "child_age", "licensed")
-    data = SimpleNamespace(terms=terms, X=np.array([[1.0, 8.0, 0.0], [0.0, 12.0, 1.0]]))
+    data = SimpleNamespace(terms=terms, ordinal=False, X=np.array([[1.0, 8.0, 0.0], [0.0, 12.0, 1.0]]))
     estimates = pd.DataFrame({"estimate": [-0.5, 0.7, 0.05, -0.8]})
     variance = pd.DataFrame({"sd": [0.6, 0.9]})
     vcov = {"terms": ["Intercept", *terms], "matrix": (0.01 * np.eye(4)).tolist()}
@@ -292,3 +293,46 @@ def test_fit_predictions_come_from_converged_fits():
     )
     with pytest.raises(ValueError, match="vcov terms"):
         predictions_from_estimates(other_terms, data, plan({}))
+
+
+# --- Ordinal outcomes: the probability of each category ---------------------------------------
+
+CUTS = np.array([[-1.0, 0.4, 2.0]])
+
+
+def test_category_probabilities_are_the_cumulative_logits_differences():
+    eta = np.array([[-0.5, 1.7]])
+    probs = category_probabilities(eta, CUTS)
+    assert probs.shape == (1, 2, 4)
+    assert probs.sum(axis=-1) == pytest.approx(np.ones((1, 2)))
+    bounds = np.r_[-np.inf, CUTS[0], np.inf]
+    for a, e in enumerate(eta[0]):
+        expected = expit(bounds[1:] - e) - expit(bounds[:-1] - e)
+        assert probs[0, a] == pytest.approx(expected)
+
+
+def test_averaged_category_probabilities_equal_monte_carlo():
+    u = np.random.default_rng(3).normal(0, 1.4, 2_000_000)
+    eta = 0.6
+    probs = category_probabilities(np.array([[eta]]), CUTS, np.array([[1.4]]))[0, 0]
+    bounds = np.r_[-np.inf, CUTS[0], np.inf]
+    for k in range(4):
+        share = (expit(bounds[k + 1] - eta - u) - expit(bounds[k] - eta - u)).mean()
+        assert probs[k] == pytest.approx(share, abs=1e-3)
+
+
+def test_ordinal_predictions_give_each_category_and_sum_to_one():
+    rng = np.random.default_rng(4)
+    beta = np.column_stack([np.zeros(500), rng.normal(BETA[1:], 0.05, (500, 4))])
+    cuts = np.sort(rng.normal([-1.0, 0.4, 2.0], 0.05, (500, 3)), axis=1)
+    table = probabilities_from_draws(
+        TERMS, beta, np.full((500, 2), 0.7), plan({"stressful_event": 0.2}),
+        ordinal=(cuts, ("none", "some", "much", "all"), None),
+    )  # fmt: skip
+    assert set(table["category"]) == {"none", "some", "much", "all"}
+    sums = table.groupby(["kind", "caregiver_present", "licensed", "child_age"])["probability"]
+    assert sums.sum().to_numpy() == pytest.approx(1.0, abs=1e-6)
+    # A positive coefficient moves sessions up the scale: more "all" with a caregiver present.
+    top = table[(table.category == "all") & (table.kind == CONDITIONAL) & (table.licensed == 0)
+                & (table.child_age == 10)].set_index("caregiver_present")["probability"]  # fmt: skip
+    assert top[1] > top[0]

@@ -71,6 +71,32 @@ def averaged_probability(
     return (expit(np.asarray(eta)[..., None] + spread) * weights).sum(axis=-1)
 
 
+def category_probabilities(
+    eta: np.ndarray, thresholds: np.ndarray, sd_total: float | np.ndarray | None = None
+) -> np.ndarray:
+    """P(y = k) under the cumulative logit, (..., K), for eta (S, A) and thresholds (S, K-1).
+
+    logit P(y <= k) = theta_k - eta; with sd_total (S, 1) each cumulative probability is
+    averaged over u ~ N(0, sd_total^2) first (E[F(theta - eta - u)] = 1 - E[expit(eta - theta
+    + u)]), and the category probabilities are their differences.
+    """
+    gap = np.asarray(eta)[..., None] - np.asarray(thresholds)[:, None, :]  # (S, A, K-1)
+    if sd_total is None:
+        cumulative = expit(-gap)
+    else:
+        cumulative = 1 - averaged_probability(gap, np.asarray(sd_total)[..., None])
+    ends = np.zeros((*cumulative.shape[:-1], 1))
+    return np.diff(np.concatenate([ends, cumulative, ends + 1], axis=-1), axis=-1)
+
+
+def _kind_probabilities(kind, eta, sd_total, thresholds):
+    """(S, A) probabilities of a binary outcome, or (S, A, K) of an ordinal one's categories."""
+    averaged = sd_total if kind == AVERAGED else None
+    if thresholds is not None:
+        return category_probabilities(eta, thresholds, averaged)
+    return expit(eta) if averaged is None else averaged_probability(eta, averaged)
+
+
 def _check_terms(terms: list[str], plan: PredictionPlan) -> None:
     """Raise a ValueError naming whatever the model rows need and lack."""
     if "Intercept" not in terms:
@@ -85,8 +111,14 @@ def probabilities_from_draws(
     sd_draws: np.ndarray,
     plan: PredictionPlan,
     point: tuple[np.ndarray, np.ndarray] | None = None,
+    ordinal: tuple[np.ndarray, tuple[str, ...], np.ndarray | None] | None = None,
 ) -> pd.DataFrame:
     """One row per (kind, line setting, x value): probability with its 95% interval.
+
+    An ordinal outcome gives one row per category too (a `category` column): ordinal is
+    (threshold draws (S, K-1), category labels, point thresholds or None), its Intercept
+    coefficient is 0 in every draw and the thresholds take its place; without a point, its
+    probability is the mean over draws, so that a setting's categories add up to 1.
 
     Columns: kind, each of plan.lines (0 or 1), plan.x, probability, low, high. terms start
     with "Intercept"; the plan gives a value to every other term. beta_draws is (S, P), its
@@ -122,28 +154,33 @@ def probabilities_from_draws(
                 f"point sds must have {sd_draws.shape[1]} values like sd_draws' columns; "
                 f"got shape {point_sds.shape}"
             )
-        point_total = float(np.sqrt(np.sum(np.square(point_sds))))
+        point_total = np.array([[np.sqrt(np.sum(np.square(point_sds)))]])
+    cuts, categories, point_cuts = ordinal if ordinal is not None else (None, ("",), None)
 
     rows = []
     for setting in plan.line_settings():
         X = plan.model_rows(terms, setting)  # (A, P), one row per x value
         eta = beta_draws @ X.T  # (S, A): every draw at once
         for kind in (CONDITIONAL, AVERAGED):
-            if kind == CONDITIONAL:
-                probs = expit(eta)
-            else:
-                probs = averaged_probability(eta, sd_total)
+            probs = _kind_probabilities(kind, eta, sd_total, cuts)
             if point is None:
-                mid = np.median(probs, axis=0)
-            elif kind == CONDITIONAL:
-                mid = expit(X @ estimate)
+                # Category probabilities are averaged over draws, so that they add up to 1
+                # (medians need not); a binary outcome's is the median, as before.
+                mid = np.median(probs, axis=0) if cuts is None else probs.mean(axis=0)
             else:
-                mid = averaged_probability(X @ estimate, point_total)
+                at = None if cuts is None else np.asarray(point_cuts)[None, :]
+                mid = _kind_probabilities(kind, (X @ estimate)[None, :], point_total, at)[0]
             low, high = np.percentile(probs, [2.5, 97.5], axis=0)
-            rows += [
-                {"kind": kind, **setting, plan.x: x, "probability": p, "low": lo, "high": hi}
-                for x, p, lo, hi in zip(plan.x_values, mid, low, high, strict=True)
-            ]
+            if cuts is None:  # one category, the outcome's 1
+                mid, low, high = mid[:, None], low[:, None], high[:, None]
+            for k, category in enumerate(categories):
+                named = {} if cuts is None else {"category": category}
+                rows += [
+                    {"kind": kind, **setting, plan.x: x, **named, "probability": p,
+                     "low": lo, "high": hi}
+                    for x, p, lo, hi in zip(plan.x_values, mid[:, k], low[:, k], high[:, k],
+                                            strict=True)
+                ]  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -173,29 +210,50 @@ def predictions_from_posterior(result: Any, data: Any, plan: PredictionPlan) -> 
     """A converged fit's predictions under the plan from every posterior draw.
 
     result is an engines.FitResult whose posterior holds coefficients (S, P) and sigma (S, K),
-    data the model_data.ModelData it was fitted to; None when the fit did not converge.
+    and for an ordinal outcome thresholds (S, K-1) with coefficients lacking the intercept;
+    data is the model_data.ModelData it was fitted to. None when the fit did not converge.
     """
     if not result.converged:
         return None
     post = result.posterior
-    return probabilities_from_draws(["Intercept", *data.terms], post.coefficients, post.sigma, plan)
+    terms = ["Intercept", *data.terms]
+    if not data.ordinal:
+        return probabilities_from_draws(terms, post.coefficients, post.sigma, plan)
+    beta = np.column_stack([np.zeros(len(post.coefficients)), post.coefficients])
+    cuts = (np.asarray(post.thresholds), data.categories, None)
+    return probabilities_from_draws(terms, beta, post.sigma, plan, ordinal=cuts)
 
 
 def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
     """A converged fit's predictions under the plan from its estimates and their covariance.
 
-    fit.json's vcov gives the covariance; the SDs are held at their estimates
-    (predicted_probabilities). None when the fit did not converge.
+    fit.json's vcov gives the covariance (of the coefficients and, for an ordinal outcome, the
+    thresholds, whose draws are sorted: a draw out of order has no probabilities); the SDs are
+    held at their estimates (predicted_probabilities). None when the fit did not converge.
     """
     if not result.converged:
         return None
-    terms = ["Intercept", *data.terms]
     vcov = result.info["vcov"]
-    if vcov["terms"] != terms:
-        raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {terms}")
-    return predicted_probabilities(
-        terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]),
-        result.variance["sd"].to_numpy(), plan,
+    sds = result.variance["sd"].to_numpy()
+    if not data.ordinal:
+        terms = ["Intercept", *data.terms]
+        if vcov["terms"] != terms:
+            raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {terms}")
+        return predicted_probabilities(
+            terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]), sds, plan
+        )
+    names = [*data.terms, *data.threshold_names]
+    if vcov["terms"] != names:
+        raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {names}")
+    estimate = np.r_[result.estimates["estimate"], result.thresholds["estimate"]]
+    rng = np.random.default_rng(1)
+    draws = rng.multivariate_normal(estimate, np.array(vcov["matrix"]), ML_DRAWS, method="eigh")
+    p = len(data.terms)
+    beta = np.column_stack([np.zeros(ML_DRAWS), draws[:, :p]])
+    return probabilities_from_draws(
+        ["Intercept", *data.terms], beta, np.broadcast_to(sds, (ML_DRAWS, sds.size)), plan,
+        point=(np.r_[0.0, estimate[:p]], sds),
+        ordinal=(np.sort(draws[:, p:], axis=1), data.categories, estimate[p:]),
     )  # fmt: skip
 
 

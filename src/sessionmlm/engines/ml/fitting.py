@@ -264,6 +264,7 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     problems, notes = _problems(diagnostics, s)
     k = len(result.params)
     n = len(data.y)
+    model = result.model
     estimates = _estimates(names, result)
     thresholds = _thresholds(data, result, len(names)) if data.ordinal else None
     variance = _variance(data, result.params[result.model.k_fixed :], intervals)
@@ -279,10 +280,11 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
         "diagnostics": diagnostics,
         "wall_seconds": {"total": round(time.perf_counter() - start, 3)}
         | {key: round(v, 3) for key, v in timings.items()},
-        # The fixed effects' covariance (inverse negative Hessian), for meta-analyses and tests.
+        # The fixed effects' covariance (inverse negative Hessian), for meta-analyses and tests;
+        # an ordinal outcome's thresholds follow its coefficients, for predictions.
         "vcov": {
-            "terms": names,
-            "matrix": result.cov_params()[: len(names), : len(names)].tolist(),
+            "terms": [*names, *data.threshold_names] if data.ordinal else names,
+            "matrix": result.cov_params()[: model.k_fixed, : model.k_fixed].tolist(),
         },
         "summary": str(result.summary()).splitlines(),
     }

@@ -235,16 +235,13 @@ def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> 
         return None
     vcov = result.info["vcov"]
     sds = result.variance["sd"].to_numpy()
-    if not data.ordinal:
-        terms = ["Intercept", *data.terms]
-        if vcov["terms"] != terms:
-            raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {terms}")
-        return predicted_probabilities(
-            terms, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]), sds, plan
-        )
-    names = [*data.terms, *data.threshold_names]
+    names = [*data.terms, *data.threshold_names] if data.ordinal else ["Intercept", *data.terms]
     if vcov["terms"] != names:
         raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {names}")
+    if not data.ordinal:
+        return predicted_probabilities(
+            names, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]), sds, plan
+        )
     estimate = np.r_[result.estimates["estimate"], result.thresholds["estimate"]]
     rng = np.random.default_rng(1)
     draws = rng.multivariate_normal(estimate, np.array(vcov["matrix"]), ML_DRAWS, method="eigh")

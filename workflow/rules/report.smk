@@ -4,6 +4,7 @@ rule report:
         fits=lambda wc: fit_outputs(wc.cohort, "fit.json"),
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
+        thresholds=lambda wc: fit_outputs(wc.cohort, "thresholds.csv"),
         code=stage_code("report", *engines.engine_names()),
     output:
         report=report(

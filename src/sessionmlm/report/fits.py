@@ -24,17 +24,27 @@ class Fit:
     estimates: pd.DataFrame
     variance: pd.DataFrame
     info: dict[str, Any]
+    thresholds: pd.DataFrame | None = None  # an ordinal outcome's; None for a binary one
+
+    @property
+    def ordinal(self) -> bool:
+        """Whether the fit's outcome is ordinal (cumulative odds ratios, thresholds)."""
+        return self.info.get("outcome_type") == "ordinal"
 
 
 def load_fit(results_dir: Path, model: str, engine: str) -> Fit:
     """Read results/{cohort}/{model}/{engine}/."""
     folder = results_dir / model / engine
+    info = json.loads((folder / "fit.json").read_text())
+    cuts = folder / "thresholds.csv"
+    ordinal = info.get("outcome_type") == "ordinal" and cuts.is_file()
     return Fit(
         model=model,
         engine=engine,
         estimates=pd.read_csv(folder / "estimates.csv"),
         variance=pd.read_csv(folder / "variance.csv"),
-        info=json.loads((folder / "fit.json").read_text()),
+        info=info,
+        thresholds=pd.read_csv(cuts, dtype={"threshold": str}) if ordinal else None,
     )
 
 

@@ -12,13 +12,19 @@ from sessionmlm.variance import proportional_changes
 
 def _equation(fit: Fit, groups: list[str]) -> str:
     terms = [t for t in fit.estimates["term"] if t != "Intercept"]
-    fixed = " + ".join(["β₀"] + [f"β<sub>{escape(t)}</sub>·{escape(t)}" for t in terms])
+    linear = [f"β<sub>{escape(t)}</sub>·{escape(t)}" for t in terms]
     outcome = escape(fit.info["formula"].split("~")[0].strip())
+    if fit.ordinal:  # cumulative logit: thresholds in place of the intercept
+        k = len(fit.info.get("categories", [])) - 1
+        left = f"logit P({outcome} ≤ k) = θ<sub>k</sub> − ("
+        fixed, close = " + ".join(linear) or "0", f") for each of the {k} thresholds k"
+    else:
+        left, fixed, close = f"logit P({outcome} = 1) = ", " + ".join(["β₀", *linear]), ""
     engine = engine_of(fit)
     if engine.population_averaged:
         # A marginal model: no random effects; the engine says how it treats the clustering.
         return (
-            f"<p class='eq'>logit P({outcome} = 1) = {fixed}, averaged over "
+            f"<p class='eq'>{left}{fixed}{close}, averaged over "
             f"{' and '.join(escape(g) + 's' for g in groups)}; "
             f"{escape(engine.wording.dependence)}</p>"
         )
@@ -26,7 +32,24 @@ def _equation(fit: Fit, groups: list[str]) -> str:
     sds = "; ".join(
         f"u<sub>{escape(g)}</sub> ~ Normal(0, σ<sub>{escape(g)}</sub>²)" for g in groups
     )
-    return f"<p class='eq'>logit P({outcome} = 1) = {fixed} + {random}; {sds}</p>"
+    return f"<p class='eq'>{left}{fixed} + {random}{close}; {sds}</p>"
+
+
+def _thresholds_table(fit: Fit) -> str:
+    """An ordinal outcome's thresholds: where the latent scale is cut into categories."""
+    if fit.thresholds is None or fit.thresholds.empty:
+        return ""
+    rows = [
+        [escape(str(r.threshold)), num(r.estimate, 3), f"{num(r.ci_low, 3)} to {num(r.ci_high, 3)}",
+         num(r.std_error, 3)]
+        for r in fit.thresholds.itertuples()
+    ]  # fmt: skip
+    return html_table(
+        ["threshold", "estimate (log-odds)", "95% interval", "SE / SD"],
+        rows,
+        "Thresholds between adjacent categories, with every predictor at 0 and every random "
+        "intercept at 0: logit P(rating at or below the lower category)",
+    )
 
 
 def model_section(fit: Fit, null: Fit | None = None) -> str:
@@ -69,13 +92,16 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
         for r in est.itertuples()
     ]
     last = "P(β > 0)" if "prob_positive" in est else "p"
+    kind = "Cumulative odds ratios (a higher rating rather than a lower one)" if fit.ordinal else (
+        "Odds ratios")  # fmt: skip
     parts.append(
         html_table(
             ["term", "odds ratio", "95% interval", "log-odds", "SE / SD", last],
             rows,
-            f"Odds ratios, {info['n_obs']} sessions: {wording.estimates}",
+            f"{kind}, {info['n_obs']} sessions: {wording.estimates}",
         )
     )
+    parts.append(_thresholds_table(fit))
     parts.append(_variance_table(fit, null))
     parts.append(_missing_table(fit))
     parts.append(_diagnostics(fit))

@@ -25,7 +25,11 @@ def plain_language(
     level_of = {name: level for level, entries in table1.items() for name in entries}
     kinds = {name: e["kind"] for entries in table1.values() for name, e in entries.items()}
     outcome_name = fit.info["formula"].split("~")[0].strip()
-    outcome = escape(labels.get(outcome_name) or f"{outcome_name} was 1")
+    ordinal = fit.info.get("outcome_type") == "ordinal"
+    fallback = f"{outcome_name} was higher" if ordinal else f"{outcome_name} was 1"
+    outcome = escape(labels.get(outcome_name) or fallback)
+    if ordinal:  # a cumulative odds ratio: the same at every cut of the scale
+        outcome += " (a rating above any given point of the scale)"
     groups = [str(g) for g in fit.variance.get("level", [])] or desc["levels"][:-1]
     same, alike = escape(" and ".join(groups)), escape(" and ".join(plural(g) for g in groups))
     row = escape(desc["levels"][-1])  # the observation level's name: session
@@ -94,6 +98,12 @@ def plain_language(
         items.append(
             f"<li>{start}, the odds that {outcome} were {ratio:.2f} times as high ({lower}95% "
             f"interval {low:.2f} to {high:.2f}) {among}. {certain}</li>"
+        )
+    if ordinal:
+        note += (
+            f" {escape(outcome_name)} is an ordered rating, so each odds ratio is cumulative: "
+            "the odds of a rating above any point of the scale rather than at or below it, "
+            "the same at every point under the model's proportional-odds assumption."
         )
     return (
         "<p class='note'>Associations in observational data, not effects: how the odds "

@@ -136,3 +136,37 @@ def test_thresholds_out_of_order_have_no_likelihood():
     y, offset, outer, inner = small_ordinal(seed=4)
     quadrature, order = agq(y, offset, outer, inner, THRESHOLDS, 1.0, 1.0, 3)
     assert quadrature.evaluate(offset[order], 1.0, 1.0, np.array([0.5, 0.2, 1.0]))[0] == -np.inf
+
+
+def test_proportional_odds_check_fits_each_split(wine):
+    # Each split "rating k or higher" is a binary fit of its own; on wine (proportional odds
+    # is not rejected in the vignette's nominal_test) the split odds ratios bracket the
+    # cumulative ones.
+    from sessionmlm.engines.ml.settings import MlSettings
+    from sessionmlm.engines.ml.splits import split_odds_ratios
+
+    result = ml.fit(wine, {"points": 10})
+    cumulative = {r.term: (r.odds_ratio, r.or_low, r.or_high)
+                  for r in result.estimates.itertuples()}  # fmt: skip
+    rows = split_odds_ratios(wine, MlSettings(points=10), cumulative)
+    assert [r["split"] for r in rows[::2]] == ["2 or higher", "3 or higher", "4 or higher",
+                                               "5 or higher"]  # fmt: skip
+    shares = [r["share"] for r in rows[::2]]
+    assert shares == sorted(shares, reverse=True)
+    # Every warm wine was rated 2 or higher and no cold one 5: those splits are separated, and
+    # say so rather than report an infinite odds ratio.
+    for end in ("2 or higher", "5 or higher"):
+        split = [r for r in rows if r["split"] == end]
+        assert not any(r["converged"] for r in split)
+        assert "separation by temp[warm]" in split[0]["problem"]
+    # The split "3 or higher" is the binary model of rating >= 3, fitted directly:
+    direct = ml.fit(dataclasses.replace(wine, y=(wine.y >= 2).astype(float),
+                                        outcome_type="binary", categories=("0", "1")),
+                    {"points": 10, "profile": False})  # fmt: skip
+    second = {r["term"]: r["odds_ratio"] for r in rows if r["split"] == "3 or higher"}
+    assert second["temp[warm]"] == pytest.approx(direct.estimates.set_index("term").loc[
+        "temp[warm]", "odds_ratio"])  # fmt: skip
+    converged = [r for r in rows if r["converged"]]
+    assert len(converged) == 4
+    assert all(r["or_low"] < r["odds_ratio"] < r["or_high"] for r in converged)
+    assert not any(r["outside"] for r in converged)  # proportional odds holds on wine

@@ -268,7 +268,9 @@ def test_fit_predictions_come_from_converged_fits():
     from sessionmlm.predictions import predictions_from_estimates, predictions_from_posterior
 
     terms = ("caregiver_present", "child_age", "licensed")
-    data = SimpleNamespace(terms=terms, ordinal=False, X=np.array([[1.0, 8.0, 0.0], [0.0, 12.0, 1.0]]))
+    data = SimpleNamespace(
+        terms=terms, ordinal=False, X=np.array([[1.0, 8.0, 0.0], [0.0, 12.0, 1.0]])
+    )
     estimates = pd.DataFrame({"estimate": [-0.5, 0.7, 0.05, -0.8]})
     variance = pd.DataFrame({"sd": [0.6, 0.9]})
     vcov = {"terms": ["Intercept", *terms], "matrix": (0.01 * np.eye(4)).tolist()}

@@ -34,6 +34,19 @@ def _predictions(fitted: Fitted) -> dict[str, Any]:
     return fit_json_predictions(fitted, predictions_from_estimates)
 
 
+def _splits(fitted: Fitted) -> dict[str, Any]:
+    """An ordinal fit's proportional-odds check (splits.py); nothing for a binary outcome."""
+    data, result = fitted.data, fitted.result
+    if not data.ordinal or not result.converged:
+        return {}
+    from sessionmlm.engines.ml.splits import split_odds_ratios
+
+    cumulative = {r.term: (r.odds_ratio, r.or_low, r.or_high)
+                  for r in result.estimates.itertuples()}  # fmt: skip
+    settings = MlSettings.from_config(result.info["settings"])
+    return {"splits": split_odds_ratios(data, settings, cumulative)}
+
+
 def _diagnostics(info: dict[str, Any]) -> str:
     d = info["diagnostics"]
     if d.get("separation"):
@@ -79,7 +92,10 @@ ENGINE = Engine(
         diagnostics=_diagnostics,
     ),
     rank=0,  # its estimates and standard errors are what a meta-analysis assumes
-    after_fit=(AfterFit("predicted", _predictions, "predicted probabilities"),),
+    after_fit=(
+        AfterFit("predicted", _predictions, "predicted probabilities"),
+        AfterFit("splits", _splits, "proportional odds: each binary split fitted on its own"),
+    ),
     compares_models_by="likelihood",
     outcome_types=("binary", "ordinal"),
     code=("sessionmlm.intervals", "sessionmlm.predictions", "sessionmlm.prediction_plan"),

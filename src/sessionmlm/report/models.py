@@ -7,6 +7,7 @@ from html import escape
 
 from sessionmlm.htmlparts import html_table, num, with_interval
 from sessionmlm.report.fits import Fit, badge, engine_of, p_text
+from sessionmlm.report.ordinal import splits_table
 from sessionmlm.variance import proportional_changes
 
 
@@ -102,6 +103,7 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
         )
     )
     parts.append(_thresholds_table(fit))
+    parts.append(splits_table(fit))
     parts.append(_variance_table(fit, null))
     parts.append(_missing_table(fit))
     parts.append(_diagnostics(fit))

@@ -56,8 +56,9 @@ def predicted_table(fit: Fit | None) -> pd.DataFrame:
     if fit is None:
         return pd.DataFrame(columns=[*fixed, "probability", "low", "high"])
     plan = fit.info["predicted_for"]
-    columns = [*fixed, *plan["lines"], plan["x"], "probability", "low", "high"]
-    return pd.DataFrame(fit.info["predicted"]).assign(model=fit.model, engine=fit.engine)[columns]
+    table = pd.DataFrame(fit.info["predicted"]).assign(model=fit.model, engine=fit.engine)
+    category = ["category"] if "category" in table else []  # an ordinal outcome's
+    return table[[*fixed, *plan["lines"], plan["x"], *category, "probability", "low", "high"]]
 
 
 def kind_words(kind: str, groups: list[str]) -> str:
@@ -163,6 +164,8 @@ def predictions_section(
     groups = [str(g) for g in fit.variance["level"]]
     x = plan["x"]
     what = labels.get(outcome) or f"{outcome} was 1"
+    if "category" in pd.DataFrame(fit.info["predicted"][:1]):
+        what = f"{outcome} took each of its categories"
     lines = plan["lines"]
     across = (
         f", for each combination of {' and '.join(f'<code>{escape(n)}</code>' for n in lines)}"
@@ -181,6 +184,8 @@ def predictions_section(
         _chosen(plan),
     ]
     settings = pred[lines].drop_duplicates().to_dict("records") if lines else [{}]
+    if "category" in pred:
+        return "".join(parts) + _ordinal_predictions(pred, plan, settings, groups)
     for kind in (CONDITIONAL, AVERAGED):
         series = {}
         for setting in settings:
@@ -207,5 +212,50 @@ def predictions_section(
             rows,
             f"Predicted probabilities at {len(at)} values of {x}",
         )
+    )
+    return "".join(parts)
+
+
+def _table_values(plan: dict[str, Any]) -> list[float]:
+    """TABLE_POINTS x values spread over the plan's, for the tables under the plots."""
+    xs = plan["x_values"]
+    return sorted({xs[i] for i in np.linspace(0, len(xs) - 1, TABLE_POINTS).round().astype(int)})
+
+
+def _ordinal_predictions(
+    pred: pd.DataFrame, plan: dict[str, Any], settings: list[dict], groups: list[str]
+) -> str:
+    """Each category's probability: a plot per line setting (average units), then a table."""
+    x = plan["x"]
+    categories = list(dict.fromkeys(pred["category"]))
+    parts = []
+    for setting in settings:
+        series = {}
+        for category in categories:
+            rows = _select(pred, CONDITIONAL, setting, {"category": category})
+            series[str(category)] = list(
+                zip(rows[x], rows.probability, rows.low, rows.high, strict=True)
+            )
+        title = (f"Probability of each category by {x}, {line_label(setting)}, "
+                 f"{kind_words(CONDITIONAL, groups)}")  # fmt: skip
+        parts.append(
+            f"<figure>{line_plot(series, title, x, 'probability')}"
+            f"<figcaption>{escape(sentence(title))}, with 95% intervals; one line per "
+            "category.</figcaption></figure>"
+        )
+    rows = [
+        [escape(kind_words(kind, groups)), escape(line_label(setting)), _value(value)]
+        + [f"{num(r.probability)} ({num(r.low)} to {num(r.high)})"
+           for category in categories
+           for r in [_select(pred, kind, setting, {x: value, "category": category}).iloc[0]]]
+        for kind in (CONDITIONAL, AVERAGED) for setting in settings for value in _table_values(plan)
+    ]  # fmt: skip
+    header = ["for", "line", x, *(f"{escape(str(c))} (95% interval)" for c in categories)]
+    parts.append(
+        html_table(
+            header,
+            rows,
+            f"Predicted probability of each category at {len(_table_values(plan))} values of {x}",
+        )  # fmt: skip
     )
     return "".join(parts)

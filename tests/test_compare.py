@@ -6,11 +6,12 @@ from scipy import stats
 from sessionmlm.compare import information_criteria, likelihood_ratio_tests
 
 
-def info(terms, loglik, rows="r1", units=("therapist", "client"), converged=True):
+def info(terms, loglik, rows="r1", units=("therapist", "client"), converged=True, outcome="y"):
     k = len(terms) + len(units)
     return {"terms": ["Intercept", *terms], "loglik": loglik, "n_params": k + 1, "n_obs": 680,
             "rows_hash": rows, "units": dict.fromkeys(units, 10), "converged": converged,
-            "aic": -2 * loglik + 2 * (k + 1), "bic": 0.0}  # fmt: skip
+            "aic": -2 * loglik + 2 * (k + 1), "bic": 0.0,
+            "formula": f"{outcome} ~ {' + '.join(['1', *terms])} + (1 | therapist/client)"}  # fmt: skip
 
 
 def test_nested_pairs_get_a_chi_square_test_in_either_order():
@@ -31,6 +32,7 @@ def test_pairs_that_are_not_comparable_are_left_out():
         "c": info(["x", "y"], -398.0, rows="r2"),  # other sessions (missing values differ)
         "d": info(["x", "y"], -397.0, units=("therapist",)),  # other grouping
         "e": info(["x", "y", "z"], -396.0, converged=False),  # failed fits take no part
+        "f": info(["x", "y", "z"], -395.0, outcome="rating"),  # another outcome
     }
     assert likelihood_ratio_tests(fits).empty
 

@@ -14,6 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+
+def outcome_of(info: dict[str, Any]) -> str:
+    """The outcome a fit modelled: its formula's left-hand side."""
+    return info["formula"].split("~")[0].strip()
+
+
 COMPARISON_COLUMNS = [
     "smaller", "larger", "loglik_smaller", "loglik_larger", "statistic", "df", "p_value",
     "n_obs",
@@ -30,19 +36,23 @@ def information_criteria(fits: dict[str, dict[str, Any]]) -> pd.DataFrame:
             "loglik": info["loglik"],
             "aic": info["aic"],
             "bic": info["bic"],
+            "outcome": outcome_of(info),  # criteria compare models of one outcome only
         }
         for name, info in fits.items()
         if info.get("converged") and "loglik" in info
     ]
-    return pd.DataFrame(rows, columns=["model", "n_obs", "n_params", "loglik", "aic", "bic"])
+    columns = ["model", "n_obs", "n_params", "loglik", "aic", "bic", "outcome"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def nested_in(smaller: dict[str, Any], larger: dict[str, Any]) -> str | None:
     """Why smaller is not nested in larger for a likelihood-ratio test, or None if it is.
 
-    Nested here means: the same sessions (rows_hash), the same grouping levels, and the
-    smaller model's fixed-effect terms a proper subset of the larger's.
+    Nested here means: the same outcome, the same sessions (rows_hash), the same grouping
+    levels, and the smaller model's fixed-effect terms a proper subset of the larger's.
     """
+    if outcome_of(smaller) != outcome_of(larger):
+        return "models of different outcomes"
     if smaller.get("rows_hash") != larger.get("rows_hash"):
         return "fitted on different sessions (missing values differ), so not comparable"
     if list(smaller["units"]) != list(larger["units"]):
@@ -95,7 +105,7 @@ def checked(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """elpd_loo of each bayes model and its difference from the best one fitted on the same data.
 
-    Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
+    Only models of the same outcome are compared. Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
     differences); models fitted on other sessions (missing values) are not compared.
     """
     fitted = checked(infos)
@@ -103,7 +113,8 @@ def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for model, info in fitted.items():
         loo = info["checks"]["loo"]
         peers = {m: o for m, o in fitted.items() if o.get("rows_hash") == info.get("rows_hash")
-                 and o["checks"]["loo"]["unit"] == loo["unit"]}  # fmt: skip
+                 and o["checks"]["loo"]["unit"] == loo["unit"]
+                 and outcome_of(o) == outcome_of(info)}  # fmt: skip
         best = max(peers, key=lambda m: peers[m]["checks"]["loo"]["elpd"])
         if best == model:
             diff, se = 0.0, 0.0

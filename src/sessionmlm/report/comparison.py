@@ -35,24 +35,24 @@ def comparison_section(
     parts = ["<h2 id='comparison'>Model comparison</h2>", loo]
     if criteria is None:
         return "".join(parts)
-    parts += [
-        "<h3 id='lrt'>Maximum likelihood: information criteria and likelihood-ratio tests</h3>",
-        html_table(
-            ["model", rows, "parameters", "log-likelihood", "AIC", "BIC"],
-            [
+    parts.append(
+        "<h3 id='lrt'>Maximum likelihood: information criteria and likelihood-ratio tests</h3>"
+    )
+    outcomes = list(dict.fromkeys(criteria["outcome"]))
+    for outcome, group in criteria.groupby("outcome", sort=False):
+        # Criteria compare models of the same outcome only, so each outcome has its table.
+        named = f" of {outcome}" if len(outcomes) > 1 else ""
+        parts.append(
+            html_table(
+                ["model", rows, "parameters", "log-likelihood", "AIC", "BIC"],
                 [
-                    escape(r.model),
-                    str(r.n_obs),
-                    str(r.n_params),
-                    f"{r.loglik:.2f}",
-                    f"{r.aic:.1f}",
-                    f"{r.bic:.1f}",
-                ]
-                for r in criteria.itertuples()
-            ],
-            f"Information criteria (lower is better; BIC uses the number of {rows})",
-        ),  # fmt: skip
-    ]
+                    [escape(r.model), str(r.n_obs), str(r.n_params), f"{r.loglik:.2f}",
+                     f"{r.aic:.1f}", f"{r.bic:.1f}"]
+                    for r in group.itertuples()
+                ],
+                f"Information criteria{named} (lower is better; BIC uses the number of {rows})",
+            )  # fmt: skip
+        )
     if len(tests):
         parts.append(
             html_table(

@@ -105,8 +105,9 @@ def checked(infos: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def loo_comparison(infos: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """elpd_loo of each bayes model and its difference from the best one fitted on the same data.
 
-    Only models of the same outcome are compared. Differences are paired over the left-out units (SE = sqrt(J) * SD of the pointwise
-    differences); models fitted on other sessions (missing values) are not compared.
+    Only models of the same outcome are compared. Differences are paired over the left-out
+    units (SE = sqrt(J) * SD of the pointwise differences); models fitted on other sessions
+    (missing values) are not compared.
     """
     fitted = checked(infos)
     rows = []

@@ -46,8 +46,14 @@ def comparison_section(
             html_table(
                 ["model", rows, "parameters", "log-likelihood", "AIC", "BIC"],
                 [
-                    [escape(r.model), str(r.n_obs), str(r.n_params), f"{r.loglik:.2f}",
-                     f"{r.aic:.1f}", f"{r.bic:.1f}"]
+                    [
+                        escape(r.model),
+                        str(r.n_obs),
+                        str(r.n_params),
+                        f"{r.loglik:.2f}",
+                        f"{r.aic:.1f}",
+                        f"{r.bic:.1f}",
+                    ]
                     for r in group.itertuples()
                 ],
                 f"Information criteria{named} (lower is better; BIC uses the number of {rows})",

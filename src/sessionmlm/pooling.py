@@ -150,16 +150,24 @@ def pool_cohorts(
                 "give the same formula the same name in every cohort to pool it."
             )
             continue
-        per_cohort = {}
+        per_cohort, kinds = {}, {}
         for name, cohort in cohorts.items():
             if model not in cohort.models:
                 continue
             folder = results_dir / name / model / engine
             info = json.loads((folder / "fit.json").read_text())
+            kinds[name] = info.get("outcome_type", "binary")
             if not info["converged"]:
                 notes.append(f"{model}: {name}'s {engine} fit failed and is left out.")
                 continue
             per_cohort[name] = pd.read_csv(folder / "estimates.csv")
+        if len(set(kinds.values())) > 1:  # a cumulative odds ratio is not a binary one
+            notes.append(
+                f"{model}: not pooled, because its outcome is ordinal in some cohorts and binary "
+                f"in others ({', '.join(f'{c}: {k}' for c, k in kinds.items())}); give the "
+                "same outcome the same type in every cohort to pool it."
+            )
+            continue
         found, why = pool_model(model, per_cohort, cohorts, settings)
         rows += found
         notes += why

@@ -1,58 +1,21 @@
-"""The GEE engine: population-averaged logistic regression with a working dependence structure.
-
-statsmodels' GEE with a Binomial family (logit link) and robust (sandwich) standard errors.
-Two or more grouping levels use the Nested working structure (groups = the outermost level,
-dep_data = the inner levels' codes); one grouping level uses Exchangeable. The coefficients are
-marginal (population-averaged) log-odds ratios, smaller in magnitude than the conditional ones
-of a random-intercept model when clustering is strong. GEE has no random-effect variances: the
-variance table reports the working correlations implied by the fitted dependence parameters.
-"""
+"""The gee engine's fit: statsmodels GEE on a ModelData, to the output contract."""
 
 from __future__ import annotations
 
 import platform
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sessionmlm.engines import Engine, FitResult, Resources, Wording
+from sessionmlm.engines import FitResult
+from sessionmlm.engines.gee import QUANTITY
+from sessionmlm.engines.gee.settings import GeeSettings
 from sessionmlm.intervals import Z95
 from sessionmlm.model_data import ModelData
-
-COVARIANCES = ("robust", "bias_reduced")
-QUANTITY = "working correlation (GEE working dependence, not a random-effect variance)"
-
-
-@dataclass(frozen=True)
-class GeeSettings:
-    """GEE settings; defaults are documented in config/README.md."""
-
-    covariance: str = "robust"  # robust (sandwich) or bias_reduced (Mancl-DeRouen) SEs
-    max_iter: int = 100  # GEE iterations
-
-    @classmethod
-    def from_config(cls, settings: dict[str, Any] | None) -> GeeSettings:
-        """Build from the config's `gee` mapping; unknown keys or values name the valid ones."""
-        settings = dict(settings or {})
-        known = list(cls.__dataclass_fields__)
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise ValueError(
-                f"unknown gee setting(s) {', '.join(map(repr, unknown))}; "
-                f"valid keys: {', '.join(known)}"
-            )
-        s = cls(**settings)
-        if s.covariance not in COVARIANCES:
-            raise ValueError(
-                f"gee covariance {s.covariance!r} is not one of {', '.join(COVARIANCES)}"
-            )
-        if isinstance(s.max_iter, bool) or not isinstance(s.max_iter, int) or s.max_iter < 1:
-            raise ValueError(f"gee max_iter must be a positive integer, not {s.max_iter!r}")
-        return s
 
 
 def working_correlations(cov_struct: Any, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -193,40 +156,3 @@ def fit(
         "versions": versions(),
     }
     return FitResult(estimates=estimates, variance=variance, info=info)
-
-
-def _diagnostics(info: dict[str, Any]) -> str:
-    from html import escape
-
-    d = info["diagnostics"]
-    return (
-        f"{escape(str(d.get('working_covariance', '')))} working covariance, "
-        f"{escape(str(d.get('cov_type', '')))} standard errors, "
-        f"{d.get('iterations', '–')} iterations"
-    )
-
-
-ENGINE = Engine(
-    name="gee",
-    settings=GeeSettings.from_config,
-    fit=fit,
-    # Measured on the demo cohort (680 sessions): 0.2 GB and 1.7 s; about twice the room.
-    resources=Resources(threads=lambda settings: 1, memory_mb=(1000, 150), minutes=(10, 2)),
-    wording=Wording(
-        estimates="population-averaged estimates with 95% robust (sandwich) Wald intervals",
-        sd_intervals="working correlation",
-        advice="Consider a higher gee.max_iter or a simpler model.",
-        priors="none (estimating equations)",
-        dependence="sessions sharing a unit are correlated through a nested exchangeable working "
-        "correlation",
-        dependence_table="GEE working dependence (not random-effect variances)",
-        dependence_note="The correlation GEE assumed, on the scale of the 0/1 outcome, between two "
-        "sessions sharing a unit of that level (and every level above it). It only weights the "
-        "estimating equations; the robust standard errors do not rely on it, and it is not "
-        "comparable with the latent-scale ICCs of the other engines.",
-        diagnostics=_diagnostics,
-    ),
-    population_averaged=True,
-    rank=2,
-    code=("sessionmlm.intervals",),
-)

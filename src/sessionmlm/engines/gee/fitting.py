@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 import warnings
@@ -12,10 +13,16 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.engines import FitResult
-from sessionmlm.engines.gee import QUANTITY
+from sessionmlm.engines.gee import QUANTITY, ordinal
 from sessionmlm.engines.gee.settings import GeeSettings
 from sessionmlm.intervals import Z95
 from sessionmlm.model_data import ModelData
+
+log = logging.getLogger(__name__)
+INDEPENDENCE_QUANTITY = (
+    "none: independence working dependence (sessions uncorrelated in the working model; the "
+    "robust standard errors still allow for any dependence within the outermost level)"
+)
 
 
 def working_correlations(cov_struct: Any, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,16 +67,59 @@ def _estimates(terms: list[str], params: np.ndarray, se: np.ndarray) -> pd.DataF
     )
 
 
+def _binary_model(data: ModelData, working: str) -> tuple[Any, str]:
+    """GEE of a 0/1 outcome, with a note of its working dependence."""
+    from statsmodels.genmod.cov_struct import Exchangeable, Independence, Nested
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_estimating_equations import GEE
+
+    outer, dep_data = data.groups[0], None
+    if working == "independence":
+        cov_struct = Independence()
+        note = (
+            "independence (gee.working): sessions uncorrelated in the working model; the robust "
+            f"standard errors allow for any dependence within a {outer}"
+        )
+    elif len(data.groups) > 1:
+        cov_struct, dep_data = Nested(), np.column_stack(data.unit_of_session[1:])
+        note = (
+            f"nested exchangeable: one working correlation for two sessions of the same {outer}, "
+            f"a larger one when they share the {', '.join(data.groups[1:])} too"
+        )
+    else:
+        cov_struct = Exchangeable()
+        note = f"exchangeable: one working correlation for two sessions of the same {outer}"
+    exog = np.column_stack([np.ones(len(data.y)), data.X])
+    model = GEE(data.y, exog, groups=data.unit_of_session[0], family=Binomial(),
+                cov_struct=cov_struct, dep_data=dep_data)  # fmt: skip
+    return model, note
+
+
+def _dependence(
+    data: ModelData, working: str, cov_struct: Any
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per level: working correlation (icc column), raw dependence parameter, what they are."""
+    n = len(data.groups)
+    if working == "independence":
+        return np.zeros(n), np.full(n, np.nan), [INDEPENDENCE_QUANTITY] * n
+    if data.ordinal:
+        return ordinal.dependence(data, cov_struct)
+    if cov_struct is None:
+        return np.full(n, np.nan), np.full(n, np.nan), [QUANTITY] * n
+    icc, raw = working_correlations(cov_struct, n)
+    return icc, raw, [QUANTITY] * n
+
+
 def fit(
     data: ModelData, settings: dict[str, Any] | GeeSettings | None = None, threads: int = 2
 ) -> FitResult:
-    """Fit data with GEE; threads is accepted for the common engine signature and unused.
+    """Fit data with GEE, or OrdinalGEE for an ordinal outcome; threads is unused.
 
-    A fit that stops at the iteration limit or hits a singular matrix is returned with
-    converged = false and the reasons in `problems`, never as fine.
+    threads is accepted for the common engine signature. A fit that stops at the iteration
+    limit, or that statsmodels warns broke down (a singular matrix, a dependence parameter
+    gone to infinity), is returned with converged = false and the reasons in `problems`,
+    never as fine.
     """
-    from statsmodels.genmod.cov_struct import Exchangeable, Nested
-    from statsmodels.genmod.families import Binomial
     from statsmodels.genmod.generalized_estimating_equations import GEE
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, IterationLimitWarning
 
@@ -79,39 +129,42 @@ def fit(
             f"model {data.spec.name!r}: the gee engine needs at least one grouping level"
         )
     start = time.perf_counter()
-    terms = ["Intercept", *data.terms]
-    exog = np.column_stack([np.ones(len(data.y)), data.X])
-    groups = data.unit_of_session[0]
-    if len(data.groups) > 1:
-        cov_struct, dep_data = Nested(), np.column_stack(data.unit_of_session[1:])
+    if data.ordinal:
+        model, note, notes = ordinal.model(data, s.working)
+        terms = list(data.terms)
     else:
-        cov_struct, dep_data = Exchangeable(), None
-    model = GEE(data.y, exog, groups=groups, family=Binomial(), cov_struct=cov_struct,
-                dep_data=dep_data)  # fmt: skip
+        (model, note), notes = _binary_model(data, s.working), []
+        terms = ["Intercept", *data.terms]
+    for message in notes:
+        log.warning("%s: %s", data.spec.name, message)
     # statsmodels reports trouble (iteration limit, singular matrices) only as warnings; they
     # are recorded and turned into problems here rather than left to the caller's filters.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = model.fit(maxiter=s.max_iter, cov_type=s.covariance)
-    problems = [f"statsmodels {w.category.__name__}: {w.message}" for w in caught]
+        # GEE.fit also for OrdinalGEE: its own fit only rewraps this result (the same numbers)
+        # and fails on the None that GEE.fit returns after a singular update.
+        result = GEE.fit(model, maxiter=s.max_iter, cov_type=s.covariance)
+    # One line per kind: a structure that breaks down can warn hundreds of times.
+    problems = list(
+        dict.fromkeys(f"statsmodels {w.category.__name__}: {w.message}" for w in caught)
+    )
     failing = (ConvergenceWarning, IterationLimitWarning)
     trouble = any(issubclass(w.category, failing) for w in caught)
 
+    thresholds = None
     if result is None:
-        nan = np.full(len(terms), np.nan)
-        estimates = _estimates(terms, nan, nan)
-        icc = raw = np.full(len(data.groups), np.nan)
-        converged, diagnostics = False, {"iterations": None}
+        params = se = np.full(len(model.exog_names), np.nan)
+        converged, limited, diagnostics = False, True, {"iterations": None}
     else:
+        params, se = np.asarray(result.params), np.asarray(result.bse)
         history = result.fit_history["params"]
         # statsmodels' flag tests the score under the dependence parameters of the start of the
         # last iteration, and it updates them at the end of every iteration that does not
         # stop; a run that reaches max_iter (even max_iter = 1, from the independence start)
         # can be flagged converged for parameters never solved under the final dependence. A
         # singular update on the first iteration also leaves the flag true. Neither counts here.
-        converged = bool(result.converged) and len(history) < s.max_iter and not trouble
-        estimates = _estimates(terms, np.asarray(result.params), np.asarray(result.bse))
-        icc, raw = working_correlations(result.cov_struct, len(data.groups))
+        limited = not result.converged or len(history) >= s.max_iter
+        converged = not limited and not trouble
         change = np.max(np.abs(history[-1] - history[-2])) if len(history) > 1 else None
         diagnostics = {
             "iterations": len(history),
@@ -119,16 +172,23 @@ def fit(
             "score_tolerance": float(result.ctol),
             "max_abs_param_change_last_iteration": None if change is None else float(change),
         }
-    if not converged:
+    if data.ordinal:
+        params, se, thresholds = ordinal.split(data, params, se)
+    estimates = _estimates(terms, params, se)
+    if limited:
         problems.append(f"GEE iterations did not converge within max_iter = {s.max_iter}")
+    elif not converged:
+        problems.append("statsmodels warned that the fit broke down (above)")
     if not np.all(np.isfinite(estimates.std_error)):
         converged = False
         problems.append("standard errors are not all finite")
     diagnostics |= {
-        "working_covariance": type(cov_struct).__name__,
+        "working_covariance": type(model.cov_struct).__name__,
+        "working_covariance_note": note,
         "n_clusters": int(data.n_units[0]),
         "cov_type": s.covariance,
     }
+    icc, raw, quantity = _dependence(data, s.working, None if result is None else result.cov_struct)
     variance = pd.DataFrame(
         {
             "level": list(data.groups),
@@ -137,7 +197,7 @@ def fit(
             "sd_high": np.nan,
             "icc": icc,
             "mor": np.nan,
-            "quantity": QUANTITY,
+            "quantity": quantity,
             "dependence_parameter": raw,
             "units": list(data.n_units),
         }
@@ -149,10 +209,11 @@ def fit(
         "converged": converged,
         "status": "ok" if converged else "failed",
         "problems": problems,
+        "warnings": notes,
         "settings": asdict(s),
         "diagnostics": diagnostics,
         "seed": None,  # GEE is deterministic
         "wall_seconds": {"total": round(time.perf_counter() - start, 3)},
         "versions": versions(),
     }
-    return FitResult(estimates=estimates, variance=variance, info=info)
+    return FitResult(estimates=estimates, variance=variance, info=info, thresholds=thresholds)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 COVARIANCES = ("robust", "bias_reduced")
+WORKINGS = ("exchangeable", "independence")
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,9 @@ class GeeSettings:
 
     covariance: str = "robust"  # robust (sandwich) or bias_reduced (Mancl-DeRouen) SEs
     max_iter: int = 100  # GEE iterations
+    # The working dependence between sessions of a unit: exchangeable (nested exchangeable
+    # correlations for a 0/1 outcome, a global odds ratio for an ordinal one) or independence.
+    working: str = "exchangeable"
 
     @classmethod
     def from_config(cls, settings: dict[str, Any] | None) -> GeeSettings:
@@ -31,6 +35,8 @@ class GeeSettings:
             raise ValueError(
                 f"gee covariance {s.covariance!r} is not one of {', '.join(COVARIANCES)}"
             )
+        if s.working not in WORKINGS:
+            raise ValueError(f"gee working {s.working!r} is not one of {', '.join(WORKINGS)}")
         if isinstance(s.max_iter, bool) or not isinstance(s.max_iter, int) or s.max_iter < 1:
             raise ValueError(f"gee max_iter must be a positive integer, not {s.max_iter!r}")
         return s

@@ -18,7 +18,7 @@ from statsmodels.genmod.generalized_estimating_equations import OrdinalGEE
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from sessionmlm.engines import ESTIMATE_COLUMNS, THRESHOLD_COLUMNS, get, write_result
-from sessionmlm.engines.gee import fit
+from sessionmlm.engines.gee import WORKINGS, fit
 from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import ModelDataError, build_model_data
 
@@ -167,12 +167,18 @@ def cohort():
 
 
 @pytest.fixture(scope="module")
+def fits(cohort):
+    """The cohort fitted with each working dependence (the default first)."""
+    return {working: fit(cohort, {"working": working}) for working in WORKINGS}
+
+
+@pytest.fixture(scope="module")
 def truth():
     return population_averaged_truth()
 
 
-@pytest.mark.parametrize("working", ["independence", "exchangeable"])
-def test_simulated_cohort_recovers_the_population_averaged_truth(cohort, truth, working):
+@pytest.mark.parametrize("working", WORKINGS)
+def test_simulated_cohort_recovers_the_population_averaged_truth(fits, truth, working):
     cuts_true, beta_true, stray = truth
     # The marginal model is not exactly proportional odds (attenuation varies with eta), so
     # working structures weight the discrepancy differently. On one cohort of 27,180 sessions
@@ -180,7 +186,7 @@ def test_simulated_cohort_recovers_the_population_averaged_truth(cohort, truth, 
     # in any parameter; 0.02 allows for that.
     assert 0.05 < stray < 0.3
     allowance = 0.0 if working == "independence" else 0.02
-    result = fit(cohort, {"working": working})
+    result = fits[working]
     assert result.converged and result.info["problems"] == []
     est, cuts = result.estimates, result.thresholds
     assert list(est.term) == list(BETA)
@@ -194,10 +200,10 @@ def test_simulated_cohort_recovers_the_population_averaged_truth(cohort, truth, 
     assert result.info["diagnostics"]["n_clusters"] == 500
 
 
-def test_global_odds_ratio_working_dependence_is_reported(cohort):
-    result = fit(cohort, {})
+def test_global_odds_ratio_working_dependence_is_reported(fits):
+    assert get("gee").settings({}).working == "exchangeable"  # the default
+    result = fits["exchangeable"]
     info, var = result.info, result.variance
-    assert info["settings"]["working"] == "exchangeable"
     assert info["diagnostics"]["working_covariance"] == "GlobalOddsRatio"
     assert "global odds ratio" in info["diagnostics"]["working_covariance_note"]
     # Sessions of one therapist share its intercept: a global odds ratio well above 1.
@@ -210,8 +216,8 @@ def test_global_odds_ratio_working_dependence_is_reported(cohort):
     assert var[["sd", "sd_low", "sd_high", "mor"]].isna().all().all()
 
 
-def test_independence_reports_no_working_dependence(cohort):
-    result = fit(cohort, {"working": "independence"})
+def test_independence_reports_no_working_dependence(fits):
+    result = fits["independence"]
     var = result.variance
     assert result.info["warnings"] == []  # what the user asked for; nothing left out
     assert (var.icc == 0).all() and var.dependence_parameter.isna().all()

@@ -7,13 +7,14 @@ and b is the same, a positive coefficient meaning higher categories.
 
 Working dependence (gee.working):
 - exchangeable: GlobalOddsRatio("ordinal") within the outermost level (Heagerty & Zeger 1996;
-  the structure statsmodels' OrdinalGEE documents): one odds ratio between the indicators of
-  two sessions of the same unit; a session's own indicators keep their multinomial covariance.
-  It is not nested. The binary path's Nested structure cannot be used: OrdinalGEE hands
-  dep_data to GEE in the position of `exposure` (statsmodels 0.15.0), so the fit stops with
-  "exposure can only be used with the log link function" (test_gee_ordinal holds this), and
-  Nested on the expanded rows would treat a session's own indicators as exchangeable
-  correlated observations, ignoring their known multinomial covariance.
+  the structure of statsmodels' OrdinalGEE example, whose default is independence): one odds
+  ratio between the indicators of two sessions of the same unit; a session's own indicators
+  keep their multinomial covariance. It is not nested. The binary path's Nested structure
+  cannot be used: OrdinalGEE hands dep_data to GEE in the position of `exposure` (statsmodels
+  0.15.0), so the fit stops with "exposure can only be used with the log link function"
+  (test_gee_ordinal holds this); and Nested on the expanded rows would treat a session's own
+  indicators as exchangeable correlated observations, ignoring their known multinomial
+  covariance.
 - independence: OrdinalIndependence, sessions independent in the working model; the estimates
   are then exactly a proportional-odds logistic regression's (statsmodels' OrderedModel).
 """
@@ -62,7 +63,7 @@ def model(data: ModelData, working: str) -> tuple[Any, str, list[str]]:
 
     check_categories(data)
     outer, inner = data.groups[0], list(data.groups[1:])
-    warnings = []
+    notes = []
     if working == "independence":
         cov_struct = OrdinalIndependence()
         note = (
@@ -74,13 +75,13 @@ def model(data: ModelData, working: str) -> tuple[Any, str, list[str]]:
     else:
         cov_struct = GlobalOddsRatio("ordinal")
         note = (
-            "global odds ratio (Heagerty & Zeger 1996; the structure statsmodels documents for "
-            "OrdinalGEE): one odds ratio between the category indicators of two sessions of "
+            "global odds ratio (Heagerty & Zeger 1996; the structure of statsmodels' OrdinalGEE "
+            "example): one odds ratio between the category indicators of two sessions of "
             f"the same {outer}, a session's own indicators keeping their multinomial "
             "covariance; the ordinal counterpart of the exchangeable correlation, not nested"
         )
         if inner:
-            warnings.append(
+            notes.append(
                 f"the ordinal working dependence leaves out {', '.join(inner)}: statsmodels' "
                 "OrdinalGEE takes no nested working structure, so sessions of the same "
                 f"{inner[0]} are no more alike in the working model than other sessions of the "
@@ -88,8 +89,8 @@ def model(data: ModelData, working: str) -> tuple[Any, str, list[str]]:
                 f"allow for any dependence within a {outer}; only some efficiency may be lost."
             )
     # OrdinalGEE adds its own intercepts (one per split), so X goes in without one.
-    fitted = OrdinalGEE(data.y, data.X, groups=data.unit_of_session[0], cov_struct=cov_struct)
-    return fitted, note, warnings
+    gee = OrdinalGEE(data.y, data.X, groups=data.unit_of_session[0], cov_struct=cov_struct)
+    return gee, note, notes
 
 
 def split(

@@ -94,7 +94,7 @@ def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
 
     # An engine reruns its own fits (both models), not the other engine's, not ingest or
     # check_model; the report uses every engine's wording, so it reruns too.
-    with edited(project, "engines/gee.py"):
+    with edited(project, "engines/gee/fitting.py"):
         assert planned(project) == {"fit": 2} | downstream
         assert fits_planned(project) == {"null/gee", "small/gee"}
 

@@ -53,7 +53,11 @@ def test_output_contract(small, tmp_path):
     assert info["units"] == {"therapist": 60, "client": 200} and info["n_obs"] == 700
     assert info["diagnostics"]["working_covariance"] == "Nested"
     assert info["diagnostics"]["n_clusters"] == 60
-    assert info["settings"] == {"covariance": "robust", "max_iter": 100}
+    assert info["settings"] == {"covariance": "robust", "max_iter": 100, "working": "exchangeable"}
+    assert (
+        info["warnings"] == []
+        and "nested exchangeable" in info["diagnostics"]["working_covariance_note"]
+    )
     assert list(var.level) == ["therapist", "client"]
     assert (var["quantity"] == QUANTITY).all() and "not a random-effect variance" in QUANTITY
     assert var[["sd", "sd_low", "sd_high", "mor"]].isna().all().all()
@@ -121,6 +125,25 @@ def test_agrees_with_logistic_regression_without_clustering(unclustered):
     assert np.allclose(est.std_error, clustered.bse, rtol=0.02)
 
 
+def test_independence_working_covariance_is_clustered_logistic_regression(small):
+    """Exact reference: GEE with independence working covariance solves the logistic score
+    equations, and its sandwich is the therapist-clustered sandwich of that fit."""
+    result = fit(small, {"working": "independence"})
+    est, var = result.estimates, result.variance
+    assert result.converged and result.info["diagnostics"]["working_covariance"] == "Independence"
+    exog = np.column_stack([np.ones(len(small.y)), small.X])
+    clustered = sm.Logit(small.y, exog).fit(
+        disp=0,
+        cov_type="cluster",
+        cov_kwds={"groups": small.unit_of_session[0], "use_correction": False},
+    )
+    assert np.allclose(est.estimate, clustered.params, atol=1e-8)
+    assert np.allclose(est.std_error, clustered.bse, rtol=1e-8)
+    # No working correlation was estimated: the one assumed is 0, and the table says so.
+    assert (var.icc == 0).all() and var.dependence_parameter.isna().all()
+    assert var.quantity.str.startswith("none: independence").all()
+
+
 def exact_marginal_log_or(beta, sd, eta):
     """Population-averaged log-odds ratio of a 0/1 predictor at fixed-part linear predictor eta."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(60)
@@ -186,3 +209,5 @@ def test_unknown_setting_names_the_valid_keys(small):
         fit(small, {"chains": 4})
     with pytest.raises(ValueError, match="robust, bias_reduced"):
         fit(small, {"covariance": "naive"})
+    with pytest.raises(ValueError, match="exchangeable, independence"):
+        fit(small, {"working": "nested"})

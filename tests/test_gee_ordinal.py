@@ -212,14 +212,16 @@ def test_global_odds_ratio_working_dependence_is_reported(fits):
     assert "global odds ratio" in var.quantity[0] and "not a correlation" in var.quantity[0]
     # The client level has no working dependence of its own, and fit.json says so.
     assert np.isnan(var.dependence_parameter[1]) and var.quantity[1].startswith("none: ")
-    assert len(info["warnings"]) == 1 and "leaves out client" in info["warnings"][0]
+    # ... in the note on the working covariance, not as a warning that would badge the fit.
+    assert "leaves out client" in info["diagnostics"]["working_covariance_note"]
+    assert info["warnings"] == []
     assert var[["sd", "sd_low", "sd_high", "mor"]].isna().all().all()
 
 
 def test_independence_reports_no_working_dependence(fits):
     result = fits["independence"]
     var = result.variance
-    assert result.info["warnings"] == []  # what the user asked for; nothing left out
+    assert "leaves out" not in result.info["diagnostics"]["working_covariance_note"]
     assert (var.icc == 0).all() and var.dependence_parameter.isna().all()
     assert var.quantity.str.startswith("none: independence").all()
 

@@ -135,8 +135,11 @@ def fit(
     else:
         (model, note), notes = _binary_model(data, s.working), []
         terms = ["Intercept", *data.terms]
+    # What the working dependence leaves out is part of its description, not a warning: the
+    # estimates and robust standard errors stay valid (a fit is not badged for it).
     for message in notes:
-        log.warning("%s: %s", data.spec.name, message)
+        log.info("%s: %s", data.spec.name, message)
+    note = " ".join([note, *notes])
     # statsmodels reports trouble (iteration limit, singular matrices) only as warnings; they
     # are recorded and turned into problems here rather than left to the caller's filters.
     with warnings.catch_warnings(record=True) as caught:
@@ -209,7 +212,7 @@ def fit(
         "converged": converged,
         "status": "ok" if converged else "failed",
         "problems": problems,
-        "warnings": notes,
+        "warnings": [],
         "settings": asdict(s),
         "diagnostics": diagnostics,
         "seed": None,  # GEE is deterministic

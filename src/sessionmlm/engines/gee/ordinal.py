@@ -35,7 +35,7 @@ ODDS_RATIO_QUANTITY = (
 )
 NOT_NESTED_QUANTITY = (
     "none: the ordinal working dependence is not nested (one global odds ratio per unit of the "
-    "outermost level; see fit.json warnings)"
+    "outermost level; see fit.json's working_covariance_note)"
 )
 
 

@@ -19,7 +19,8 @@ def test_committed_config_and_demo_cohort_load(demo_config):
         "hispanic_latinx", "ebp_attitudes", "emotional_exhaustion", "direct_hours",
     }  # fmt: skip
     assert demo.grouping_levels == ("therapist", "client")
-    assert demo.outcome.sources == ("hw_assigned", "hw_reviewed")
+    assert list(demo.outcomes) == ["homework"]
+    assert demo.outcomes["homework"].sources == ("hw_assigned", "hw_reviewed")
 
 
 def test_config_yaml_states_the_engine_defaults(demo_config):
@@ -207,3 +208,70 @@ def test_config_yaml_shows_the_meta_analysis_defaults_commented_out():
     shown = yaml.safe_load(re.sub(r"^#", "", block.group(1), flags=re.M))
     assert shown == DEFAULT_META_ANALYSIS
     assert "meta_analysis" not in yaml.safe_load(text)  # the code's defaults apply
+
+
+TWO_OUTCOMES = {
+    "homework": {"any_of": ["hw_assigned", "hw_reviewed"], "positive": [1], "negative": [0]},
+    "assigned": {"column": "hw_assigned"},
+}
+
+
+def loaded(tmp_path, cohort):
+    from sessionmlm.simulate import CohortShape, simulate_cohort
+
+    table = simulate_cohort(CohortShape(10, 20, 40), seed=1)
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    return load_config(config, workdir=tmp_path).cohorts["tiny"]
+
+
+def several(**edits):
+    cohort = changed(**edits)
+    del cohort["outcome"]
+    return cohort | {"outcomes": TWO_OUTCOMES}
+
+
+def test_several_outcomes_each_model_naming_one(tmp_path):
+    models = {"any": "homework ~ licensed + (1 | therapist)",
+              "set": "assigned ~ licensed + (1 | therapist)"}  # fmt: skip
+    cohort = loaded(tmp_path, several(models=models, labels={"assigned": "homework was set"}))
+    assert list(cohort.outcomes) == ["homework", "assigned"]
+    assert cohort.outcomes["assigned"].sources == ("hw_assigned",)
+    assert cohort.outcomes["assigned"].key == "outcomes.assigned"
+    assert cohort.labels["assigned"] == "homework was set"  # any outcome may have a label
+
+
+def test_a_model_must_name_one_of_the_outcomes(tmp_path):
+    models = {
+        "m": "assgned ~ licensed + (1 | therapist)",
+        "n": "homework ~ assigned + (1 | therapist)",
+    }
+    message = problems_for(tmp_path, several(models=models))
+    assert (
+        "models.m: outcome 'assgned' is not one of the cohort's outcomes (homework, assigned; set "
+        "under outcomes). Closest: 'assigned'" in message
+    )
+    assert "models.n: 'assigned' is an outcome, not a predictor" in message
+
+
+def test_outcome_or_outcomes_exactly_one(tmp_path):
+    both = changed(outcomes=TWO_OUTCOMES)
+    message = problems_for(tmp_path, both)
+    assert "give the outcome under outcome: (one outcome) or outcomes: (several" in message
+    assert "not both" in message
+    neither = changed()
+    del neither["outcome"]
+    assert "give the outcome under outcome:" in problems_for(tmp_path, neither)
+
+
+def test_outcomes_are_named_by_their_keys_and_not_configured_as_predictors(tmp_path):
+    outcomes = {"assigned": {"name": "set", "column": "hw_assigned"}}
+    cohort = changed(outcomes=outcomes, models={"m": "assigned ~ 1 + (1 | therapist)"})
+    del cohort["outcome"]
+    message = problems_for(tmp_path, cohort)
+    assert "outcomes.assigned.name: under outcomes the key is the outcome's name" in message
+    edits = {"codes": {"homework": {"Y": 1}}, "variables": {"homework": {"type": "binary"}}}
+    message = problems_for(tmp_path, changed(**edits))
+    assert "codes.homework: 'homework' is an outcome, defined under outcome; remove" in message
+    assert "variables.homework: 'homework' is an outcome" in message

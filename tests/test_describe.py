@@ -24,7 +24,8 @@ def test_counts_sizes_base_rate_and_levels(demo_config):
     assert sum(hist.values()) == 274 and sum(int(k) * v for k, v in hist.items()) == 680
     assert desc["sizes"]["client_per_therapist"]["max"] <= 6
     raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
-    assert np.isclose(desc["outcome"]["base_rate"], (raw.hw_assigned | raw.hw_reviewed).mean())
+    homework = desc["outcomes"]["homework"]
+    assert np.isclose(homework["base_rate"], (raw.hw_assigned | raw.hw_reviewed).mean())
     assert set(desc["table1"]["therapist"]) == {"licensed", "hispanic_latinx", "ebp_attitudes",
                                                 "emotional_exhaustion", "direct_hours", "n_ebps_trained"}  # fmt: skip
     assert "child_age" in desc["table1"]["client"]
@@ -72,3 +73,20 @@ def test_numeric_summaries_show_no_individual_extremes():
     assert (entry["q1"], entry["median"], entry["q3"]) == (6.5, 9.0, 11.5)
     few = summarise_variable(ages.head(10), min_cell=11)
     assert few["suppressed"] and "mean" not in few
+
+
+def test_each_outcome_is_described(demo_config):
+    from dataclasses import replace
+
+    from sessionmlm.outcomes import Outcome
+
+    cohort, table = canonical_demo(demo_config)
+    reviewed = Outcome("reviewed", ("hw_reviewed",))
+    cohort = replace(cohort, outcomes=cohort.outcomes | {"reviewed": reviewed})
+    raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
+    table.insert(4, "reviewed", raw.hw_reviewed.astype(float))
+    desc = describe(table, cohort, min_cell=11)
+    assert list(desc["outcomes"]) == ["homework", "reviewed"]
+    assert np.isclose(desc["outcomes"]["reviewed"]["base_rate"], raw.hw_reviewed.mean())
+    assert desc["outcomes"]["reviewed"]["positive"]["n"] == raw.hw_reviewed.sum()
+    assert "reviewed" not in {c for level in desc["table1"].values() for c in level}

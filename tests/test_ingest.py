@@ -151,3 +151,38 @@ def test_missing_data_stop_makes_missing_values_problems(tmp_path, tiny_table):
     assert [str(p).split(":")[1] for p in check.problems] == [
         " column 'child_age', rows 4, 11 (2 in all)"
     ]
+
+
+def cohort_with_outcomes(tmp_path, table, outcomes, **edits):
+    """The tiny cohort with `outcomes:` in place of its `outcome:`."""
+    cohort = copy.deepcopy(TINY_COHORT) | edits | {"outcomes": outcomes}
+    del cohort["outcome"]
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    return load_config(config, workdir=tmp_path).cohorts["tiny"]
+
+
+HOMEWORK = {"any_of": ["hw_assigned", "hw_reviewed"], "positive": [1], "negative": [0]}
+
+
+def test_each_outcome_gets_its_column_its_record_and_its_own_problems(tmp_path, tiny_table):
+    cohort = cohort_with_outcomes(
+        tmp_path, tiny_table, {"homework": HOMEWORK, "reviewed": {"column": "hw_reviewed"}}
+    )
+    table, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert check.ok
+    assert list(table.columns[:5]) == ["therapist", "client", "session", "homework", "reviewed"]
+    assert np.array_equal(table.reviewed, tiny_table.hw_reviewed.to_numpy(float))
+    assert check.variables["reviewed"]["type"] == "binary"
+    assert check.variables["reviewed"]["type_inferred"] is False
+    tiny_table.loc[3, "hw_reviewed"] = 7
+    cohort = cohort_with_outcomes(
+        tmp_path / "b", tiny_table, {"homework": HOMEWORK, "reviewed": {"column": "hw_reviewed"}}
+    )
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    text = "\n".join(str(p) for p in check.problems)
+    # One bad cell, found for each outcome that reads it, each naming its own keys.
+    assert "List them under outcome.positive" not in text
+    assert "List them under outcomes.homework.positive or outcomes.homework.negative" in text
+    assert "List them under outcomes.reviewed.positive or outcomes.reviewed.negative" in text

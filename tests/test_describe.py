@@ -90,3 +90,26 @@ def test_each_outcome_is_described(demo_config):
     assert np.isclose(desc["outcomes"]["reviewed"]["base_rate"], raw.hw_reviewed.mean())
     assert desc["outcomes"]["reviewed"]["positive"]["n"] == raw.hw_reviewed.sum()
     assert "reviewed" not in {c for level in desc["table1"].values() for c in level}
+
+
+def test_an_ordinal_outcome_is_described_by_category_with_small_cells_withheld():
+    from sessionmlm.describe import describe_outcome
+    from sessionmlm.outcomes import Outcome
+
+    extent = Outcome(
+        "extent", ("rating",), key="outcomes.extent", kind="ordinal", order=(0, 1, 2, 3)
+    )
+    values = pd.Series([0.0] * 30 + [1.0] * 20 + [2.0] * 15 + [3.0] * 4 + [np.nan] * 2)
+    entry = describe_outcome(values, extent, min_cell=11)
+    assert entry["type"] == "ordinal" and entry["n"] == 69 and entry["missing"] == 2
+    assert "base_rate" not in entry
+    # 4 sessions rated 3 are too few to show; with the total shown, the next smallest (15)
+    # is withheld too, or 69 - 30 - 20 - 15 would give the 4 away.
+    assert entry["categories"] == {
+        "0": {"n": 30, "suppressed": False}, "1": {"n": 20, "suppressed": False},
+        "2": {"n": None, "suppressed": True}, "3": {"n": None, "suppressed": True},
+    }  # fmt: skip
+    values = pd.Series([0.0] * 30 + [1.0] * 20 + [2.0] * 15 + [3.0] * 12)
+    assert not any(
+        c["suppressed"] for c in describe_outcome(values, extent, 11)["categories"].values()
+    )

@@ -186,3 +186,20 @@ def test_structure_section_gives_each_outcome_its_base_rate():
     assert "Base rate of <code>set</code>: 25.0% of 60 sessions." in html
     assert "50.0% of sessions with homework; 25.0% of sessions with set" in html  # the diagram
     assert "<p>Outcome <code>set</code> (any of a): base rate <strong>25.0%</strong>" in html
+
+
+def test_structure_section_gives_an_ordinal_outcome_its_shares_by_category():
+    desc = synthetic_desc([1] * 30 + [2] * 15)
+    desc["outcomes"]["extent"] = {
+        "name": "extent", "type": "ordinal", "sources": ["rating"], "n": 60, "missing": 2,
+        "categories": {"low": {"n": 30, "suppressed": False}, "mid": {"n": None, "suppressed": True},
+                       "high": {"n": None, "suppressed": True}},
+    }  # fmt: skip
+    html = structure_section(desc)
+    assert "<code>extent</code> by category: low 50.0%, mid withheld, high withheld of 60" in html
+    assert (
+        "<p>Outcome <code>extent</code> (rating, ordinal, categories lowest first): <strong>low "
+        "50.0%, mid withheld, high withheld</strong> of 60 sessions; 2 sessions without it. "
+        "Categories with few sessions are withheld for privacy.</p>" in html
+    )
+    assert "with extent" not in html  # the diagram's note gives base rates only

@@ -22,7 +22,7 @@ from sessionmlm.documents import (
     schema_problems,
 )
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.outcomes import Outcome, read_outcomes
+from sessionmlm.outcomes import Outcome, model_outcome_problems, read_outcomes
 from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.privacy import Privacy
 from sessionmlm.tables import ReadOptions, TableError, read_columns
@@ -210,7 +210,7 @@ def build_cohort(
                 problems.append(
                     f"{where}: {key}.{column}: no such column.{_closest(column, sorted(canonical))}"
                 )
-            elif column in outcomes:  # would be read as a predictor over the outcome's column
+            elif column in outcomes and (key != "codes" or outcomes[column].from_codes):
                 problems.append(
                     f"{where}: {key}.{column}: {column!r} is an outcome, defined under "
                     f"{outcomes[column].key}; remove the line."
@@ -233,6 +233,8 @@ def build_cohort(
               for e, o in overrides.items()}  # fmt: skip
     settings, found = registry.typed_settings(merged, where)
     problems += found
+    fitted_by = {e: registry.get(e).outcome_types for e in settings}  # outcome types it fits
+    ordinal_outcomes = {name for name, outcome in outcomes.items() if outcome.ordinal}
     models = {}
     for model_name, formula in raw["models"].items():
         try:
@@ -240,8 +242,7 @@ def build_cohort(
         except FormulaError as error:
             problems.append(f"{where}: models.{model_name}: {error}")
             continue
-        if spec.outcome not in outcomes:
-            problems.append(f"{where}: models.{model_name}: " + _not_an_outcome(spec, outcomes))
+        problems += model_outcome_problems(spec, outcomes, fitted_by, where)
         for term in spec.predictors:
             if term in levels or term in outcomes:
                 what = "a level id" if term in levels else "an outcome"
@@ -268,8 +269,10 @@ def build_cohort(
         models[model_name] = spec
     # The setting's messages reach fit.json and the report: the file as the project names it.
     predictions, found = check_setting(
-        raw.get("predictions"), models, raw.get("variables", {}), project_path(config_file, workdir)
-    )
+        raw.get("predictions"), models, raw.get("variables", {}),
+        project_path(config_file, workdir),
+        ordinal={n for n, spec in models.items() if spec.outcome in ordinal_outcomes},
+    )  # fmt: skip
     problems += found
     if problems:
         return None, problems
@@ -295,20 +298,6 @@ def build_cohort(
         predictions=predictions,
     )
     return cohort, []
-
-
-def _not_an_outcome(spec: ModelSpec, outcomes: dict[str, Outcome]) -> str:
-    """Why a model's left-hand side is refused, naming the outcomes it may name."""
-    if len(outcomes) == 1:
-        (outcome,) = outcomes.values()
-        return (
-            f"outcome {spec.outcome!r} is not the cohort's outcome {outcome.name!r} (set under "
-            f"{'outcome.name' if outcome.key == 'outcome' else 'outcomes'})."
-        )
-    return (
-        f"outcome {spec.outcome!r} is not one of the cohort's outcomes ({', '.join(outcomes)}; "
-        f"set under outcomes).{_closest(spec.outcome, list(outcomes))}"
-    )
 
 
 def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:

@@ -59,17 +59,35 @@ def summarise_variable(values: pd.Series, min_cell: int, kind: str | None = None
 
 
 def describe_outcome(values: pd.Series, outcome: Outcome, min_cell: int) -> dict[str, Any]:
-    """An outcome over the sessions: how many have it, and its base rate."""
+    """An outcome over the sessions: how many have it, its base rate or its categories.
+
+    An ordinal outcome's sessions per category (values are category indices) are cells under
+    the privacy rule; when one category alone is small, the next smallest is suppressed too,
+    or the total would give it away.
+    """
     present = values.dropna()
-    return {
+    entry = {
         "name": outcome.name,
-        "type": "binary",
+        "type": outcome.kind,
         "sources": list(outcome.sources),
         "n": int(len(present)),
         "missing": int(values.isna().sum()),
-        "base_rate": float(present.mean()) if len(present) else None,
-        "positive": suppress(int((present == 1).sum()), min_cell),
     }
+    if outcome.at_least is not None:
+        entry["at_least"] = str(outcome.at_least)
+    if not outcome.ordinal:
+        return entry | {
+            "base_rate": float(present.mean()) if len(present) else None,
+            "positive": suppress(int((present == 1).sum()), min_cell),
+        }
+    counts = [int((present == i).sum()) for i in range(len(outcome.categories))]
+    cells = [suppress(count, min_cell) for count in counts]
+    small = [i for i, cell in enumerate(cells) if cell["suppressed"]]
+    if len(small) == 1:
+        shown = [i for i, cell in enumerate(cells) if not cell["suppressed"]]
+        if shown:
+            cells[min(shown, key=lambda i: counts[i])] = {"n": None, "suppressed": True}
+    return entry | {"categories": dict(zip(outcome.categories, cells, strict=True))}
 
 
 def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sessionmlm.cells import CodeMatcher, as_code, whole_floats
+from sessionmlm.cells import CodeMatcher, as_code, recode, whole_floats
 from sessionmlm.config import Cohort
-from sessionmlm.outcomes import outcome_values
+from sessionmlm.outcomes import coded_values, scored_values
 from sessionmlm.privacy import Privacy
 from sessionmlm.problems import SHOW_ROWS, Problem, Quirk, Validation, ValidationError
 from sessionmlm.pseudonyms import pseudonym_key, pseudonymise
@@ -154,10 +154,18 @@ def to_canonical(
         quirk(column, folded.sum(), "missing codes matched ignoring letter case")
 
     _identifiers(cohort, text, is_missing, problem, quirk)
+    config = cohort.config_file.name
     table = pd.DataFrame(index=joined.table.index)
     variables = {}
     for name, outcome in cohort.outcomes.items():
-        table[name] = outcome_values(outcome, text, is_missing, problem, quirk)
+        if outcome.from_codes:
+            table[name] = coded_values(outcome, text, is_missing, problem, quirk)
+        else:
+            source = outcome.sources[0]
+            cells = text[source].where(~is_missing[source])
+            if name in cohort.codes:
+                cells = apply_codes(name, source, cells, cohort.codes[name], config, problem, quirk)
+            table[name] = scored_values(outcome, cells, config, problem, quirk)
         variables[name] = outcome.variable(cohort.session_level)
     # A unit is identified within its parent (as lme4's therapist/client), so a nesting error,
     # reported above, does not also look like a variable varying within a unit.
@@ -166,22 +174,11 @@ def to_canonical(
         level: ids[0] if i == 0 else ids[0].str.cat(ids[1 : i + 1], sep="/")
         for i, level in enumerate(cohort.grouping_levels)
     }
-    config = cohort.config_file.name
     for column in predictors:
         source = source_of[column]
         cells = text[source].where(~is_missing[source])
         if column in cohort.codes:
-            codes = {as_code(k): v for k, v in cohort.codes[column].items()}
-            matched, folded_codes = CodeMatcher(codes).match(cells)
-            bad = (cells.notna() & matched.isna()).to_numpy()
-            problem(
-                source,
-                bad,
-                f"value(s) {sorted(cells[bad].unique())[:5]} are not in codes.{column}",
-                f"Add them under codes.{column} in {config}, or under missing.",
-            )
-            quirk(source, folded_codes.sum(), f"codes.{column} matched ignoring letter case")
-            cells = matched.map(lambda c, codes=codes: as_code(codes[c]), na_action="ignore")
+            cells = apply_codes(column, source, cells, cohort.codes[column], config, problem, quirk)
         declared = cohort.variables.get(column, {})
         typed = type_column(column, cells, declared, cohort.read.get("decimal") == ",", config)
         for finding in typed.problems:
@@ -274,6 +271,19 @@ def _identifiers(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, p
         )
 
 
+def apply_codes(column, source, cells, codes, config, problem, quirk) -> pd.Series:
+    """A column's cells through codes.<column>; a cell it does not list is a problem."""
+    values, unlisted, folded = recode(cells, codes)
+    problem(
+        source,
+        unlisted,
+        f"value(s) {sorted(cells[unlisted].unique())[:5]} are not in codes.{column}",
+        f"Add them under codes.{column} in {config}, or under missing.",
+    )
+    quirk(source, folded.sum(), f"codes.{column} matched ignoring letter case")
+    return values
+
+
 def _check_range(column, source, values, declared, problem) -> None:
     if not pd.api.types.is_float_dtype(values):
         return
@@ -323,8 +333,7 @@ def _check_size(cohort: Cohort, text: pd.DataFrame, table: pd.DataFrame) -> list
             found.append(Problem(
                 file, name, (), len(values),
                 f"the outcome takes the single value {values.iloc[0]:g} in every session",
-                f"Check {outcome.key}.positive and {outcome.key}.negative: nothing can be "
-                "estimated.",
+                f"Check {outcome.defined_by}: nothing can be estimated.",
             ))  # fmt: skip
     levels = list(cohort.levels.items())
     for (level, source), (child, child_source) in zip(levels[:-1], levels[1:], strict=True):

@@ -77,18 +77,43 @@ def _rate(out: dict[str, Any]) -> str:
 def _summary(out: dict[str, Any], session: str) -> str:
     """One sentence on an outcome for the diagram's caption."""
     name = f"<code>{escape(out['name'])}</code>"
+    if "categories" in out:
+        return f"{name} by category: {_shares(out)} of {out['n']} {escape(plural(session))}."
     if out.get("base_rate") is None:
         return f"No {escape(session)} has {name}, so it has no base rate."
     return f"Base rate of {name}: {_rate(out)} of {out['n']} {escape(plural(session))}."
 
 
+def _shares(out: dict[str, Any]) -> str:
+    """An ordinal outcome's share of sessions per category, lowest first; small cells withheld."""
+    shares = [
+        "withheld" if cell["suppressed"] else f"{100 * cell['n'] / out['n']:.1f}%"
+        for cell in out["categories"].values()
+    ]
+    return ", ".join(f"{escape(c)} {v}" for c, v in zip(out["categories"], shares, strict=True))
+
+
 def _outcome_paragraph(out: dict[str, Any], inner: str) -> str:
-    """One outcome: its source columns, its base rate, and how many sessions lack it."""
+    """One outcome: where it comes from, its base rate or categories, how many sessions lack it."""
     missing = f"; {out['missing']} {escape(inner)} without it." if out["missing"] else "."
+    sources = ", ".join(escape(s) for s in out["sources"])
+    name = f"<code>{escape(out['name'])}</code>"
+    if "categories" in out:
+        withheld = any(cell["suppressed"] for cell in out["categories"].values())
+        return (
+            f"<p>Outcome {name} ({sources}, ordinal, categories lowest first): "
+            f"<strong>{_shares(out)}</strong> of {out['n']} {escape(inner)}{missing}"
+            + (" Categories with few sessions are withheld for privacy." if withheld else "")
+            + "</p>"
+        )
+    source = (
+        f"{sources} at least {escape(out['at_least'])}"
+        if "at_least" in out
+        else f"any of {sources}"
+    )
     return (
-        f"<p>Outcome <code>{escape(out['name'])}</code> (any of "
-        f"{', '.join(escape(s) for s in out['sources'])}): base rate "
-        f"<strong>{_rate(out)}</strong> of {out['n']} {escape(inner)}{missing}</p>"
+        f"<p>Outcome {name} ({source}): base rate <strong>{_rate(out)}</strong> of {out['n']} "
+        f"{escape(inner)}{missing}</p>"
     )
 
 

@@ -84,9 +84,10 @@ def test_each_outcome_is_described(demo_config):
     reviewed = Outcome("reviewed", ("hw_reviewed",))
     cohort = replace(cohort, outcomes=cohort.outcomes | {"reviewed": reviewed})
     raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
-    table.insert(4, "reviewed", raw.hw_reviewed.astype(float))
+    table.insert(len(cohort.levels) + len(cohort.outcomes) - 1, "reviewed", raw.hw_reviewed)
     desc = describe(table, cohort, min_cell=11)
-    assert list(desc["outcomes"]) == ["homework", "reviewed"]
+    assert list(desc["outcomes"]) == [*cohort.outcomes]  # each, in the cohort's order
+    assert list(desc["outcomes"])[-1] == "reviewed"
     assert np.isclose(desc["outcomes"]["reviewed"]["base_rate"], raw.hw_reviewed.mean())
     assert desc["outcomes"]["reviewed"]["positive"]["n"] == raw.hw_reviewed.sum()
     assert "reviewed" not in {c for level in desc["table1"].values() for c in level}

@@ -100,9 +100,8 @@ def _entry_problems(name: str, key: str, entry: dict[str, Any], where: str) -> l
     if key != "outcome" and "name" in entry:
         return [f"{where}.name: under outcomes the key is the outcome's name ({name!r}); "
                 "remove name."]  # fmt: skip
-    scored = [k for k in ("order", "at_least") if k in entry]
-    if not scored:
-        return []
+    if "order" not in entry and "at_least" not in entry:
+        return []  # binary from codes: the schema has checked it
     how = "at_least" if "at_least" in entry else "order"
     problems = []
     if "any_of" in entry:

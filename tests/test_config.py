@@ -12,15 +12,21 @@ from .conftest import ROOT, TINY_COHORT, write_project
 def test_committed_config_and_demo_cohort_load(demo_config):
     loaded = load_config(demo_config, workdir=ROOT)
     demo = loaded.cohorts["demo"]
-    assert list(demo.models) == ["null", "controls", "full"]  # `null:` stays a string key
+    # `null:` stays a string key; the ordinal item's models come first, so `full` stays main.
+    assert list(demo.models) == [
+        "extensiveness_null", "extensiveness_full", "null", "controls", "full"
+    ]  # fmt: skip
     assert demo.models["controls"].predictors == ("ebp", "n_ebps_trained")
     assert set(demo.models["full"].predictors) == {
         "ebp", "n_ebps_trained", "caregiver_present", "stressful_event", "child_age", "licensed",
         "hispanic_latinx", "ebp_attitudes", "emotional_exhaustion", "direct_hours",
     }  # fmt: skip
     assert demo.grouping_levels == ("therapist", "client")
-    assert list(demo.outcomes) == ["homework"]
+    assert list(demo.outcomes) == ["homework", "extensiveness"]
     assert demo.outcomes["homework"].sources == ("hw_assigned", "hw_reviewed")
+    assert demo.outcomes["extensiveness"].categories == ("0", "1", "2", "3", "4")
+    assert demo.models["extensiveness_full"].predictors == demo.models["full"].predictors
+    assert demo.predictions.model == "full"
 
 
 def test_config_yaml_states_the_engine_defaults(demo_config):

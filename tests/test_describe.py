@@ -26,6 +26,12 @@ def test_counts_sizes_base_rate_and_levels(demo_config):
     raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
     homework = desc["outcomes"]["homework"]
     assert np.isclose(homework["base_rate"], (raw.hw_assigned | raw.hw_reviewed).mean())
+    extent = desc["outcomes"]["extensiveness"]  # the ordinal item, by category
+    assert extent["type"] == "ordinal" and extent["n"] == 680
+    counts = raw.hw_extensiveness.value_counts()
+    assert {k: c["n"] for k, c in extent["categories"].items()} == {
+        str(k): counts[k] for k in range(5)
+    }
     assert set(desc["table1"]["therapist"]) == {"licensed", "hispanic_latinx", "ebp_attitudes",
                                                 "emotional_exhaustion", "direct_hours", "n_ebps_trained"}  # fmt: skip
     assert "child_age" in desc["table1"]["client"]

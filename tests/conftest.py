@@ -75,6 +75,25 @@ def tiny_project(tmp_path, tiny_table, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def ordinal_engines(monkeypatch):
+    """For this test, the flat test engine (binary only) and `flat_ordinal`, which says it fits
+    ordinal outcomes too, so that ordinal cohorts load whichever built-in engines fit them.
+
+    flat_ordinal only loads configs: its fit is flat's binary one.
+    """
+    from dataclasses import replace
+
+    from sessionmlm import engines
+
+    from . import flat_logistic_engine
+
+    monkeypatch.setattr(engines, "_REGISTRY", dict(engines.registered()))
+    flat = engines.register(flat_logistic_engine.ENGINE, "tests.flat_logistic_engine")
+    both = replace(flat, name="flat_ordinal", outcome_types=("binary", "ordinal"))
+    return flat, engines.register(both, "tests.flat_logistic_engine")
+
+
 @pytest.fixture(autouse=True)
 def no_slurm_cluster(request, monkeypatch):
     """Every test but the SLURM one tells a SLURM client on this machine that no cluster is meant.

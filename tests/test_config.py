@@ -12,14 +12,21 @@ from .conftest import ROOT, TINY_COHORT, write_project
 def test_committed_config_and_demo_cohort_load(demo_config):
     loaded = load_config(demo_config, workdir=ROOT)
     demo = loaded.cohorts["demo"]
-    assert list(demo.models) == ["null", "controls", "full"]  # `null:` stays a string key
+    # `null:` stays a string key; the ordinal item's models come first, so `full` stays main.
+    assert list(demo.models) == [
+        "extensiveness_null", "extensiveness_full", "null", "controls", "full"
+    ]  # fmt: skip
     assert demo.models["controls"].predictors == ("ebp", "n_ebps_trained")
     assert set(demo.models["full"].predictors) == {
         "ebp", "n_ebps_trained", "caregiver_present", "stressful_event", "child_age", "licensed",
         "hispanic_latinx", "ebp_attitudes", "emotional_exhaustion", "direct_hours",
     }  # fmt: skip
     assert demo.grouping_levels == ("therapist", "client")
-    assert demo.outcome.sources == ("hw_assigned", "hw_reviewed")
+    assert list(demo.outcomes) == ["homework", "extensiveness"]
+    assert demo.outcomes["homework"].sources == ("hw_assigned", "hw_reviewed")
+    assert demo.outcomes["extensiveness"].categories == ("0", "1", "2", "3", "4")
+    assert demo.models["extensiveness_full"].predictors == demo.models["full"].predictors
+    assert demo.predictions.model == "full"
 
 
 def test_config_yaml_states_the_engine_defaults(demo_config):
@@ -207,3 +214,164 @@ def test_config_yaml_shows_the_meta_analysis_defaults_commented_out():
     shown = yaml.safe_load(re.sub(r"^#", "", block.group(1), flags=re.M))
     assert shown == DEFAULT_META_ANALYSIS
     assert "meta_analysis" not in yaml.safe_load(text)  # the code's defaults apply
+
+
+TWO_OUTCOMES = {
+    "homework": {"any_of": ["hw_assigned", "hw_reviewed"], "positive": [1], "negative": [0]},
+    "assigned": {"column": "hw_assigned"},
+}
+
+
+def loaded(tmp_path, cohort):
+    from sessionmlm.simulate import CohortShape, simulate_cohort
+
+    table = simulate_cohort(CohortShape(10, 20, 40), seed=1)
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    return load_config(config, workdir=tmp_path).cohorts["tiny"]
+
+
+def several(**edits):
+    cohort = changed(**edits)
+    del cohort["outcome"]
+    return cohort | {"outcomes": TWO_OUTCOMES}
+
+
+def test_several_outcomes_each_model_naming_one(tmp_path):
+    models = {"any": "homework ~ licensed + (1 | therapist)",
+              "set": "assigned ~ licensed + (1 | therapist)"}  # fmt: skip
+    cohort = loaded(tmp_path, several(models=models, labels={"assigned": "homework was set"}))
+    assert list(cohort.outcomes) == ["homework", "assigned"]
+    assert cohort.outcomes["assigned"].sources == ("hw_assigned",)
+    assert cohort.outcomes["assigned"].key == "outcomes.assigned"
+    assert cohort.labels["assigned"] == "homework was set"  # any outcome may have a label
+
+
+def test_a_model_must_name_one_of_the_outcomes(tmp_path):
+    models = {
+        "m": "assgned ~ licensed + (1 | therapist)",
+        "n": "homework ~ assigned + (1 | therapist)",
+    }
+    message = problems_for(tmp_path, several(models=models))
+    assert (
+        "models.m: outcome 'assgned' is not one of the cohort's outcomes (homework, assigned; set "
+        "under outcomes). Closest: 'assigned'" in message
+    )
+    assert "models.n: 'assigned' is an outcome, not a predictor" in message
+
+
+def test_outcome_or_outcomes_exactly_one(tmp_path):
+    both = changed(outcomes=TWO_OUTCOMES)
+    message = problems_for(tmp_path, both)
+    assert "give the outcome under outcome: (one outcome) or outcomes: (several" in message
+    assert "not both" in message
+    neither = changed()
+    del neither["outcome"]
+    assert "give the outcome under outcome:" in problems_for(tmp_path, neither)
+
+
+def test_outcomes_are_named_by_their_keys_and_not_configured_as_predictors(tmp_path):
+    outcomes = {"assigned": {"name": "set", "column": "hw_assigned"}}
+    cohort = changed(outcomes=outcomes, models={"m": "assigned ~ 1 + (1 | therapist)"})
+    del cohort["outcome"]
+    message = problems_for(tmp_path, cohort)
+    assert "outcomes.assigned.name: under outcomes the key is the outcome's name" in message
+    edits = {"codes": {"homework": {"Y": 1}}, "variables": {"homework": {"type": "binary"}}}
+    message = problems_for(tmp_path, changed(**edits))
+    assert "codes.homework: 'homework' is an outcome, defined under outcome; remove" in message
+    assert "variables.homework: 'homework' is an outcome" in message
+
+
+RATED = {
+    "homework": {"any_of": ["hw_assigned", "hw_reviewed"], "positive": [1], "negative": [0]},
+    "extent": {"column": "rating", "order": [0, 1, 2, 3, 4]},
+}
+RATED_MODELS = {
+    "hw": "homework ~ licensed + (1 | therapist/client)",
+    "extent": "extent ~ licensed + (1 | therapist/client)",
+}
+
+
+def rated_cohort(outcomes=None, **edits):
+    cohort = changed(**{"models": RATED_MODELS, "engines": ["flat_ordinal"]} | edits)
+    del cohort["outcome"], cohort["bayes"]
+    return cohort | {"outcomes": outcomes or RATED}
+
+
+def load_rated(tmp_path, cohort):
+    """Load a cohort over the tiny table with a `rating` column of codes 0 to 4."""
+    from sessionmlm.simulate import CohortShape, simulate_cohort
+
+    table = simulate_cohort(CohortShape(10, 20, 40), seed=1)
+    table["rating"] = [i % 5 for i in range(len(table))]
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    return load_config(config, workdir=tmp_path)
+
+
+def rated_problems(tmp_path, cohort):
+    with pytest.raises(ConfigError) as error:
+        load_rated(tmp_path, cohort)
+    return str(error.value)
+
+
+def test_an_ordinal_outcome_and_a_binary_one_made_from_it(tmp_path, ordinal_engines):
+    outcomes = RATED | {"any_extent": {"column": "rating", "at_least": 1}}
+    models = RATED_MODELS | {"any": "any_extent ~ licensed + (1 | therapist/client)"}
+    cohort = load_rated(tmp_path, rated_cohort(outcomes, models=models)).cohorts["tiny"]
+    extent, any_extent = cohort.outcomes["extent"], cohort.outcomes["any_extent"]
+    assert extent.ordinal and extent.order == (0, 1, 2, 3, 4)
+    assert extent.categories == ("0", "1", "2", "3", "4")
+    assert extent.defined_by == "outcomes.extent.order"
+    assert not any_extent.ordinal and any_extent.at_least == 1 and not any_extent.from_codes
+    # Predicted probabilities are of a binary outcome: the last model with a predictor of one.
+    assert cohort.predictions.model == "any"
+
+
+def test_ordinal_outcome_definitions_are_checked_all_at_once(tmp_path, ordinal_engines):
+    outcomes = {
+        "homework": RATED["homework"],
+        "two": {"column": "rating", "order": ["no", "yes"]},
+        "mixed": {"column": "rating", "order": [0, 1, 2], "positive": [1]},
+        "union": {"any_of": ["rating", "hw_assigned"], "order": [0, 1, 2]},
+        "twice": {"column": "rating", "order": [1, "1", 2]},
+        "outside": {"column": "rating", "order": [0, 1, 2], "at_least": 5},
+        "words": {"column": "rating", "at_least": "often"},
+    }
+    message = rated_problems(tmp_path, rated_cohort(outcomes))
+    assert "6 problem(s)" in message
+    for part in [
+        "outcomes.two.order: 2 categories; an ordinal outcome needs at least 3. For a binary "
+        "outcome, write positive: [yes], negative: [no] in place of order.",
+        "outcomes.mixed: positive make a binary outcome from codes, and order an ordinal "
+        "outcome; keep one of them.",
+        "outcomes.union: order reads one column; use column: instead of any_of.",
+        "outcomes.twice.order: [1, '1', 2] lists a code twice.",
+        "outcomes.outside.at_least: 5 is not in order [0, 1, 2].",
+        "outcomes.words.at_least: 'often' is not a number; give order (the column's codes, "
+        "lowest first)",
+    ]:
+        assert part in message
+
+
+def test_an_engine_that_fits_no_ordinal_outcome_is_refused_by_model(tmp_path, ordinal_engines):
+    message = rated_problems(tmp_path, rated_cohort(engines=["flat", "flat_ordinal"]))
+    assert "1 problem(s)" in message  # the binary model is fine with both engines
+    assert (
+        "models.extent: its outcome 'extent' is ordinal, and engine 'flat' fits binary outcomes "
+        "only. Take 'flat' out of engines (flat_ordinal can fit it), or model a binary outcome "
+        "made from the column (outcomes.extent with at_least: in place of order)." in message
+    )
+
+
+def test_codes_may_map_an_ordinal_outcome_and_predictions_cannot_use_it(tmp_path, ordinal_engines):
+    codes = {"extent": {"none": 0, "some": 2}, "caregiver_present": {"Y": 1, "N": 0}}
+    cohort = load_rated(tmp_path, rated_cohort(codes=codes)).cohorts["tiny"]
+    assert cohort.codes["extent"] == {"none": 0, "some": 2}
+    message = rated_problems(tmp_path, rated_cohort(predictions={"model": "extent"}))
+    assert (
+        "predictions.model: 'extent' models an ordinal outcome; predicted probabilities are of "
+        "a binary outcome: choose a model of one (hw)." in message
+    )

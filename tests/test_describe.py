@@ -24,7 +24,14 @@ def test_counts_sizes_base_rate_and_levels(demo_config):
     assert sum(hist.values()) == 274 and sum(int(k) * v for k, v in hist.items()) == 680
     assert desc["sizes"]["client_per_therapist"]["max"] <= 6
     raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
-    assert np.isclose(desc["outcome"]["base_rate"], (raw.hw_assigned | raw.hw_reviewed).mean())
+    homework = desc["outcomes"]["homework"]
+    assert np.isclose(homework["base_rate"], (raw.hw_assigned | raw.hw_reviewed).mean())
+    extent = desc["outcomes"]["extensiveness"]  # the ordinal item, by category
+    assert extent["type"] == "ordinal" and extent["n"] == 680
+    counts = raw.hw_extensiveness.value_counts()
+    assert {k: c["n"] for k, c in extent["categories"].items()} == {
+        str(k): counts[k] for k in range(5)
+    }
     assert set(desc["table1"]["therapist"]) == {"licensed", "hispanic_latinx", "ebp_attitudes",
                                                 "emotional_exhaustion", "direct_hours", "n_ebps_trained"}  # fmt: skip
     assert "child_age" in desc["table1"]["client"]
@@ -72,3 +79,44 @@ def test_numeric_summaries_show_no_individual_extremes():
     assert (entry["q1"], entry["median"], entry["q3"]) == (6.5, 9.0, 11.5)
     few = summarise_variable(ages.head(10), min_cell=11)
     assert few["suppressed"] and "mean" not in few
+
+
+def test_each_outcome_is_described(demo_config):
+    from dataclasses import replace
+
+    from sessionmlm.outcomes import Outcome
+
+    cohort, table = canonical_demo(demo_config)
+    reviewed = Outcome("reviewed", ("hw_reviewed",))
+    cohort = replace(cohort, outcomes=cohort.outcomes | {"reviewed": reviewed})
+    raw = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
+    table.insert(len(cohort.levels) + len(cohort.outcomes) - 1, "reviewed", raw.hw_reviewed)
+    desc = describe(table, cohort, min_cell=11)
+    assert list(desc["outcomes"]) == [*cohort.outcomes]  # each, in the cohort's order
+    assert list(desc["outcomes"])[-1] == "reviewed"
+    assert np.isclose(desc["outcomes"]["reviewed"]["base_rate"], raw.hw_reviewed.mean())
+    assert desc["outcomes"]["reviewed"]["positive"]["n"] == raw.hw_reviewed.sum()
+    assert "reviewed" not in {c for level in desc["table1"].values() for c in level}
+
+
+def test_an_ordinal_outcome_is_described_by_category_with_small_cells_withheld():
+    from sessionmlm.describe import describe_outcome
+    from sessionmlm.outcomes import Outcome
+
+    extent = Outcome(
+        "extent", ("rating",), key="outcomes.extent", kind="ordinal", order=(0, 1, 2, 3)
+    )
+    values = pd.Series([0.0] * 30 + [1.0] * 20 + [2.0] * 15 + [3.0] * 4 + [np.nan] * 2)
+    entry = describe_outcome(values, extent, min_cell=11)
+    assert entry["type"] == "ordinal" and entry["n"] == 69 and entry["missing"] == 2
+    assert "base_rate" not in entry
+    # 4 sessions rated 3 are too few to show; with the total shown, the next smallest (15)
+    # is withheld too, or 69 - 30 - 20 - 15 would give the 4 away.
+    assert entry["categories"] == {
+        "0": {"n": 30, "suppressed": False}, "1": {"n": 20, "suppressed": False},
+        "2": {"n": None, "suppressed": True}, "3": {"n": None, "suppressed": True},
+    }  # fmt: skip
+    values = pd.Series([0.0] * 30 + [1.0] * 20 + [2.0] * 15 + [3.0] * 12)
+    assert not any(
+        c["suppressed"] for c in describe_outcome(values, extent, 11)["categories"].values()
+    )

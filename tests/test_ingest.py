@@ -8,6 +8,7 @@ import yaml
 
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.ingest import ValidationError, pseudonymise, to_canonical
+from sessionmlm.variables import Variable
 
 from .conftest import TINY_COHORT, write_project
 
@@ -151,3 +152,128 @@ def test_missing_data_stop_makes_missing_values_problems(tmp_path, tiny_table):
     assert [str(p).split(":")[1] for p in check.problems] == [
         " column 'child_age', rows 4, 11 (2 in all)"
     ]
+
+
+def cohort_with_outcomes(tmp_path, table, outcomes, **edits):
+    """The tiny cohort with `outcomes:` in place of its `outcome:`."""
+    cohort = copy.deepcopy(TINY_COHORT) | edits | {"outcomes": outcomes}
+    del cohort["outcome"]
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    return load_config(config, workdir=tmp_path).cohorts["tiny"]
+
+
+HOMEWORK = {"any_of": ["hw_assigned", "hw_reviewed"], "positive": [1], "negative": [0]}
+
+
+def test_each_outcome_gets_its_column_its_record_and_its_own_problems(tmp_path, tiny_table):
+    cohort = cohort_with_outcomes(
+        tmp_path, tiny_table, {"homework": HOMEWORK, "reviewed": {"column": "hw_reviewed"}}
+    )
+    table, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert check.ok
+    assert list(table.columns[:5]) == ["therapist", "client", "session", "homework", "reviewed"]
+    assert np.array_equal(table.reviewed, tiny_table.hw_reviewed.to_numpy(float))
+    assert check.variables["reviewed"]["type"] == "binary"
+    assert check.variables["reviewed"]["type_inferred"] is False
+    tiny_table.loc[3, "hw_reviewed"] = 7
+    cohort = cohort_with_outcomes(
+        tmp_path / "b", tiny_table, {"homework": HOMEWORK, "reviewed": {"column": "hw_reviewed"}}
+    )
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    text = "\n".join(str(p) for p in check.problems)
+    # One bad cell, found for each outcome that reads it, each naming its own keys.
+    assert "List them under outcome.positive" not in text
+    assert "List them under outcomes.homework.positive or outcomes.homework.negative" in text
+    assert "List them under outcomes.reviewed.positive or outcomes.reviewed.negative" in text
+
+
+def test_an_ordinal_outcome_is_stored_as_category_indices_with_its_categories(tmp_path, tiny_table):
+    tiny_table["rating"] = ["low", "mid", "high", "-99", "Mid"] * 40
+    extent = {"column": "rating", "order": ["low", "mid", "high"]}
+    cohort = cohort_with_outcomes(tmp_path, tiny_table, {"homework": HOMEWORK, "extent": extent})
+    table, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert check.ok, [str(p) for p in check.problems]
+    assert np.array_equal(table.extent, [0.0, 1, 2, np.nan, 1] * 40, equal_nan=True)
+    assert check.variables["extent"] == {
+        "name": "extent", "type": "ordinal", "level": "session", "type_inferred": False,
+        "level_inferred": False, "categories": ["low", "mid", "high"],
+        "reference_inferred": False,
+    }  # fmt: skip
+    assert table.attrs["variables"]["extent"]["categories"] == ["low", "mid", "high"]
+    shown = str(Variable.from_dict(check.variables["extent"]))  # as the ingest job logs it
+    assert shown == "extent: ordinal, session level, categories low < mid < high"
+    assert any("rating" in str(q) and "ignoring case" in str(q) for q in check.quirks)
+
+
+def test_an_ordinal_outcome_reaches_the_model_through_the_parquet_file(tmp_path, tiny_table):
+    from sessionmlm.formula import parse_formula
+    from sessionmlm.model_data import build_model_data
+
+    tiny_table["rating"] = [i % 5 for i in range(len(tiny_table))]
+    extent = {"column": "rating", "order": [0, 1, 2, 3, 4]}
+    cohort = cohort_with_outcomes(tmp_path, tiny_table, {"homework": HOMEWORK, "extent": extent})
+    table, check = to_canonical(raw(cohort.data), cohort, b"k")
+    table.to_parquet(tmp_path / "sessions.parquet")
+    stored = pd.read_parquet(tmp_path / "sessions.parquet")
+    spec = parse_formula("extent ~ licensed + (1 | therapist/client)", "m")
+    data = build_model_data(stored, spec, {})
+    assert data.ordinal and data.categories == ("0", "1", "2", "3", "4")
+    assert data.threshold_names == ("0|1", "1|2", "2|3", "3|4")
+    assert np.array_equal(data.y, tiny_table.rating.to_numpy(float))
+    homework = build_model_data(stored, parse_formula("homework ~ 1 + (1 | therapist)", "h"), {})
+    assert not homework.ordinal and homework.categories == ("0", "1")
+
+
+def test_codes_map_text_ratings_and_at_least_makes_a_binary_outcome(tmp_path, tiny_table):
+    words = ["never", "rarely", "often", "always"]
+    tiny_table["rating"] = [words[i % 4] for i in range(len(tiny_table))]
+    tiny_table["score"] = [str(i % 4) for i in range(len(tiny_table))]
+    scale = {word: i for i, word in enumerate(words)}
+    outcomes = {
+        "homework": HOMEWORK,
+        "extent": {"column": "rating", "order": [0, 1, 2, 3]},
+        "often": {"column": "rating", "order": [0, 1, 2, 3], "at_least": 2},
+        "by_number": {"column": "score", "at_least": 3},
+    }
+    codes = TINY_COHORT["codes"] | {"extent": scale, "often": scale}
+    cohort = cohort_with_outcomes(tmp_path, tiny_table, outcomes, codes=codes)
+    table, check = to_canonical(raw(cohort.data), cohort, b"k")
+    assert check.ok, [str(p) for p in check.problems]
+    assert np.array_equal(table.extent, [0.0, 1, 2, 3] * 50)
+    assert np.array_equal(table.often, [0.0, 0, 1, 1] * 50)
+    assert np.array_equal(table.by_number, [0.0, 0, 0, 1] * 50)
+    assert check.variables["often"]["type"] == "binary"
+
+
+def test_ordinal_outcome_codes_outside_the_order_are_named_with_the_fix(tmp_path, tiny_table):
+    tiny_table["rating"] = [str(i % 3) for i in range(len(tiny_table))]
+    tiny_table["score"] = "1"
+    tiny_table.loc[[4, 9], "rating"] = "7"
+    tiny_table.loc[2, "score"] = "lots"
+    tiny_table.loc[6, "caregiver_present"] = "maybe"
+    outcomes = {
+        "homework": HOMEWORK,
+        "extent": {"column": "rating", "order": [0, 1, 2]},
+        "any_score": {"column": "score", "at_least": 1},
+    }
+    cohort = cohort_with_outcomes(tmp_path, tiny_table, outcomes)
+    _, check = to_canonical(raw(cohort.data), cohort, b"k")
+    text = "\n".join(str(p) for p in check.problems)
+    assert (
+        "sessions.csv: column 'rating', rows 6, 11 (2 in all): outcome code(s) ['7'] are not in "
+        "outcomes.extent.order [0, 1, 2]. Add them to outcomes.extent.order in tiny.yaml "
+        "(lowest first), map them to codes of the order under codes.extent, or list them under "
+        "missing." in text
+    )
+    assert (
+        "column 'score', rows 4 (1 in all): outcome code(s) ['lots'] are not numbers, and "
+        "outcomes.any_score.at_least compares numbers. Give outcomes.any_score.order" in text
+    )
+    # All at once: the predictor's problem too; and every other score is 1: no variation.
+    assert "value(s) ['maybe'] are not in codes.caregiver_present" in text
+    assert (
+        "column 'any_score': the outcome takes the single value 1 in every session. Check "
+        "outcomes.any_score.at_least: nothing can be estimated." in text
+    )

@@ -54,3 +54,45 @@ def test_constant_predictor_and_constant_outcome_are_refused():
     t = table().assign(homework=1.0)
     with pytest.raises(ModelDataError, match="outcome 'homework' has no variation"):
         build_model_data(t, parse_formula("homework ~ 1 + (1 | therapist)", "m"), {})
+
+
+def rated(extent: list[float]) -> pd.DataFrame:
+    """The table with an ordinal outcome `extent` (category indices) recorded as ingest does."""
+    t = table().assign(extent=extent)
+    t.attrs["variables"] = {"extent": {"type": "ordinal", "categories": ["none", "some", "all"]}}
+    return t
+
+
+def test_an_ordinal_outcome_keeps_its_categories():
+    spec = parse_formula("extent ~ age + (1 | therapist)", "m")
+    data = build_model_data(rated([0.0, 1, 2, 1, 0, np.nan]), spec, {})
+    assert data.outcome_type == "ordinal" and data.categories == ("none", "some", "all")
+    assert np.array_equal(data.y, [0, 2, 1, 0])  # row 1 (age) and row 5 (outcome) left out
+    assert data.threshold_names == ("none|some", "some|all")
+    assert data.record()["category_shares"] == {"none": 0.5, "some": 0.25, "all": 0.25}
+
+
+def test_an_ordinal_category_without_sessions_in_the_model_is_a_model_problem():
+    from sessionmlm.model_data import model_problems
+
+    spec = parse_formula("extent ~ age + (1 | therapist)", "m")
+    # The only session rated "all" lacks age: the model keeps none.
+    problems = model_problems(rated([0.0, 2, 1, 1, 0, 1]), spec, {})
+    assert problems == [
+        "model 'm': in its 5 complete sessions (1 dropped for missing values), category "
+        "['all'] of the ordinal outcome 'extent' (categories ['none', 'some', 'all']) has no "
+        "session, so the thresholds beside it cannot be estimated; merge it with a "
+        "neighbouring category: map its code to the neighbour's under codes.extent and take "
+        "it out of the outcome's order."
+    ]
+    with pytest.raises(ModelDataError, match="category \\['all'\\]"):
+        build_model_data(rated([0.0, 2, 1, 1, 0, 1]), spec, {})
+
+
+def test_outcome_values_that_are_not_category_indices_are_refused():
+    spec = parse_formula("extent ~ 1 + (1 | therapist)", "m")
+    with pytest.raises(ModelDataError, match="holds values other than 0 to 2"):
+        build_model_data(rated([0.0, 1, 2, 3, 1, 0]), spec, {})
+    with pytest.raises(ModelDataError, match="binary outcome 'homework' holds values other"):
+        homework = parse_formula("homework ~ 1 + (1 | therapist)", "m")
+        build_model_data(table().assign(homework=[0.0, 1, 2, 1, 0, 1]), homework, {})

@@ -52,7 +52,7 @@ def entry(kind: str, **more) -> dict:
 
 DESC = {
     "levels": ["therapist", "client", "session"],
-    "outcome": {"name": "homework", "sources": ["hw_assigned", "hw_reviewed"]},
+    "outcomes": {"homework": {"name": "homework", "sources": ["hw_assigned", "hw_reviewed"]}},
     "table1": {
         "therapist": {"licensed": entry("binary"), "mystery_score": entry("numeric")},
         "client": {

@@ -6,6 +6,7 @@ import numpy as np
 
 from sessionmlm.simulate import (
     CohortShape,
+    OrdinalParameters,
     TrueParameters,
     allocate,
     canonical,
@@ -108,3 +109,71 @@ def test_command_line_entry_point(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "cannot place 100 units in 10 parents" in bad.stderr
+
+
+def implied_shares(table, params: OrdinalParameters) -> np.ndarray:
+    """Each category's expected share of the table's sessions under the cumulative logit.
+
+    P(y <= k) = logistic(threshold_k - eta - u), u the therapist plus client intercept
+    (normal, SD sqrt(sd_t^2 + sd_c^2)), integrated by Gauss-Hermite and averaged over the
+    sessions' own predictors: computed here from the parameters, not by the simulator.
+    """
+    eta = np.zeros(len(table))
+    for term, beta in params.coefficients().items():
+        column = table.ebp == term[4:-1] if term.startswith("ebp[") else table[term]
+        eta += beta * np.asarray(column, float)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)  # standard normal nodes
+    u = np.hypot(params.sd_therapist, params.sd_client) * nodes
+    cuts = np.asarray(params.thresholds)[None, :, None] - eta[:, None, None] - u[None, None, :]
+    below = (1 / (1 + np.exp(-cuts))) @ (weights / weights.sum())  # (n, K-1): P(y <= k)
+    cumulative = np.column_stack([np.zeros(len(table)), below, np.ones(len(table))])
+    return np.diff(cumulative, axis=1).mean(axis=0)
+
+
+def test_ordinal_item_shares_match_the_shares_its_parameters_imply():
+    params = OrdinalParameters()
+    table = canonical(simulate_cohort(CohortShape(1000, 3000, 9000), seed=5))
+    observed = np.bincount(table.hw_extensiveness, minlength=5) / len(table)
+    implied = implied_shares(table, params)
+    assert np.abs(observed - implied).max() < 0.02, (observed, implied)
+    assert implied.min() > 0.10  # every category has a reasonable share
+    # The effects go in with their signs: a caregiver present (+0.6) shifts sessions up.
+    for present in (0.0, 1.0):
+        rows = table[table.caregiver_present == present]
+        seen = np.bincount(rows.hw_extensiveness, minlength=5) / len(rows)
+        assert np.abs(seen - implied_shares(rows, params)).max() < 0.03
+    with_carer = table[table.caregiver_present == 1].hw_extensiveness.mean()
+    assert with_carer > table[table.caregiver_present == 0].hw_extensiveness.mean()
+    # Thresholds that differ from the truth's are told apart at this size.
+    shifted = OrdinalParameters(thresholds=tuple(t + 0.3 for t in params.thresholds))
+    assert np.abs(observed - implied_shares(table, shifted)).max() > 0.04
+
+
+def test_the_ordinal_item_has_its_own_stream_and_the_canonical_table_its_categories():
+    base = simulate_cohort(seed=3)
+    other = TrueParameters(extensiveness=OrdinalParameters(thresholds=(0, 1, 2), sd_client=2.0))
+    changed = simulate_cohort(truth=other, seed=3)
+    rest = [c for c in base.columns if c != "hw_extensiveness"]
+    assert changed[rest].equals(base[rest])  # no other column depends on the item
+    assert set(changed.hw_extensiveness) == {0, 1, 2, 3}
+    assert not changed.hw_extensiveness.equals(base.hw_extensiveness)
+    table = canonical(base)
+    assert np.array_equal(table.extensiveness, base.hw_extensiveness.astype(float))
+    assert table.attrs["variables"]["extensiveness"] == {
+        "type": "ordinal", "categories": ["0", "1", "2", "3", "4"]
+    }  # fmt: skip
+
+
+def test_truth_file_holds_the_ordinal_items_parameters():
+    truth = json.loads((ROOT / "data" / "demo" / "truth.json").read_text())["extensiveness"]
+    params = OrdinalParameters()
+    assert truth["column"] == "hw_extensiveness"
+    assert truth["categories"] == ["0", "1", "2", "3", "4"]
+    assert truth["thresholds"] == {"0|1": 0.8, "1|2": 1.9, "2|3": 3.0, "3|4": 4.1}
+    assert truth["coefficients"] == params.coefficients()
+    assert truth["coefficients"]["caregiver_present"] == 0.6
+    assert (
+        truth["coefficients"]["ebp[Triple P]"] == 0.5 and "Intercept" not in truth["coefficients"]
+    )
+    assert truth["variance"]["therapist"]["sd"] == 0.7 and truth["variance"]["client"]["sd"] == 0.6
+    assert truth["variance"]["client"]["icc"] > truth["variance"]["therapist"]["icc"]

@@ -11,6 +11,7 @@ import pytest
 from sessionmlm.config import load_config
 from sessionmlm.describe import describe
 from sessionmlm.figures import coarsen_histogram, level_diagram
+from sessionmlm.outcomes import Outcome
 from sessionmlm.report import structure_section
 
 from .conftest import ROOT
@@ -40,7 +41,7 @@ def synthetic_desc(clients_per_therapist: list[int], min_cell: int = 11) -> dict
     cohort = SimpleNamespace(
         name="synthetic",
         levels=["therapist", "client", "session"],
-        outcome=SimpleNamespace(name="homework", sources=["hw_assigned"]),
+        outcomes={"homework": Outcome("homework", ("hw_assigned",))},
     )
     return describe(pd.DataFrame(rows), cohort, min_cell=min_cell)
 
@@ -174,3 +175,31 @@ def test_an_end_bar_merged_hides_that_end_of_the_range():
     assert "Clients per therapist: median 3, mean 2.29 (bar" in html
     assert not re.search(r"\b7\b", re.sub(r"<[^>]+>", " ", html))
     assert "largest" not in html and "smallest" not in html  # both ends merged
+
+
+def test_structure_section_gives_each_outcome_its_base_rate():
+    desc = synthetic_desc([1] * 30 + [2] * 15)  # 60 sessions, every other one with homework
+    homework = desc["outcomes"]["homework"]
+    desc["outcomes"]["set"] = homework | {"name": "set", "base_rate": 0.25, "sources": ["a"]}
+    html = structure_section(desc)
+    assert "Base rate of <code>homework</code>: 50.0% of 60 sessions." in html
+    assert "Base rate of <code>set</code>: 25.0% of 60 sessions." in html
+    assert "50.0% of sessions with homework; 25.0% of sessions with set" in html  # the diagram
+    assert "<p>Outcome <code>set</code> (any of a): base rate <strong>25.0%</strong>" in html
+
+
+def test_structure_section_gives_an_ordinal_outcome_its_shares_by_category():
+    desc = synthetic_desc([1] * 30 + [2] * 15)
+    desc["outcomes"]["extent"] = {
+        "name": "extent", "type": "ordinal", "sources": ["rating"], "n": 60, "missing": 2,
+        "categories": {"low": {"n": 30, "suppressed": False}, "mid": {"n": None, "suppressed": True},
+                       "high": {"n": None, "suppressed": True}},
+    }  # fmt: skip
+    html = structure_section(desc)
+    assert "<code>extent</code> by category: low 50.0%, mid withheld, high withheld of 60" in html
+    assert (
+        "<p>Outcome <code>extent</code> (rating, ordinal, categories lowest first): <strong>low "
+        "50.0%, mid withheld, high withheld</strong> of 60 sessions; 2 sessions without it. "
+        "Categories with few sessions are withheld for privacy.</p>" in html
+    )
+    assert "with extent" not in html  # the diagram's note gives base rates only

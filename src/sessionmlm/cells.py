@@ -105,3 +105,15 @@ class CodeMatcher:
         if not mapping:
             return pd.Series(pd.NA, index=cells.index, dtype="object"), np.zeros(len(cells), bool)
         return cells.map(mapping), cells.isin(folded).to_numpy()
+
+
+def recode(cells: pd.Series, codes: dict[Any, Any]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Cells (text, NA where missing) through a `codes:` mapping, under the one rule above.
+
+    Returns the values as text (NA where missing or not listed), the (n,) mask of cells the
+    mapping does not list, and the (n,) mask of cells matched ignoring case.
+    """
+    codes = {as_code(k): v for k, v in codes.items()}
+    matched, folded = CodeMatcher(codes).match(cells)
+    unlisted = (cells.notna() & matched.isna()).to_numpy()
+    return matched.map(lambda c: as_code(codes[c]), na_action="ignore"), unlisted, folded

@@ -22,21 +22,14 @@ from sessionmlm.documents import (
     schema_problems,
 )
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
+from sessionmlm.outcomes import Outcome, model_outcome_problems, read_outcomes
 from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.privacy import Privacy
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """The binary outcome: one source column, or the union of several codes."""
-
-    name: str
-    sources: tuple[str, ...]
-    positive: tuple[Any, ...] = (1,)
-    negative: tuple[Any, ...] = (0,)
+__all__ = ["Cohort", "ConfigError", "Outcome", "WorkflowConfig", "build_cohort", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class Cohort:
     config_file: Path
     data: Path
     levels: dict[str, str]  # level name -> source id column, outermost first
-    outcome: Outcome
+    outcomes: dict[str, Outcome]  # name -> outcome; each model names one on its left
     columns: dict[str, str]  # canonical name -> source column (only renamed ones)
     codes: dict[str, dict[Any, Any]]
     reference: dict[str, Any]
@@ -157,9 +150,9 @@ def build_cohort(
     if problems:
         return None, problems
     levels = dict(raw["levels"])
-    if "any_of" in raw["outcome"] and "name" not in raw["outcome"]:
-        return None, [f"{where}: outcome: with any_of, give the outcome a name for the formulas "
-                      "(outcome.name, for example homework)."]  # fmt: skip
+    outcomes, found = read_outcomes(raw, where)
+    if found:
+        return None, found
     files, found = _data_files(raw["data"], levels, where, workdir)
     if found:
         return None, found
@@ -191,15 +184,15 @@ def build_cohort(
 
     for level, source in levels.items():
         need(source, f"levels.{level}")
-    out = {"name": raw["outcome"].get("column"), **raw["outcome"]}  # name defaults to column
-    sources = tuple(out["any_of"]) if "any_of" in out else (out["column"],)
-    for source in sources:
-        need(source, "outcome")
+    sources = {source for outcome in outcomes.values() for source in outcome.sources}
+    for outcome in outcomes.values():
+        for source in outcome.sources:
+            need(source, outcome.key)
     columns = dict(raw.get("columns", {}))
     for canonical, source in columns.items():
         need(source, f"columns.{canonical}")
-    renamed = set(columns.values()) | set(levels.values()) | set(sources)
-    canonical = set(levels) | {out["name"]} | set(columns) | {c for c in header if c not in renamed}
+    renamed = set(columns.values()) | set(levels.values()) | sources
+    canonical = set(levels) | set(outcomes) | set(columns) | {c for c in header if c not in renamed}
     for column, declared in raw.get("variables", {}).items():
         if "level" in declared and declared["level"] not in levels:
             problems.append(
@@ -217,12 +210,17 @@ def build_cohort(
                 problems.append(
                     f"{where}: {key}.{column}: no such column.{_closest(column, sorted(canonical))}"
                 )
+            elif column in outcomes and (key != "codes" or outcomes[column].from_codes):
+                problems.append(
+                    f"{where}: {key}.{column}: {column!r} is an outcome, defined under "
+                    f"{outcomes[column].key}; remove the line."
+                )
     for column, label in raw.get("labels", {}).items():
         if column not in canonical or column in levels:
             problems.append(
                 f"{where}: labels.{column}: no such column; label a predictor column (by its "
-                f"name after `columns` renaming) or the outcome {out['name']!r}, or remove the "
-                f"line.{_closest(column, sorted(canonical - set(levels)))}"
+                f"name after `columns` renaming) or an outcome ({', '.join(outcomes)}), or "
+                f"remove the line.{_closest(column, sorted(canonical - set(levels)))}"
             )
         elif not label.strip():
             problems.append(
@@ -235,6 +233,8 @@ def build_cohort(
               for e, o in overrides.items()}  # fmt: skip
     settings, found = registry.typed_settings(merged, where)
     problems += found
+    fitted_by = {e: registry.get(e).outcome_types for e in settings}  # outcome types it fits
+    ordinal_outcomes = {name for name, outcome in outcomes.items() if outcome.ordinal}
     models = {}
     for model_name, formula in raw["models"].items():
         try:
@@ -242,17 +242,14 @@ def build_cohort(
         except FormulaError as error:
             problems.append(f"{where}: models.{model_name}: {error}")
             continue
-        if spec.outcome != out["name"]:
-            problems.append(
-                f"{where}: models.{model_name}: outcome {spec.outcome!r} is not the cohort's "
-                f"outcome {out['name']!r} (set under outcome.name)."
-            )
+        problems += model_outcome_problems(spec, outcomes, fitted_by, where)
         for term in spec.predictors:
-            if term in levels:
+            if term in levels or term in outcomes:
+                what = "a level id" if term in levels else "an outcome"
                 problems.append(
-                    f"{where}: models.{model_name}: {term!r} is a level id, not a predictor."
+                    f"{where}: models.{model_name}: {term!r} is {what}, not a predictor."
                 )
-            elif term not in canonical or term == out["name"]:
+            elif term not in canonical:
                 problems.append(
                     f"{where}: models.{model_name}: term {term!r} names no column."
                     f"{_closest(term, sorted(canonical - set(levels)))}"
@@ -272,8 +269,10 @@ def build_cohort(
         models[model_name] = spec
     # The setting's messages reach fit.json and the report: the file as the project names it.
     predictions, found = check_setting(
-        raw.get("predictions"), models, raw.get("variables", {}), project_path(config_file, workdir)
-    )
+        raw.get("predictions"), models, raw.get("variables", {}),
+        project_path(config_file, workdir),
+        ordinal={n for n, spec in models.items() if spec.outcome in ordinal_outcomes},
+    )  # fmt: skip
     problems += found
     if problems:
         return None, problems
@@ -283,12 +282,7 @@ def build_cohort(
         data=files["sessions"],
         unit_data={k[:-1]: v for k, v in files.items() if k != "sessions"},
         levels=levels,
-        outcome=Outcome(
-            name=out["name"],
-            sources=sources,
-            positive=tuple(out.get("positive", [1])),
-            negative=tuple(out.get("negative", [0])),
-        ),
+        outcomes=outcomes,
         columns=columns,
         codes={k: dict(v) for k, v in raw.get("codes", {}).items()},
         reference=dict(raw.get("reference", {})),

@@ -1,4 +1,4 @@
-"""Describe a cohort: units per level, how unbalanced, the base rate, and Table 1 by level.
+"""Describe a cohort: units per level, how unbalanced, each outcome, and Table 1 by level.
 
 Counts below the privacy threshold are suppressed (shown as None with suppressed = true).
 """
@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm.config import Cohort
+from sessionmlm.outcomes import Outcome
 from sessionmlm.privacy import suppress
 
 
@@ -57,10 +58,41 @@ def summarise_variable(values: pd.Series, min_cell: int, kind: str | None = None
     return entry
 
 
+def describe_outcome(values: pd.Series, outcome: Outcome, min_cell: int) -> dict[str, Any]:
+    """An outcome over the sessions: how many have it, its base rate or its categories.
+
+    An ordinal outcome's sessions per category (values are category indices) are cells under
+    the privacy rule; when one category alone is small, the next smallest is suppressed too,
+    or the total would give it away.
+    """
+    present = values.dropna()
+    entry = {
+        "name": outcome.name,
+        "type": outcome.kind,
+        "sources": list(outcome.sources),
+        "n": int(len(present)),
+        "missing": int(values.isna().sum()),
+    }
+    if outcome.at_least is not None:
+        entry["at_least"] = str(outcome.at_least)
+    if not outcome.ordinal:
+        return entry | {
+            "base_rate": float(present.mean()) if len(present) else None,
+            "positive": suppress(int((present == 1).sum()), min_cell),
+        }
+    counts = [int((present == i).sum()) for i in range(len(outcome.categories))]
+    cells = [suppress(count, min_cell) for count in counts]
+    small = [i for i, cell in enumerate(cells) if cell["suppressed"]]
+    if len(small) == 1:
+        shown = [i for i, cell in enumerate(cells) if not cell["suppressed"]]
+        if shown:
+            cells[min(shown, key=lambda i: counts[i])] = {"n": None, "suppressed": True}
+    return entry | {"categories": dict(zip(outcome.categories, cells, strict=True))}
+
+
 def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, Any]:
-    """Counts per level, unit-size distributions, base rate and Table 1 by level."""
+    """Counts per level, unit-size distributions, each outcome and Table 1 by level."""
     levels = list(cohort.levels)
-    outcome = cohort.outcome.name
     counts = {level: int(table[level].nunique()) for level in levels}
     sizes = {}
     for parent, child in zip(levels[:-1], levels[1:], strict=True):
@@ -74,7 +106,7 @@ def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, An
                 str(k): int(v) for k, v in per_parent.value_counts().sort_index().items()
             },
         }
-    predictors = [c for c in table.columns if c not in levels and c != outcome]
+    predictors = [c for c in table.columns if c not in levels and c not in cohort.outcomes]
     # Type and level as ingest declared or inferred them (the table's metadata), marked so.
     recorded = table.attrs.get("variables", {})
     table1: dict[str, dict[str, Any]] = {level: {} for level in levels}
@@ -86,19 +118,14 @@ def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, An
         entry["type"] = variable.get("type", entry["kind"])
         entry["inferred"] = [k for k in ("type", "level") if variable.get(f"{k}_inferred", True)]
         table1[level][column] = entry
-    y = table[outcome]
     return {
         "cohort": cohort.name,
         "levels": levels,
         "counts": counts,
         "sizes": sizes,
-        "outcome": {
-            "name": outcome,
-            "sources": list(cohort.outcome.sources),
-            "n": int(y.notna().sum()),
-            "missing": int(y.isna().sum()),
-            "base_rate": float(y.mean()) if y.notna().any() else None,
-            "positive": suppress(int((y == 1).sum()), min_cell),
+        "outcomes": {
+            name: describe_outcome(table[name], outcome, min_cell)
+            for name, outcome in cohort.outcomes.items()
         },
         "table1": table1,
         "min_cell": min_cell,

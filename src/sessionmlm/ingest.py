@@ -1,7 +1,7 @@
 """Ingest: read a cohort's file, map columns and codes, validate, pseudonymise ids.
 
 The result is the canonical session table: one row per session, one column per level holding a
-keyed pseudonym, the 0/1 outcome and every predictor a model names.
+keyed pseudonym, one column per outcome and one per predictor a model names.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sessionmlm.cells import CodeMatcher, as_code, whole_floats
+from sessionmlm.cells import CodeMatcher, as_code, recode, whole_floats
 from sessionmlm.config import Cohort
+from sessionmlm.outcomes import coded_values, scored_values
 from sessionmlm.privacy import Privacy
 from sessionmlm.problems import SHOW_ROWS, Problem, Quirk, Validation, ValidationError
 from sessionmlm.pseudonyms import pseudonym_key, pseudonymise
@@ -133,11 +134,12 @@ def to_canonical(
     source_of = {c: c for c in joined.table.columns} | cohort.columns
     # Every predictor a model names, and every declared variable (checked even if unused).
     predictors = list(dict.fromkeys([*cohort.predictors, *cohort.variables]))
-    used = [*cohort.levels.values(), *cohort.outcome.sources, *(source_of[c] for c in predictors)]
+    outcome_sources = [s for outcome in cohort.outcomes.values() for s in outcome.sources]
+    used = [*cohort.levels.values(), *outcome_sources, *(source_of[c] for c in predictors)]
     text = pd.DataFrame({c: joined.table[c].str.strip() for c in dict.fromkeys(used)})
     coded = {
         *cohort.levels.values(),
-        *cohort.outcome.sources,
+        *outcome_sources,
         *(source_of[c] for c in cohort.codes if c in source_of),
     }
     for column in text:
@@ -152,13 +154,19 @@ def to_canonical(
         quirk(column, folded.sum(), "missing codes matched ignoring letter case")
 
     _identifiers(cohort, text, is_missing, problem, quirk)
+    config = cohort.config_file.name
     table = pd.DataFrame(index=joined.table.index)
-    table[cohort.outcome.name] = _outcome(cohort, text, is_missing, problem, quirk)
-    variables = {
-        cohort.outcome.name: Variable(
-            cohort.outcome.name, "binary", cohort.session_level, False, False
-        )
-    }
+    variables = {}
+    for name, outcome in cohort.outcomes.items():
+        if outcome.from_codes:
+            table[name] = coded_values(outcome, text, is_missing, problem, quirk)
+        else:
+            source = outcome.sources[0]
+            cells = text[source].where(~is_missing[source])
+            if name in cohort.codes:
+                cells = apply_codes(name, source, cells, cohort.codes[name], config, problem, quirk)
+            table[name] = scored_values(outcome, cells, config, problem, quirk)
+        variables[name] = outcome.variable(cohort.session_level)
     # A unit is identified within its parent (as lme4's therapist/client), so a nesting error,
     # reported above, does not also look like a variable varying within a unit.
     ids = [text[cohort.levels[level]] for level in cohort.grouping_levels]
@@ -166,22 +174,11 @@ def to_canonical(
         level: ids[0] if i == 0 else ids[0].str.cat(ids[1 : i + 1], sep="/")
         for i, level in enumerate(cohort.grouping_levels)
     }
-    config = cohort.config_file.name
     for column in predictors:
         source = source_of[column]
         cells = text[source].where(~is_missing[source])
         if column in cohort.codes:
-            codes = {as_code(k): v for k, v in cohort.codes[column].items()}
-            matched, folded_codes = CodeMatcher(codes).match(cells)
-            bad = (cells.notna() & matched.isna()).to_numpy()
-            problem(
-                source,
-                bad,
-                f"value(s) {sorted(cells[bad].unique())[:5]} are not in codes.{column}",
-                f"Add them under codes.{column} in {config}, or under missing.",
-            )
-            quirk(source, folded_codes.sum(), f"codes.{column} matched ignoring letter case")
-            cells = matched.map(lambda c, codes=codes: as_code(codes[c]), na_action="ignore")
+            cells = apply_codes(column, source, cells, cohort.codes[column], config, problem, quirk)
         declared = cohort.variables.get(column, {})
         typed = type_column(column, cells, declared, cohort.read.get("decimal") == ",", config)
         for finding in typed.problems:
@@ -211,8 +208,9 @@ def to_canonical(
 
     check.problems += _check_size(cohort, text, table)
     if cohort.missing_data == "stop":
-        for column in [cohort.outcome.name, *cohort.predictors]:
-            source = source_of.get(column, cohort.outcome.sources[0])
+        source_of |= {name: outcome.sources[0] for name, outcome in cohort.outcomes.items()}
+        for column in [*cohort.outcomes, *cohort.predictors]:
+            source = source_of[column]
             problem(
                 source,
                 table[column].isna().to_numpy(),
@@ -223,7 +221,7 @@ def to_canonical(
             )
     for level, source in cohort.levels.items():
         table.insert(0, level, pseudonymise(text[source], level, key))
-    table = table[list(cohort.levels) + [cohort.outcome.name, *predictors]]
+    table = table[[*cohort.levels, *cohort.outcomes, *predictors]]
     check.variables = {name: v.to_dict() for name, v in variables.items()}
     table = table.reset_index(drop=True)
     table.attrs["variables"] = check.variables
@@ -273,31 +271,17 @@ def _identifiers(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, p
         )
 
 
-def _outcome(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, problem, quirk):
-    """The 0/1 outcome: 1 where any source holds a positive code, 0 where all hold negatives."""
-    positive = CodeMatcher(cohort.outcome.positive)
-    negative = CodeMatcher(cohort.outcome.negative)
-    outcome = pd.Series(np.nan, index=text.index)
-    any_positive = np.zeros(len(text), bool)
-    all_negative = np.ones(len(text), bool)
-    for source in cohort.outcome.sources:
-        col, miss = text[source], is_missing[source]
-        is_pos, folded_pos = positive.match(col)
-        is_neg, folded_neg = negative.match(col)
-        bad = ~(is_pos.notna() | is_neg.notna() | miss)
-        problem(
-            source,
-            bad.to_numpy(),
-            f"outcome code(s) {sorted(col[bad].unique())[:5]} are "
-            f"neither positive {sorted(positive.exact)} nor negative {sorted(negative.exact)}",
-            "List them under outcome.positive or outcome.negative, or under missing.",
-        )
-        quirk(source, (folded_pos | folded_neg).sum(), "outcome codes matched ignoring case")
-        any_positive |= is_pos.notna().to_numpy()
-        all_negative &= is_neg.notna().to_numpy()
-    outcome[all_negative] = 0.0
-    outcome[any_positive] = 1.0
-    return outcome
+def apply_codes(column, source, cells, codes, config, problem, quirk) -> pd.Series:
+    """A column's cells through codes.<column>; a cell it does not list is a problem."""
+    values, unlisted, folded = recode(cells, codes)
+    problem(
+        source,
+        unlisted,
+        f"value(s) {sorted(cells[unlisted].unique())[:5]} are not in codes.{column}",
+        f"Add them under codes.{column} in {config}, or under missing.",
+    )
+    quirk(source, folded.sum(), f"codes.{column} matched ignoring letter case")
+    return values
 
 
 def _check_range(column, source, values, declared, problem) -> None:
@@ -343,13 +327,14 @@ def _check_size(cohort: Cohort, text: pd.DataFrame, table: pd.DataFrame) -> list
     """Problems of a cohort too small to estimate what every model estimates, with counts."""
     file = cohort.data.name
     found = []
-    outcome = table[cohort.outcome.name].dropna()
-    if len(outcome) and outcome.nunique() < 2:
-        found.append(Problem(
-            file, cohort.outcome.name, (), len(outcome),
-            f"the outcome takes the single value {outcome.iloc[0]:g} in every session",
-            "Check outcome.positive and outcome.negative: nothing can be estimated.",
-        ))  # fmt: skip
+    for name, outcome in cohort.outcomes.items():
+        values = table[name].dropna()
+        if len(values) and values.nunique() < 2:
+            found.append(Problem(
+                file, name, (), len(values),
+                f"the outcome takes the single value {values.iloc[0]:g} in every session",
+                f"Check {outcome.defined_by}: nothing can be estimated.",
+            ))  # fmt: skip
     levels = list(cohort.levels.items())
     for (level, source), (child, child_source) in zip(levels[:-1], levels[1:], strict=True):
         units = text[source].nunique()

@@ -93,6 +93,18 @@ def _reference_first(values: pd.Series, reference: Any) -> list[str]:
     return levels
 
 
+def outcome_scale(table: pd.DataFrame, name: str) -> tuple[str, tuple[str, ...]]:
+    """An outcome's type and categories, lowest first, as ingest recorded them.
+
+    Ingest records every outcome in the table's metadata (attrs["variables"], kept in
+    sessions.parquet); a table without a record of it (a simulation's) holds a binary one.
+    """
+    record = table.attrs.get("variables", {}).get(name, {})
+    if record.get("type") == "ordinal":
+        return "ordinal", tuple(str(c) for c in record["categories"])
+    return "binary", ("0", "1")
+
+
 def reference_levels(
     table: pd.DataFrame, spec: ModelSpec, reference: dict[str, Any]
 ) -> dict[str, str]:
@@ -111,8 +123,9 @@ def model_problems(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, An
     """What stops a model on its own sessions (after its listwise deletion), each named.
 
     A predictor constant in the kept sessions, a category level (or the reference) left with
-    no session, or an outcome with no variation cannot be estimated: found here, before any
-    fit, rather than as a failed fit.
+    no session, an outcome with no variation or an ordinal outcome's category with no session
+    (the thresholds beside it) cannot be estimated: found here, before any fit, rather than as
+    a failed fit.
     """
     used = [spec.outcome, *spec.predictors, *spec.groups]
     keep = ~table[used].isna().any(axis=1)
@@ -151,10 +164,25 @@ def model_problems(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, An
             problems.append(
                 f"{where}, {name!r} has a single level; take it out of models.{spec.name}."
             )
-    if table.loc[keep, spec.outcome].nunique() < 2:
+    y = table.loc[keep, spec.outcome]
+    kind, categories = outcome_scale(table, spec.outcome)
+    if y.nunique() < 2:
         problems.append(
             f"{where}, the outcome {spec.outcome!r} has no variation; nothing can be estimated."
         )
+    elif kind == "ordinal":
+        counts = y.value_counts()
+        empty = [c for i, c in enumerate(categories) if counts.get(float(i), 0) == 0]
+        if empty:
+            one = len(empty) == 1
+            problems.append(
+                f"{where}, categor{'y' if one else 'ies'} {empty} of the ordinal outcome "
+                f"{spec.outcome!r} (categories {list(categories)}) "
+                f"{'has' if one else 'have'} no session, so the thresholds beside "
+                f"{'it' if one else 'them'} cannot be estimated; merge {'it' if one else 'each'} "
+                "with a neighbouring category: map its code to the neighbour's under "
+                f"codes.{spec.outcome} and take it out of the outcome's order."
+            )
     return problems
 
 
@@ -199,6 +227,13 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
             f"{n} complete rows; nothing can be estimated."
         )
     X = np.column_stack(columns) if columns else np.empty((n, 0))
+    y = data[spec.outcome].to_numpy(float)
+    kind, categories = outcome_scale(table, spec.outcome)
+    if not np.isin(y, np.arange(len(categories))).all():
+        raise ModelDataError(
+            f"model {spec.name!r}: the {kind} outcome {spec.outcome!r} holds values other than "
+            f"0 to {len(categories) - 1} (its categories {list(categories)}); ingest stores it so."
+        )
 
     units, ids = [], []
     parent = None
@@ -211,7 +246,7 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
         parent = key
     return ModelData(
         spec=spec,
-        y=data[spec.outcome].to_numpy(float),
+        y=y,
         X=X,
         terms=tuple(terms),
         groups=spec.groups,
@@ -220,4 +255,6 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
         dropped=dropped,
         n_dropped=int((~keep).sum()),
         rows=np.flatnonzero(keep.to_numpy()),
+        outcome_type=kind,
+        categories=categories,
     )

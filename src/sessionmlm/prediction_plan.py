@@ -77,15 +77,24 @@ def check_setting(
     models: dict[str, ModelSpec],
     declared: dict[str, dict[str, Any]],
     where: str,
+    ordinal: set[str] = frozenset(),
 ) -> tuple[PredictionSetting, list[str]]:
     """Check the names a `predictions:` key uses against the cohort's models.
 
     declared is the cohort's `variables:` (a column declared categorical cannot be an x-axis
-    or a line). Returns the setting with its model resolved, and one message per problem.
+    or a line); ordinal names the models of an ordinal outcome, which the probabilities of a
+    binary outcome cannot come from (never the default; named, a problem). Returns the
+    setting with its model resolved, and one message per problem.
     """
     raw = raw or {}
-    with_predictors = [name for name, spec in models.items() if spec.predictors]
+    with_predictors = [n for n, spec in models.items() if spec.predictors and n not in ordinal]
     model = raw.get("model", with_predictors[-1] if with_predictors else None)
+    if model in ordinal:
+        binary = ", ".join(n for n in models if n not in ordinal) or "none"
+        return PredictionSetting(where=where), [
+            f"{where}: predictions.model: {model!r} models an ordinal outcome; predicted "
+            f"probabilities are of a binary outcome: choose a model of one ({binary})."
+        ]
     setting = PredictionSetting(
         where=where,
         model=model,

@@ -2,7 +2,10 @@
 
 The default shape and parameters mirror the reference study (Corona et al.): 103 therapists,
 274 clients, 680 sessions, three nested levels, homework more likely with a caregiver present
-and an older child and less likely with a licensed therapist.
+and an older child and less likely with a licensed therapist. Each session also has an ordinal
+item, how extensively homework was covered (codes 0 to 4), drawn from a cumulative logit with
+its own effects and random intercepts, and from its own random stream: the other columns are
+the same, seed for seed, as before the item existed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,57 @@ import numpy as np
 import pandas as pd
 
 EBPS = ("MAP", "TF-CBT", "CBITS", "Seeking Safety", "CPP", "Triple P")
+ORDINAL_COLUMN = "hw_extensiveness"  # the ordinal item's column in sessions.csv (codes 0..K-1)
+ORDINAL_NAME = "extensiveness"  # its outcome name, as the demo cohort file names it
+
+
+@dataclass(frozen=True)
+class OrdinalParameters:
+    """The ordinal item: logit P(y <= k) = thresholds[k] - eta (as ordinal::clmm).
+
+    eta is the sum of the effects below (as TrueParameters', no intercept) and the item's own
+    therapist and client random intercepts; a positive effect means higher categories. The
+    thresholds give the 5 categories 27%, 20%, 21%, 16% and 15% of the sessions of large
+    demo-shaped cohorts, and each at least 11% in the demo's shape (seeds 1 to 20).
+    """
+
+    thresholds: tuple[float, ...] = (0.8, 1.9, 3.0, 4.1)
+    caregiver_present: float = 0.6
+    child_age: float = 0.06
+    licensed: float = -0.5
+    hispanic_latinx: float = 0.0
+    ebp_attitudes: float = 0.3
+    emotional_exhaustion: float = 0.0
+    direct_hours: float = 0.0
+    stressful_event: float = -0.3
+    n_ebps_trained: float = 0.1
+    ebp: dict[str, float] = field(
+        default_factory=lambda: {
+            "TF-CBT": 0.4,
+            "CBITS": 0.3,
+            "Seeking Safety": 0.0,
+            "CPP": -0.3,
+            "Triple P": 0.5,
+        }
+    )
+    sd_therapist: float = 0.7
+    sd_client: float = 0.6
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The item's codes, lowest first: one more than the thresholds."""
+        return tuple(str(k) for k in range(len(self.thresholds) + 1))
+
+    def coefficients(self) -> dict[str, float]:
+        """The effects named as the engines name their terms (no intercept: thresholds)."""
+        skip = {"thresholds", "ebp", "sd_therapist", "sd_client"}
+        scalar = {k: v for k, v in asdict(self).items() if k not in skip}
+        return scalar | {f"ebp[{level}]": value for level, value in self.ebp.items()}
+
+    def threshold_terms(self) -> dict[str, float]:
+        """The thresholds named "low|high" as the engines (and ordinal::clmm) name them."""
+        c = self.categories
+        return {f"{c[k]}|{c[k + 1]}": t for k, t in enumerate(self.thresholds)}
 
 
 @dataclass(frozen=True)
@@ -58,10 +112,14 @@ class TrueParameters:
     )
     sd_therapist: float = 0.8
     sd_client: float = 0.9
+    extensiveness: OrdinalParameters = field(default_factory=OrdinalParameters)
 
     def coefficients(self) -> dict[str, float]:
         """Return the fixed effects named as the engines name their terms."""
-        scalar = {k: v for k, v in asdict(self).items() if not k.startswith("sd_") and k != "ebp"}
+        skip = {"ebp", "extensiveness"}
+        scalar = {
+            k: v for k, v in asdict(self).items() if not k.startswith("sd_") and k not in skip
+        }
         scalar["Intercept"] = scalar.pop("intercept")
         scalar.update({f"ebp[{level}]": value for level, value in self.ebp.items()})
         return scalar
@@ -138,6 +196,14 @@ def simulate_cohort(
     kind = rng.choice(3, size=ns, p=[0.45, 0.25, 0.30])  # assigned only, reviewed only, both
     hw_assigned = homework * (kind != 1)
     hw_reviewed = homework * (kind != 0)
+    predictors = {
+        "caregiver_present": caregiver_present,
+        "child_age": child_age[client_of_session],
+        "stressful_event": stressful_event,
+        **{name: ts[name].to_numpy() for name in therapists.columns},
+    }
+    units = ((therapist_of_session, nt), (client_of_session, nc))
+    extensiveness = ordinal_item(truth.extensiveness, predictors, ebp, units, seed)
 
     session_number = pd.Series(client_of_session).groupby(client_of_session).cumcount() + 1
     table = pd.DataFrame(
@@ -148,6 +214,7 @@ def simulate_cohort(
             "session_number": session_number.to_numpy(),
             "hw_assigned": hw_assigned,
             "hw_reviewed": hw_reviewed,
+            ORDINAL_COLUMN: extensiveness,
             "caregiver_present": np.where(caregiver_present == 1, "Y", "N"),
             "stressful_event": stressful_event,
             "ebp": ebp,
@@ -155,6 +222,30 @@ def simulate_cohort(
         }
     )
     return pd.concat([table, ts], axis=1)
+
+
+def ordinal_item(
+    params: OrdinalParameters,
+    predictors: dict[str, np.ndarray],
+    ebp: np.ndarray,
+    units: tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]],
+    seed: int,
+) -> np.ndarray:
+    """Draw the ordinal item's codes 0..K-1 for every session from the cumulative logit.
+
+    predictors holds each numeric predictor per session; units the therapist and the client
+    of every session, each with the number of such units. The draws come from a child of the
+    seed's stream, so the cohort's other columns do not depend on them: a latent eta +
+    logistic noise, cut at the thresholds.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    (therapist, n_therapists), (client, n_clients) = units
+    eta = sum(getattr(params, name) * values for name, values in predictors.items())
+    eta = eta + np.array([params.ebp.get(e, 0.0) for e in ebp])
+    eta = eta + params.sd_therapist * rng.standard_normal(n_therapists)[therapist]
+    eta = eta + params.sd_client * rng.standard_normal(n_clients)[client]
+    latent = eta + rng.logistic(size=len(eta))
+    return np.searchsorted(np.asarray(params.thresholds), latent)  # thresholds below latent
 
 
 NUMERIC = (
@@ -169,15 +260,23 @@ EFFECT_NAMES = (*SCALAR_TERMS, *(f"ebp[{e}]" for e in EBPS[1:]))
 REFERENCE = {"ebp": EBPS[0]}
 
 
-def canonical(table: pd.DataFrame) -> pd.DataFrame:
+def canonical(
+    table: pd.DataFrame, ordinal: OrdinalParameters = OrdinalParameters()
+) -> pd.DataFrame:
     """A simulated table in canonical form, as ingest would give it but with the raw ids.
 
-    For simulation studies, which need no pseudonyms and no file round trip.
+    For simulation studies, which need no pseudonyms and no file round trip. The ordinal item
+    is the outcome `extensiveness`, its categories (ordinal's) recorded as ingest records them.
     """
     out = table.rename(
         columns={"therapist_id": "therapist", "client_id": "client", "session_id": "session"}
     )
     out["homework"] = (table.hw_assigned | table.hw_reviewed).astype(float)
+    # The codes 0..K-1 are the category indices; ingest records the categories the same way.
+    out[ORDINAL_NAME] = table[ORDINAL_COLUMN].astype(float)
+    out.attrs["variables"] = {
+        ORDINAL_NAME: {"type": "ordinal", "categories": list(ordinal.categories)}
+    }
     out["caregiver_present"] = (table.caregiver_present == "Y").astype(float)
     out["ebp"] = out["ebp"].astype("string")
     out[list(NUMERIC)] = out[list(NUMERIC)].astype(float)
@@ -185,24 +284,42 @@ def canonical(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def truth_record(shape: CohortShape, truth: TrueParameters, seed: int) -> dict:
-    """Describe how a cohort was generated, in the engines' naming, for recovery checks."""
-    total = truth.sd_therapist**2 + truth.sd_client**2 + math.pi**2 / 3
+    """Describe how a cohort was generated, in the engines' naming, for recovery checks.
+
+    The ordinal item's parameters are under its outcome name (`extensiveness`), with its
+    column, categories and thresholds (named as thresholds.csv names them).
+    """
+    ordinal = truth.extensiveness
     return {
         "seed": seed,
         "shape": asdict(shape),
         "coefficients": truth.coefficients(),
         "reference": {"ebp": "MAP"},
-        "variance": {
-            "therapist": {
-                "sd": truth.sd_therapist,
-                "icc": truth.sd_therapist**2 / total,
-                "mor": median_odds_ratio(truth.sd_therapist),
-            },
-            "client": {
-                "sd": truth.sd_client,
-                "icc": (truth.sd_therapist**2 + truth.sd_client**2) / total,
-                "mor": median_odds_ratio(truth.sd_client),
-            },
+        "variance": _variance(truth.sd_therapist, truth.sd_client),
+        ORDINAL_NAME: {
+            "column": ORDINAL_COLUMN,
+            "categories": list(ordinal.categories),
+            "thresholds": ordinal.threshold_terms(),
+            "coefficients": ordinal.coefficients(),
+            "reference": {"ebp": "MAP"},
+            "variance": _variance(ordinal.sd_therapist, ordinal.sd_client),
+        },
+    }
+
+
+def _variance(sd_therapist: float, sd_client: float) -> dict:
+    """Each level's SD, ICC (latent scale, the client's including the therapist's) and MOR."""
+    total = sd_therapist**2 + sd_client**2 + math.pi**2 / 3
+    return {
+        "therapist": {
+            "sd": sd_therapist,
+            "icc": sd_therapist**2 / total,
+            "mor": median_odds_ratio(sd_therapist),
+        },
+        "client": {
+            "sd": sd_client,
+            "icc": (sd_therapist**2 + sd_client**2) / total,
+            "mor": median_odds_ratio(sd_client),
         },
     }
 

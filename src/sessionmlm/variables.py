@@ -71,6 +71,8 @@ class Variable:
         if self.type == "categorical" and self.categories:
             how = "first in sort order; set reference" if self.reference_inferred else "set"
             text += f", reference {self.categories[0]!r} ({how})"
+        if self.type == "ordinal" and self.categories:
+            text += f", categories {' < '.join(self.categories)}"
         return text
 
 

@@ -66,6 +66,12 @@ def _forest(lead_fits: list[Fit], lead: str) -> str:
     )
 
 
+def _outcome_of(cohort: Cohort, model: str | None) -> str:
+    """The outcome a model of the cohort names ("" for no model): the words follow the model."""
+    spec = cohort.models.get(model or "")
+    return spec.outcome if spec is not None else ""
+
+
 def render_cohort_report(
     cohort: Cohort,
     desc: dict,
@@ -91,10 +97,10 @@ def render_cohort_report(
     side_by_side = side_by_side_section(fits, levels)
     comparison = comparison_section(loo_rows, criteria, tests, cohort.session_level)
     predicted = predictions_section(
-        source, fits, model, cohort.outcome.name, cohort.labels, cohort.session_level
+        source, fits, model, _outcome_of(cohort, model), cohort.labels, cohort.session_level
     )
     last = models[-1] if models else ""
-    checks = predictive_section(posterior, last, cohort.outcome.name, levels)
+    checks = predictive_section(posterior, last, _outcome_of(cohort, last), levels)
     sensitivity = sensitivity_section(posterior, last, levels[:-1])
     toc = [
         ("glance", "At a glance"),
@@ -115,7 +121,8 @@ def render_cohort_report(
     nesting = " within ".join(escape(plural(g)) for g in reversed(cohort.grouping_levels))
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
-        f"<p class='note'>Multilevel logistic models of <code>{escape(cohort.outcome.name)}</code> "
+        f"<p class='note'>Multilevel logistic models of "
+        f"{' and '.join(f'<code>{escape(name)}</code>' for name in cohort.outcomes)} "
         f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",

@@ -1,4 +1,4 @@
-"""The report's Study structure section: how the units nest, how many per level, the base rate."""
+"""The report's Study structure section: how the units nest, how many per level, the outcomes."""
 
 from __future__ import annotations
 
@@ -11,27 +11,21 @@ from sessionmlm.privacy import is_small
 
 
 def structure_section(desc: dict[str, Any]) -> str:
-    """How the units nest, how many there are per level and in each other, and the base rate.
+    """How the units nest, how many there are per level and in each other, and each outcome.
 
     The unit-size bar charts merge neighbouring sizes until no bar counts 1 to min_cell - 1.
     """
     levels = desc["levels"]
     min_cell = desc["min_cell"]
-    out = desc["outcome"]
-    rate = out.get("base_rate")
-    rate_text = "–" if rate is None else f"{100 * rate:.1f}%"
+    outcomes = list(desc["outcomes"].values())
     inner = plural(levels[-1])
-    note = f"{rate_text} of {inner} with {out['name']}" if rate is not None else ""
+    rated = [o for o in outcomes if o.get("base_rate") is not None]
+    note = "; ".join(f"{_rate(o)} of {inner} with {o['name']}" for o in rated)
     counts = desc["counts"]
     chain = ", ".join(
         f"{counts[level]} {level if counts[level] == 1 else plural(level)}" for level in levels
     )
-    rate_sentence = (
-        f"Base rate of <code>{escape(out['name'])}</code>: {rate_text} of {out['n']} "
-        f"{escape(inner)}."
-        if rate is not None
-        else f"No {escape(levels[-1])} has an outcome, so there is no base rate."
-    )
+    rate_sentence = " ".join(_summary(o, levels[-1]) for o in outcomes)
     shown = {
         key: coarsen_histogram(size["histogram"], min_cell) for key, size in desc["sizes"].items()
     }
@@ -71,14 +65,56 @@ def structure_section(desc: dict[str, Any]) -> str:
             f"<figure>{chart}<figcaption>{summary} (bar height: number of {escape(parents)})."
             f"{privacy}</figcaption></figure>"
         )
-    parts.append(
-        f"<p>Outcome <code>{escape(out['name'])}</code> (any of "
-        f"{', '.join(escape(s) for s in out['sources'])}): base rate "
-        f"<strong>{rate_text}</strong> of {out['n']} {escape(inner)}"
-        + (f"; {out['missing']} {escape(inner)} without an outcome." if out["missing"] else ".")
-        + "</p>"
-    )
+    parts += [_outcome_paragraph(out, inner) for out in outcomes]
     return "".join(parts)
+
+
+def _rate(out: dict[str, Any]) -> str:
+    rate = out.get("base_rate")
+    return "–" if rate is None else f"{100 * rate:.1f}%"
+
+
+def _summary(out: dict[str, Any], session: str) -> str:
+    """One sentence on an outcome for the diagram's caption."""
+    name = f"<code>{escape(out['name'])}</code>"
+    if "categories" in out:
+        return f"{name} by category: {_shares(out)} of {out['n']} {escape(plural(session))}."
+    if out.get("base_rate") is None:
+        return f"No {escape(session)} has {name}, so it has no base rate."
+    return f"Base rate of {name}: {_rate(out)} of {out['n']} {escape(plural(session))}."
+
+
+def _shares(out: dict[str, Any]) -> str:
+    """An ordinal outcome's share of sessions per category, lowest first; small cells withheld."""
+    shares = [
+        "withheld" if cell["suppressed"] else f"{100 * cell['n'] / out['n']:.1f}%"
+        for cell in out["categories"].values()
+    ]
+    return ", ".join(f"{escape(c)} {v}" for c, v in zip(out["categories"], shares, strict=True))
+
+
+def _outcome_paragraph(out: dict[str, Any], inner: str) -> str:
+    """One outcome: where it comes from, its base rate or categories, how many sessions lack it."""
+    missing = f"; {out['missing']} {escape(inner)} without it." if out["missing"] else "."
+    sources = ", ".join(escape(s) for s in out["sources"])
+    name = f"<code>{escape(out['name'])}</code>"
+    if "categories" in out:
+        withheld = any(cell["suppressed"] for cell in out["categories"].values())
+        return (
+            f"<p>Outcome {name} ({sources}, ordinal, categories lowest first): "
+            f"<strong>{_shares(out)}</strong> of {out['n']} {escape(inner)}{missing}"
+            + (" Categories with few sessions are withheld for privacy." if withheld else "")
+            + "</p>"
+        )
+    source = (
+        f"{sources} at least {escape(out['at_least'])}"
+        if "at_least" in out
+        else f"any of {sources}"
+    )
+    return (
+        f"<p>Outcome {name} ({source}): base rate <strong>{_rate(out)}</strong> of {out['n']} "
+        f"{escape(inner)}{missing}</p>"
+    )
 
 
 def _public_range(size: dict[str, Any], bars: dict[str, int]) -> dict[str, Any]:

@@ -326,7 +326,7 @@ def test_an_ordinal_outcome_and_a_binary_one_made_from_it(tmp_path, ordinal_engi
     assert extent.categories == ("0", "1", "2", "3", "4")
     assert extent.defined_by == "outcomes.extent.order"
     assert not any_extent.ordinal and any_extent.at_least == 1 and not any_extent.from_codes
-    # Predicted probabilities are of a binary outcome: the last model with a predictor of one.
+    # By default, predictions come from the last model with a predictor of a binary outcome.
     assert cohort.predictions.model == "any"
 
 
@@ -366,12 +366,21 @@ def test_an_engine_that_fits_no_ordinal_outcome_is_refused_by_model(tmp_path, or
     )
 
 
-def test_codes_may_map_an_ordinal_outcome_and_predictions_cannot_use_it(tmp_path, ordinal_engines):
+def test_codes_may_map_an_ordinal_outcome(tmp_path, ordinal_engines):
     codes = {"extent": {"none": 0, "some": 2}, "caregiver_present": {"Y": 1, "N": 0}}
     cohort = load_rated(tmp_path, rated_cohort(codes=codes)).cohorts["tiny"]
     assert cohort.codes["extent"] == {"none": 0, "some": 2}
-    message = rated_problems(tmp_path, rated_cohort(predictions={"model": "extent"}))
-    assert (
-        "predictions.model: 'extent' models an ordinal outcome; predicted probabilities are of "
-        "a binary outcome: choose a model of one (hw)." in message
-    )
+
+
+def test_a_model_of_another_outcome_with_the_same_predictors_follows_the_predictions(
+    tmp_path, ordinal_engines
+):
+    # The default predictions model is the binary outcome's; the ordinal model with its
+    # predictors and levels gets the same setting (each category's probability).
+    cohort = load_rated(tmp_path, rated_cohort()).cohorts["tiny"]
+    assert cohort.predictions.model == "hw" and cohort.predictions.also == ("extent",)
+    handed = cohort.predictions.for_model("extent")
+    assert handed["model"] == "extent" and handed["same_as"] == "hw"
+    # Named in the file, the ordinal model leads, and the binary one follows it.
+    named = load_rated(tmp_path, rated_cohort(predictions={"model": "extent"})).cohorts["tiny"]
+    assert named.predictions.model == "extent" and named.predictions.also == ("hw",)

@@ -39,6 +39,9 @@ class PredictionSetting:
 
     model is always resolved (the default filled in) unless no model has a predictor;
     model_by_default says whether the file named it. where is the cohort file, for messages.
+    also names the models of the cohort's other outcomes with model's predictors and levels:
+    the same setting gives their predictions (each category's, for an ordinal outcome), and
+    same_as, in the setting one of them is handed, names the model it follows.
     """
 
     where: str = ""
@@ -47,6 +50,8 @@ class PredictionSetting:
     x: str | None = None
     lines: tuple[str, ...] | None = None
     at: dict[str, Any] = field(default_factory=dict)
+    also: tuple[str, ...] = ()
+    same_as: str | None = None
 
     def for_model(self, model: str) -> dict[str, Any] | None:
         """The setting as plain values for the fit job of `model`; None for any other model.
@@ -54,8 +59,11 @@ class PredictionSetting:
         Plain values, because Snakemake records only built-in types as params: editing the
         key then reruns exactly the fits of the predictions model.
         """
-        if model != self.model:
-            return None
+        if model in self.also:
+            return self._plain() | {"model": model, "also": [], "same_as": self.model}
+        return self._plain() if model == self.model else None
+
+    def _plain(self) -> dict[str, Any]:
         return {
             "where": self.where,
             "model": self.model,
@@ -63,13 +71,16 @@ class PredictionSetting:
             "x": self.x,
             "lines": None if self.lines is None else list(self.lines),
             "at": dict(self.at),
+            "also": list(self.also),
+            "same_as": self.same_as,
         }
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> PredictionSetting:
         """Rebuild a setting from for_model's plain values."""
         lines = params.get("lines")
-        return cls(**(params | {"lines": None if lines is None else tuple(lines)}))
+        return cls(**(params | {"lines": None if lines is None else tuple(lines),
+                                "also": tuple(params.get("also", ()))}))  # fmt: skip
 
 
 def check_setting(
@@ -82,19 +93,20 @@ def check_setting(
     """Check the names a `predictions:` key uses against the cohort's models.
 
     declared is the cohort's `variables:` (a column declared categorical cannot be an x-axis
-    or a line); ordinal names the models of an ordinal outcome, which the probabilities of a
-    binary outcome cannot come from (never the default; named, a problem). Returns the
+    or a line); ordinal names the models of an ordinal outcome, never the default (a binary
+    model's is, and an ordinal model with its predictors follows it: `also`). Returns the
     setting with its model resolved, and one message per problem.
     """
     raw = raw or {}
     with_predictors = [n for n, spec in models.items() if spec.predictors and n not in ordinal]
+    with_predictors = with_predictors or [n for n, spec in models.items() if spec.predictors]
     model = raw.get("model", with_predictors[-1] if with_predictors else None)
-    if model in ordinal:
-        binary = ", ".join(n for n in models if n not in ordinal) or "none"
-        return PredictionSetting(where=where), [
-            f"{where}: predictions.model: {model!r} models an ordinal outcome; predicted "
-            f"probabilities are of a binary outcome: choose a model of one ({binary})."
-        ]
+    main = models.get(model)
+    also = () if main is None else tuple(
+        n for n, spec in models.items()
+        if spec.outcome != main.outcome and spec.groups == main.groups
+        and sorted(spec.predictors) == sorted(main.predictors)
+    )  # fmt: skip
     setting = PredictionSetting(
         where=where,
         model=model,
@@ -102,6 +114,7 @@ def check_setting(
         x=raw.get("x"),
         lines=None if "lines" not in raw else tuple(raw["lines"]),
         at=dict(raw.get("at", {})),
+        also=also,
     )
     if model is None or not raw:
         return setting, []
@@ -262,6 +275,9 @@ def plan_predictions(
     how = {"model": "chosen by default: the last model with a predictor"}
     if not setting.model_by_default:
         how["model"] = f"set in {where}"
+    if setting.same_as is not None:
+        how["model"] = (f"the predictors of {setting.same_as}, for another outcome: its "
+                        "choices apply here too")  # fmt: skip
     if setting.x is not None:
         if setting.x not in numeric:
             raise PredictionProblem(

@@ -23,7 +23,11 @@ from sessionmlm.report.fits import Fit, badge, engine_of, lead_engine, load_fit,
 from sessionmlm.report.models import model_section
 from sessionmlm.report.plain_language import plain_language
 from sessionmlm.report.posterior import check_warnings, predictive_section, sensitivity_section
-from sessionmlm.report.predictions import prediction_source, predictions_section
+from sessionmlm.report.predictions import (
+    prediction_models,
+    prediction_source,
+    predictions_section,
+)
 from sessionmlm.report.side_by_side import side_by_side_section
 from sessionmlm.report.structure import structure_section
 from sessionmlm.report.table1 import table1_section
@@ -72,6 +76,32 @@ def _outcome_of(cohort: Cohort, model: str | None) -> str:
     return spec.outcome if spec is not None else ""
 
 
+def _mains(cohort: Cohort, models: list[str]) -> dict[str, str]:
+    """Each outcome's main model: the last of its models in the cohort file."""
+    return {_outcome_of(cohort, m): m for m in models}
+
+
+def _named(html: str, anchor: str, title: str, outcome: str, many: bool) -> str:
+    """A section of one outcome, its heading and anchor naming the outcome when there are many."""
+    if not many or not html:
+        return html
+    return html.replace(
+        f"<h2 id='{anchor}'>{title}</h2>",
+        f"<h2 id='{anchor}-{escape(outcome)}'>{title}: <code>{escape(outcome)}</code></h2>",
+        1,
+    )
+
+
+def _plain_section(main: Fit | None, lead: str, desc: dict, cohort: Cohort) -> str:
+    heading = (f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model, "
+               f"{escape(lead)} engine)</h2>")  # fmt: skip
+    if main and main.info["converged"]:
+        return heading + plain_language(main, desc, cohort.reference, cohort.labels)
+    return heading + (
+        "<p>The main model did not pass its checks, so no plain-language summary is given.</p>"
+    )
+
+
 def render_cohort_report(
     cohort: Cohort,
     desc: dict,
@@ -81,7 +111,9 @@ def render_cohort_report(
     """The whole cohort report as one HTML string, and the tables that go beside it.
 
     The tables (report_tables) are "comparison" (likelihood-ratio tests), "predicted", "loo"
-    and "sensitivity", computed once for the page and the files alike.
+    and "sensitivity", computed once for the page and the files alike. With several outcomes,
+    the posterior checks, prior sensitivity and plain language come once per outcome, for its
+    main model (its last), and the predicted probabilities once per predictions model.
     """
     models = list(dict.fromkeys(f.model for f in fits))
     lead = lead_engine(cohort, fits)
@@ -92,16 +124,55 @@ def render_cohort_report(
     tests = likelihood_ratio_tests(likelihood)
     criteria = information_criteria(likelihood) if likelihood else None
     levels = list(cohort.levels)
-    model = cohort.predictions.model
-    source = prediction_source(cohort, fits)
     side_by_side = side_by_side_section(fits, levels)
     comparison = comparison_section(loo_rows, criteria, tests, cohort.session_level)
-    predicted = predictions_section(
-        source, fits, model, _outcome_of(cohort, model), cohort.labels, cohort.session_level
-    )
-    last = models[-1] if models else ""
-    checks = predictive_section(posterior, last, _outcome_of(cohort, last), levels)
-    sensitivity = sensitivity_section(posterior, last, levels[:-1])
+    mains = _mains(cohort, models)
+    many = len(mains) > 1
+    sections: dict[str, list[tuple[str, str]]] = {
+        k: [] for k in ("checks", "sensitivity", "plain", "predicted")
+    }
+    for outcome, last in mains.items():
+        own = {m: i for m, i in posterior.items() if _outcome_of(cohort, m) == outcome}
+        checks = predictive_section(own, last, outcome, levels)
+        sensitivity = sensitivity_section(own, last, levels[:-1])
+        main = next((f for f in lead_fits if f.model == last), None)
+        sections["checks"].append(
+            (outcome, _named(checks, "checks", "Posterior predictive checks", outcome, many))
+        )
+        sections["sensitivity"].append(
+            (outcome, _named(sensitivity, "sensitivity", "Prior sensitivity", outcome, many))
+        )
+        plain = _plain_section(main, lead, desc, cohort)
+        if many:
+            plain = plain.replace("<h2 id='plain'>", f"<h2 id='plain-{escape(outcome)}'>", 1)
+        sections["plain"].append((outcome, plain))
+    sources = []
+    for model in prediction_models(cohort):
+        source = prediction_source(cohort, fits, model)
+        sources.append(source)
+        outcome = _outcome_of(cohort, model)
+        html = predictions_section(
+            source, fits, model, outcome, cohort.labels, cohort.session_level
+        )
+        sections["predicted"].append(
+            (outcome, _named(html, "predicted", "Predicted probabilities", outcome, many))
+        )
+    titles = {
+        "checks": "Posterior predictive checks",
+        "sensitivity": "Prior sensitivity",
+        "predicted": "Predicted probabilities",
+        "plain": "In plain language",
+    }
+
+    def toc_entries(key: str) -> list[tuple[str, str]]:
+        shown = [outcome for outcome, html in sections[key] if html]
+        if not many:
+            return [(key, titles[key])] if shown else []
+        return [(f"{key}-{o}", f"{titles[key]}: {o}") for o in shown]
+
+    def joined(key: str) -> str:
+        return "".join(html for _, html in sections[key])
+
     toc = [
         ("glance", "At a glance"),
         ("structure", "Study structure"),
@@ -109,19 +180,21 @@ def render_cohort_report(
         ("models", "Models"),
         ("engines", "Engines side by side") if side_by_side else None,
         ("forest", "Odds ratios across models"),
-        ("checks", "Posterior predictive checks") if checks else None,
+        *toc_entries("checks"),
         ("comparison", "Model comparison") if comparison else None,
-        ("predicted", "Predicted probabilities") if predicted else None,
-        ("sensitivity", "Prior sensitivity") if sensitivity else None,
-        ("plain", "In plain language"),
+        *toc_entries("predicted"),
+        *toc_entries("sensitivity"),
+        *toc_entries("plain"),
         ("appendix", "Reproducibility"),
     ]
-    toc_html = "".join(f"<li><a href='#{a}'>{t}</a></li>" for a, t in filter(None, toc))
-    main = next((f for f in lead_fits if f.model == models[-1]), None)
+    toc_html = "".join(f"<li><a href='#{escape(a)}'>{escape(t)}</a></li>"
+                       for a, t in filter(None, toc))  # fmt: skip
     nesting = " within ".join(escape(plural(g)) for g in reversed(cohort.grouping_levels))
+    kinds = "cumulative logit (ordinal) and logistic" if any(
+        o.ordinal for o in cohort.outcomes.values()) else "logistic"  # fmt: skip
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
-        f"<p class='note'>Multilevel logistic models of "
+        f"<p class='note'>Multilevel {kinds} models of "
         f"{' and '.join(f'<code>{escape(name)}</code>' for name in cohort.outcomes)} "
         f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
@@ -133,19 +206,14 @@ def render_cohort_report(
         "".join(model_section(f, null_of(f, fits)) for f in fits),
         side_by_side,
         _forest(lead_fits, lead),
-        checks,
+        joined("checks"),
         comparison,
-        predicted,
-        sensitivity,
-        f"<h2 id='plain'>In plain language ({escape(main.model) if main else ''} model, "
-        f"{escape(lead)} engine)</h2>",
-        plain_language(main, desc, cohort.reference, cohort.labels)
-        if main and main.info["converged"]
-        else "<p>The main model did not pass its checks, so no plain-language summary "
-        "is given.</p>",
+        joined("predicted"),
+        joined("sensitivity"),
+        joined("plain"),
         appendix_section(cohort, validation, fits),
     ]
-    tables = report_tables(source, posterior, loo_rows, tests)
+    tables = report_tables(sources, posterior, loo_rows, tests)
     return page(f"sessionmlm: {cohort.name}", "".join(body)), tables
 
 

@@ -24,14 +24,24 @@ CONDITIONAL, AVERAGED = "conditional", "averaged"  # predictions.py's `kind` val
 TABLE_POINTS = 4  # x values in the table under the plots
 
 
-def prediction_source(cohort: Cohort, fits: list[Fit]) -> Fit | None:
-    """The fit whose predicted probabilities the report shows.
+def prediction_models(cohort: Cohort) -> list[str]:
+    """The models with predictions: the predictions model, then those that follow it.
 
-    Among the fits of the cohort's predictions model that have predictions in their fit.json
-    (engines whose after-fit steps make them), the lead engine's, else the highest-ranked
-    engine's.
+    Those are the models of the cohort's other outcomes with its predictors and levels.
     """
-    usable = [f for f in fits if f.model == cohort.predictions.model and "predicted" in f.info]
+    model = cohort.predictions.model
+    return [] if model is None else [model, *cohort.predictions.also]
+
+
+def prediction_source(cohort: Cohort, fits: list[Fit], model: str | None = None) -> Fit | None:
+    """The fit whose predicted probabilities the report shows for model.
+
+    model is by default the cohort's predictions model. Among the fits of that model that
+    have predictions in their fit.json (engines whose after-fit steps make them), the lead
+    engine's, else the highest-ranked engine's.
+    """
+    model = cohort.predictions.model if model is None else model
+    usable = [f for f in fits if f.model == model and "predicted" in f.info]
     ranked = [lead_engine(cohort, fits), *engines.by_rank([f.engine for f in usable])]
     for engine in ranked:
         for fit in usable:
@@ -44,6 +54,12 @@ def intervals_made(fit: Fit) -> str:
     """How the fit's prediction intervals were made, in its engine's words."""
     describe = engine_of(fit).wording.predictions
     return describe(fit.info) if describe else "95% intervals"
+
+
+def predicted_tables(sources: list[Fit | None]) -> pd.DataFrame:
+    """predicted_table of each source, one below the other (category empty for a binary one)."""
+    tables = [predicted_table(f) for f in sources if f is not None] or [predicted_table(None)]
+    return pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
 
 
 def predicted_table(fit: Fit | None) -> pd.DataFrame:

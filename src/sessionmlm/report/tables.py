@@ -8,7 +8,7 @@ import pandas as pd
 
 from sessionmlm.report.fits import Fit
 from sessionmlm.report.posterior import checked
-from sessionmlm.report.predictions import predicted_table
+from sessionmlm.report.predictions import predicted_tables
 
 LOO_COLUMNS = [
     "model", "n_obs", "unit", "n_units", "elpd", "se", "p_loo", "best", "elpd_diff", "se_diff",
@@ -21,7 +21,7 @@ SENSITIVITY_COLUMNS = [
 
 
 def report_tables(
-    source: Fit | None,
+    sources: list[Fit | None],
     posterior: dict[str, dict[str, Any]],
     loo_rows: list[dict[str, Any]],
     tests: pd.DataFrame,
@@ -29,8 +29,8 @@ def report_tables(
     """The tables beside the report: what its own files do not already hold.
 
     Likelihood-ratio tests, predicted probabilities, PSIS-LOO and prior sensitivity; posterior
-    holds fit.json of the fits with posterior checks, by model; source is the fit whose
-    predictions the report shows (predictions.prediction_source).
+    holds fit.json of the fits with posterior checks, by model; sources are the fits whose
+    predictions the report shows (predictions.prediction_source), one per predictions model.
     """
     sensitivity = [
         {"model": model} | row
@@ -39,7 +39,7 @@ def report_tables(
     ]
     return {
         "comparison": tests,
-        "predicted": predicted_table(source),
+        "predicted": predicted_tables(sources),
         "loo": pd.DataFrame(loo_rows, columns=LOO_COLUMNS),
         "sensitivity": pd.DataFrame(sensitivity, columns=SENSITIVITY_COLUMNS),
     }

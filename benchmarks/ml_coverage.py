@@ -7,9 +7,14 @@ profile-likelihood interval contains the truth. Prints coverage per parameter wi
 binomial standard error, for the main effects (caregiver, child age, licensure) and overall.
 
     .venv/bin/python benchmarks/ml_coverage.py [--replicates 1000] [--workers 2]
+        [--outcome extensiveness]
+
+--outcome extensiveness fits the simulator's 5-category ordinal item instead (cumulative
+logit, the same predictors; its thresholds are covered too).
 """
 
 import argparse
+import functools
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,16 +35,21 @@ MAIN = ("caregiver_present", "child_age", "licensed")
 TRUTH = TrueParameters()
 
 
-def replicate(seed: int) -> dict:
+def replicate(seed: int, outcome: str = "homework") -> dict:
     table = canonical(simulate_cohort(CohortShape(), TRUTH, seed=seed))
-    data = build_model_data(table, parse_formula(FULL, "full"), {"ebp": "MAP"})
+    formula = FULL.replace("homework ~", f"{outcome} ~")
+    data = build_model_data(table, parse_formula(formula, "full"), {"ebp": "MAP"})
     result = ml.fit(data, {"points": 12}, threads=1)
-    truth = TRUTH.coefficients()
-    covered = {
-        row.term: bool(row.ci_low <= truth[row.term] <= row.ci_high)
-        for row in result.estimates.itertuples()
-    }
-    sds = {"therapist": TRUTH.sd_therapist, "client": TRUTH.sd_client}
+    params = TRUTH.extensiveness if data.ordinal else TRUTH
+    truth = params.coefficients()
+    rows = list(result.estimates.itertuples())
+    if data.ordinal:
+        truth |= params.threshold_terms()
+        rows += [r._replace(term=r.threshold) for r in result.thresholds.rename(
+            columns={"threshold": "term"}).assign(threshold=result.thresholds["threshold"])
+            .itertuples()]  # fmt: skip
+    covered = {row.term: bool(row.ci_low <= truth[row.term] <= row.ci_high) for row in rows}
+    sds = {"therapist": params.sd_therapist, "client": params.sd_client}
     for row in result.variance.itertuples():
         covered[f"sd {row.level}"] = bool(row.sd_low <= sds[row.level] <= row.sd_high)
     return {"seed": seed, "covered": covered, "converged": result.converged,
@@ -52,16 +62,19 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument("--outcome", default="homework", choices=["homework", "extensiveness"])
     args = parser.parse_args()
     start = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.replicates)
     with ProcessPoolExecutor(args.workers) as pool:
-        results = list(pool.map(replicate, seeds, chunksize=10))
+        run = functools.partial(replicate, outcome=args.outcome)
+        results = list(pool.map(run, seeds, chunksize=10))
     wall = time.perf_counter() - start
     ok = [r for r in results if r["converged"]]
     names = list(ok[0]["covered"])
     n = len(ok)
-    print(f"{args.replicates} replicates of the demo design, full model, 12 points: "
+    print(f"{args.replicates} replicates of the demo design, full model of {args.outcome}, "
+          "12 points: "
           f"{len(results) - n} not converged; {wall:.0f} s wall on {args.workers} workers, "
           f"median fit {np.median([r['seconds'] for r in results]):.2f} s")  # fmt: skip
     for r in results:

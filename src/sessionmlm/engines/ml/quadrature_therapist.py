@@ -13,7 +13,7 @@ import numpy as np
 from sessionmlm.engines.ml.quadrature_modes import (
     _client_mode,
     _joint_mode,
-    _session,
+    _node,
     _slopes,
     _upper,
 )
@@ -36,7 +36,7 @@ def _outer_shift(dr, dw, sdt, sdc, Jk, S, Phi, Wpk, half_tau3):
 
 @nb.njit(cache=True, error_model="numpy")
 def _therapist(
-    offset, lo, hi, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, grad, grad_hi, cuts
+    offset, bounds, cs, c0, c1, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, grad, grad_hi, cuts
 ):
     """One therapist's log-likelihood and gradient; writes grad[s] for its sessions.
 
@@ -49,7 +49,7 @@ def _therapist(
     s_last = cs[c1]
     nt = s_last - s_first
     v = mode_v[c0:c1]
-    mu, worst = _joint_mode(offset, lo, hi, cs, c0, c1, sdt, sdc, mode_u[0], v)
+    mu, worst = _joint_mode(offset, bounds, cs, c0, c1, sdt, sdc, mode_u[0], v)
 
     # Curvature at the joint mode and its derivatives (outer adaptation).
     W = np.empty(nc)
@@ -67,11 +67,11 @@ def _therapist(
         R[k] = 0.0
         for s in range(cs[c], cs[c + 1]):
             eta = offset[s] + sdt * mu + sdc * v[k]
-            r, w, wp = _slopes(lo[s], hi[s], eta)
+            r, w, wp = _slopes(bounds, s, eta)
             w_s[s - s_first] = w
             wp_s[s - s_first] = wp
             if cuts:
-                _, dr_hi[s - s_first], dw_hi[s - s_first] = _upper(lo[s], hi[s], eta)
+                _, dr_hi[s - s_first], dw_hi[s - s_first] = _upper(bounds, s, eta)
             W[k] += w
             Wp[k] += wp
             R[k] += r
@@ -168,7 +168,7 @@ def _therapist(
             s1 = cs[c + 1]
             start = v[k] - sdt * sdc * W[k] / J[k] * (u - mu)
             m, Rm, Wm, Wpm, iters = _client_mode(
-                offset, lo, hi, s0, s1, shift, sdc, start, w_buf, cuts
+                offset, bounds, s0, s1, shift, sdc, start, w_buf, cuts
             )
             worst = max(worst, iters)
             Jm = 1.0 + sdc * sdc * Wm
@@ -181,12 +181,10 @@ def _therapist(
                 rsum = 0.0
                 for s in range(s0, s1):
                     eta = offset[s] + shift + sdc * vv
-                    ll, rs, _, _ = _session(lo[s], hi[s], eta)
+                    ll, rs, a_buf[r, s - s0] = _node(bounds, s, eta)
                     acc += ll
                     r_buf[r, s - s0] = rs
                     rsum += rs
-                    if cuts:
-                        a_buf[r, s - s0] = _upper(lo[s], hi[s], eta)[0]
                 h[r] = acc
                 Rr[r] = rsum
                 hp[r] = -vv + sdc * rsum
@@ -268,7 +266,7 @@ def _therapist(
     return loglik, d_sdt, d_sdc, worst
 
 
-def _all_therapists(offset, lo, hi, cs, ts, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, cuts):
+def _all_therapists(offset, bounds, cs, ts, sdt, sdc, zo, lwo, zi, lwi, mode_u, mode_v, cuts):
     T = len(ts) - 1
     loglik = np.empty(T)
     d_sdt = np.empty(T)
@@ -278,7 +276,7 @@ def _all_therapists(offset, lo, hi, cs, ts, sdt, sdc, zo, lwo, zi, lwi, mode_u, 
     grad_hi = np.zeros(len(offset))
     for t in nb.prange(T):
         ll, a, b, it = _therapist(
-            offset, lo, hi, cs, ts[t], ts[t + 1], sdt, sdc, zo, lwo, zi, lwi,
+            offset, bounds, cs, ts[t], ts[t + 1], sdt, sdc, zo, lwo, zi, lwi,
             mode_u[t : t + 1], mode_v, grad, grad_hi, cuts,
         )  # fmt: skip
         loglik[t] = ll

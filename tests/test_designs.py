@@ -45,7 +45,12 @@ def test_grid_is_the_cartesian_product_and_fills_the_study():
         ({"formula": SMALL, "grid": {"clients_per_therapist.mean": [0.5, 2]}},
          "grid point 1: {'clients_per_therapist.mean': 0.5}): clients_per_therapist needs "
          "1 <= min <= mean <= max"),
-        ({"formula": "visits ~ licensed + (1 | therapist)"}, "the simulated outcome is 'homework'"),
+        ({"formula": "visits ~ licensed + (1 | therapist)"},
+         "the simulated outcomes are 'homework' (binary) and 'extensiveness' (ordinal, 5 "
+         "categories), not 'visits'"),
+        ({"formula": "extensiveness ~ licensed + (1 | therapist)",
+          "study": {"thresholds": [1.0, 0.5, 2.0]}},
+         "study.thresholds: [1.0, 0.5, 2.0] must increase"),
     ],
 )  # fmt: skip
 def test_design_problems_name_the_key_and_the_fix(raw, message):

@@ -25,6 +25,25 @@ def test_generating_model_matches_the_planned_study():
     assert (truth.sd_therapist, truth.sd_client) == (0.8, 0.9)
 
 
+def test_an_ordinal_design_simulates_and_fits_the_ordinal_outcome():
+    # The same effects and SDs drive the ordinal item, with the study's thresholds.
+    d = design(
+        formula="extensiveness ~ licensed + caregiver_present + (1 | therapist/client)",
+        study={"therapists": 40, "odds_ratios": {"licensed": 0.5},
+               "thresholds": [-1.0, 0.0, 1.0, 2.0]},
+    )  # fmt: skip
+    _, truth = generating_model(d.study)
+    assert truth.extensiveness.licensed == pytest.approx(math.log(0.5))
+    assert truth.extensiveness.thresholds == (-1.0, 0.0, 1.0, 2.0)
+    assert truth.extensiveness.sd_client == 0.9
+    table = simulate_chunk(d, 0, 0, 2)
+    rows = table[table.quantity == "licensed"]
+    assert list(rows.truth) == pytest.approx([math.log(0.5)] * 2)
+    assert rows.converged.all() and (rows.ci_low < rows.estimate).all()
+    assert "Intercept" not in set(table.quantity)  # thresholds in its place
+    assert set(table.quantity) == {"licensed", "caregiver_present", "sd therapist", "sd client"}
+
+
 def test_replicates_do_not_depend_on_how_they_are_chunked():
     d = design(study={"therapists": 25, "odds_ratios": {"licensed": 0.55}})
     whole = simulate_chunk(d, 0, 0, 6)

@@ -21,13 +21,15 @@ from typing import Any
 
 from sessionmlm.engines.ml import ENGINE as ML
 from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.simulate import EFFECT_NAMES, SIMULATED
+from sessionmlm.simulate import EFFECT_NAMES, ORDINAL_NAME, SIMULATED, OrdinalParameters
 
 DEFAULT_STUDY = {
     "therapists": 103,
     "clients_per_therapist": {"mean": 2.66, "min": 1, "max": 6},
     "sessions_per_client": {"mean": 2.48, "min": 1, "max": 6},
     "intercept": -2.2,
+    # The ordinal outcome's (extensiveness's) thresholds, in place of the intercept.
+    "thresholds": list(OrdinalParameters().thresholds),
     "odds_ratios": {},
     "sd_therapist": 0.8,
     "sd_client": 0.9,
@@ -142,9 +144,17 @@ def load_design(
         f"{where}.formula: {t!r} is not simulated; the simulator draws {', '.join(SIMULATED)}."
         for t in unknown_terms
     ]
-    if spec.outcome != "homework":
+    if spec.outcome not in ("homework", ORDINAL_NAME):
         problems.append(
-            f"{where}.formula: the simulated outcome is 'homework', not {spec.outcome!r}."
+            f"{where}.formula: the simulated outcomes are 'homework' (binary) and "
+            f"{ORDINAL_NAME!r} (ordinal, {len(study['thresholds']) + 1} categories), not "
+            f"{spec.outcome!r}."
+        )
+    thresholds = study["thresholds"]
+    if sorted(set(thresholds)) != list(thresholds):
+        problems.append(
+            f"{where}.study.thresholds: {thresholds} must increase (the ordinal outcome's "
+            "cut points, lowest first)."
         )
     if spec.groups not in (("therapist", "client"), ("therapist",), ("client",)):
         problems.append(

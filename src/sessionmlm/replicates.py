@@ -22,6 +22,7 @@ from sessionmlm.simulate import (
     REFERENCE,
     SCALAR_TERMS,
     CohortShape,
+    OrdinalParameters,
     TrueParameters,
     canonical,
     simulate_cohort,
@@ -34,7 +35,8 @@ def generating_model(study: dict[str, Any]) -> tuple[CohortShape, TrueParameters
     """The simulator's cohort shape and true parameters for a planned study.
 
     Clients and sessions are spread at random between each level's min and max around its mean;
-    effects not listed under odds_ratios are zero.
+    effects not listed under odds_ratios are zero. The ordinal outcome (extensiveness) has the
+    same effects and SDs, with the study's thresholds in place of the intercept.
     """
     therapists, clients, sessions = planned_counts(study)
     cpt, spc = study["clients_per_therapist"], study["sessions_per_client"]
@@ -43,13 +45,14 @@ def generating_model(study: dict[str, Any]) -> tuple[CohortShape, TrueParameters
     )
     log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
     scalars = {name: log_or.get(name, 0.0) for name in SCALAR_TERMS}
-    truth = TrueParameters(
-        intercept=study["intercept"],
-        ebp={level: log_or.get(term, 0.0) for term, level in _ebp_terms()},
-        sd_therapist=study["sd_therapist"],
-        sd_client=study["sd_client"],
+    common = {
+        "ebp": {level: log_or.get(term, 0.0) for term, level in _ebp_terms()},
+        "sd_therapist": study["sd_therapist"],
+        "sd_client": study["sd_client"],
         **scalars,
-    )
+    }
+    ordinal = OrdinalParameters(thresholds=tuple(study["thresholds"]), **common)
+    truth = TrueParameters(intercept=study["intercept"], extensiveness=ordinal, **common)
     return shape, truth
 
 
@@ -74,7 +77,8 @@ def fit_replicate(
     table = canonical(simulate_cohort(shape, truth, seed=seed))
     data = build_model_data(table, design.spec, REFERENCE)
     result = ML.fit(data, design.ml_settings, threads=1)  # numba, statsmodels load here
-    true_values = truth.coefficients()
+    params = truth.extensiveness if data.ordinal else truth  # the outcome the formula names
+    true_values = params.coefficients()
     common = {"point": point, "replicate": replicate, "seed": seed, "converged": result.converged}
     singular = bool(result.variance["sd"].le(BOUNDARY_SD).any())
     rows = [
@@ -91,7 +95,7 @@ def fit_replicate(
         }
         for row in result.estimates.itertuples()
     ]
-    sd_truth = {"therapist": truth.sd_therapist, "client": truth.sd_client}
+    sd_truth = {"therapist": params.sd_therapist, "client": params.sd_client}
     rows += [
         common
         | {

@@ -37,7 +37,7 @@ def ordinal_cohort(
     table = canonical(simulate_cohort(shape, truth, seed=seed))
     table["extensiveness"] = table["homework"]  # a placeholder, replaced below
     data = build_model_data(table, parse_formula(formula, "ordinal"), {"ebp": "MAP"})
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 1])  # not the simulator's stream: independent of it
     coefficients = truth.coefficients()
     eta = data.X @ np.array([coefficients[t] for t in data.terms])
     sds = {"therapist": truth.sd_therapist, "client": truth.sd_client}

@@ -36,19 +36,17 @@ import time
 import numpy as np
 from scipy.special import logsumexp
 
-from sessionmlm.checks import (
+from sessionmlm.checks import QUADRATURE_POINTS, psis_loo, unit_loglik
+from sessionmlm.engines.bayes import BayesSettings, Prior, fit
+from sessionmlm.formula import parse_formula
+from sessionmlm.model_data import build_model_data
+from sessionmlm.sensitivity import (
     K_GOOD,
-    QUADRATURE_POINTS,
     SCALINGS,
     log_prior,
     power_scaling_weights,
     prior_sensitivity,
-    psis_loo,
-    unit_loglik,
 )
-from sessionmlm.engines.bayes import BayesSettings, Prior, fit
-from sessionmlm.formula import parse_formula
-from sessionmlm.model_data import build_model_data
 from sessionmlm.simulate import CohortShape, canonical, simulate_cohort
 
 FORMULA = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
@@ -225,7 +223,7 @@ def loo_against_exact(args, table, spec, data, full, settings, rng) -> None:
 def scaled_weight_ess(post) -> dict[str, float]:
     """Relative ESS (ESS / S) of the power-scaling weights on the coefficient prior.
 
-    The weights are prior_sensitivity's own (checks.power_scaling_weights).
+    The weights are prior_sensitivity's own (sensitivity.power_scaling_weights).
     """
     lp = log_prior(post.priors["coefficients"], post.gamma)
     out = {}

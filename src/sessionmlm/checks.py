@@ -16,9 +16,9 @@ report and users read them without keeping the draws.
   probabilities, so it is not flattered by each client's own fitted effect.
 - Predicted probabilities (predictions.py) come from the same draws, carrying the SDs'
   uncertainty.
-- Prior sensitivity power-scales each prior (Kallioinen et al. 2023): alpha = 0.5 flattens it
-  (a Normal(0, s) becomes Normal(0, s * sqrt(2))), alpha = 2 sharpens it (Normal(0, s / sqrt 2)),
-  by Pareto-smoothed importance weights on the same draws instead of refitting.
+- Prior sensitivity power-scales each prior (sensitivity.py).
+- An ordinal outcome (ordinal_checks.py) has the same checks, by category: replicated category
+  shares, the ordinal likelihood in LOO, calibration of each P(rating above a threshold).
 
 Small cells: an observed rate is shown only where both outcomes have at least min_cell
 sessions; per-therapist rates are shown only as a sorted curve without ids.
@@ -26,22 +26,22 @@ sessions; per-therapist rates are shown only as a sorted curve without ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 from scipy.special import expit, logsumexp
 
 from sessionmlm.intervals import wilson
 from sessionmlm.model_data import ModelData
 from sessionmlm.predictions import averaged_probability, normal_rule
 from sessionmlm.privacy import rate_shown
+from sessionmlm.sensitivity import K_GOOD, prior_sensitivity
 
 QUADRATURE_POINTS = 21
-SCALINGS = (("wider", 0.5), ("narrower", 2.0))
-K_GOOD = 0.7  # Pareto k above which importance sampling is unreliable (Vehtari et al. 2024)
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,28 @@ class Posterior:
     """
 
     gamma: np.ndarray  # (S, p) coefficients per standard deviation of each predictor
-    coefficients: np.ndarray  # (S, 1 + p) Intercept then terms, data scale
+    coefficients: np.ndarray  # (S, 1 + p) Intercept then terms, data scale (ordinal: Intercept 0)
     sigma: np.ndarray  # (S, K) random-intercept SDs, outermost level first
     z: tuple[np.ndarray, ...]  # K arrays (T, n_units_k): standard-normal unit effects
-    priors: dict[str, Any]  # coefficients, group_sd: objects with dist, mu, sigma, nu
+    priors: dict[str, Any]  # coefficients, group_sd (, thresholds): objects with dist, mu, ...
     kept: np.ndarray | None = None  # (T,) the draws z belongs to; None: all S
+    # Ordinal outcomes, logit P(y <= k) = threshold_k - eta: (S, categories - 1) each.
+    thresholds: np.ndarray | None = None  # data scale
+    centred_thresholds: np.ndarray | None = None  # at the predictor means (their prior's scale)
 
     def joint(self) -> Posterior:
         """Every quantity at the kept draws only, for checks that need the unit effects."""
         if self.kept is None:
             return self
         k = self.kept
-        return Posterior(self.gamma[k], self.coefficients[k], self.sigma[k], self.z, self.priors)
+
+        def at(x: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None else x[k]
+
+        return Posterior(
+            self.gamma[k], self.coefficients[k], self.sigma[k], self.z, self.priors,
+            thresholds=at(self.thresholds), centred_thresholds=at(self.centred_thresholds),
+        )  # fmt: skip
 
 
 def bernoulli_loglik(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -103,26 +113,56 @@ def unit_loglik(
     a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
     if K == 0:
         return bernoulli_loglik(data.y, a), expit(a)
+    loglik = integrated_loglik(
+        data, a, post.sigma[:, -1], lambda eta, draws: bernoulli_loglik(data.y[:, None], eta),
+        points,
+    )  # fmt: skip
+    return loglik, new_unit_probability(a, post.sigma[:, -1], points)
+
+
+def new_unit_probability(
+    a: np.ndarray, sd: np.ndarray, points: int = QUADRATURE_POINTS
+) -> np.ndarray:
+    """(S, n) E_x[expit(a + sd x)], x ~ N(0, 1): each session's probability for a new unit.
+
+    a is (S, n), sd (S,) the innermost level's SD; in blocks of draws, as integrated_loglik.
+    """
+    out = np.empty_like(a)
+    block = max(1, 4_000_000 // (a.shape[1] * points))
+    for start in range(0, len(a), block):
+        stop = min(start + block, len(a))
+        out[start:stop] = averaged_probability(a[start:stop], sd[start:stop, None], points)
+    return out
+
+
+def integrated_loglik(
+    data: ModelData,
+    a: np.ndarray,
+    sd: np.ndarray,
+    per_session: Callable[[np.ndarray, slice], np.ndarray],
+    points: int = QUADRATURE_POINTS,
+) -> np.ndarray:
+    """(S, J) log-likelihood of each innermost unit's sessions, its own effect integrated out.
+
+    a is (S, n), every part of the log-odds but the innermost unit's effect, sd (S,) that
+    level's SD; per_session(eta, draws) gives (b, n, Q) log-likelihoods for eta (b, n, Q) at
+    the draws slice draws, by Gauss-Hermite quadrature over the unit effect.
+    """
     nodes, weights = normal_rule(points)
     log_w = np.log(weights)
-    units = data.unit_of_session[-1]
-    member = _membership(units, data.n_units[-1])
+    member = _membership(data.unit_of_session[-1], data.n_units[-1])
     S, n = a.shape
     loglik = np.empty((S, data.n_units[-1]))
-    new_unit = np.empty((S, n))
     block = max(1, 4_000_000 // (n * points))  # draws per block: about 32 MB per array
     for start in range(0, S, block):
         stop = min(start + block, S)
-        eta = a[start:stop, :, None] + post.sigma[start:stop, -1, None, None] * nodes  # (b, n, Q)
-        per_session = bernoulli_loglik(data.y[None, :, None], eta)
-        per_unit = (member.T @ per_session.transpose(1, 0, 2).reshape(n, -1)).reshape(
+        eta = a[start:stop, :, None] + sd[start:stop, None, None] * nodes  # (b, n, Q)
+        per = per_session(eta, slice(start, stop))
+        per_unit = (member.T @ per.transpose(1, 0, 2).reshape(n, -1)).reshape(
             -1, stop - start, points
         )  # (J, b, Q)
         loglik[start:stop] = logsumexp(per_unit + log_w, axis=-1).T
-        new_unit[start:stop] = averaged_probability(
-            a[start:stop], post.sigma[start:stop, -1:], points
-        )
-    return loglik, new_unit
+    return loglik
 
 
 def psis_loo(loglik: np.ndarray) -> dict[str, np.ndarray]:
@@ -277,74 +317,6 @@ def calibration(
     return rows
 
 
-def log_prior(prior: Any, x: np.ndarray) -> np.ndarray:
-    """Log density of a config prior at draws x (S, m), summed over the m parameters."""
-    if prior.dist == "normal":
-        dens = stats.norm.logpdf(x, prior.mu, prior.sigma)
-    elif prior.dist == "half_normal":
-        dens = stats.halfnorm.logpdf(x, scale=prior.sigma)
-    else:  # half Student-t: twice the Student-t density on x > 0
-        dens = np.log(2) + stats.t.logpdf(x, prior.nu or 3.0, scale=prior.sigma)
-    return dens.reshape(len(x), -1).sum(axis=1)
-
-
-def prior_sensitivity(post: Posterior, terms: list[str]) -> list[dict[str, Any]]:
-    """Each odds ratio under the coefficient and group-SD priors power-scaled wider and narrower.
-
-    Rows per (prior, direction, term): OR median and 95% interval, the base ones, the Pareto k
-    of the importance weights, and whether the conclusion (interval excludes 1, direction)
-    changed.
-    """
-    components = {
-        "coefficients": log_prior(post.priors["coefficients"], post.gamma),
-        "group_sd": log_prior(post.priors["group_sd"], post.sigma),
-    }
-    beta = post.coefficients[:, 1:]  # (S, p)
-    base = [_weighted_summary(beta[:, j], None) for j in range(len(terms))]
-    rows = []
-    for component, lp in components.items():
-        if component == "coefficients" and not terms:
-            continue
-        for direction, alpha in SCALINGS:
-            weights, k = power_scaling_weights(lp, alpha)
-            for j, term in enumerate(terms):
-                scaled = _weighted_summary(beta[:, j], weights)
-                rows.append({
-                    "prior": component, "direction": direction, "alpha": alpha, "term": term,
-                    "or": scaled[1], "or_low": scaled[0], "or_high": scaled[2],
-                    "base_or": base[j][1], "base_low": base[j][0], "base_high": base[j][2],
-                    "pareto_k": float(k), "reliable": bool(float(k) <= K_GOOD),
-                    "changed": _conclusion(base[j]) != _conclusion(scaled),
-                })  # fmt: skip
-    return rows
-
-
-def power_scaling_weights(log_prior: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    """Normalised importance weights, prior^(alpha - 1) Pareto-smoothed, and their Pareto k."""
-    from arviz_stats.base import array_stats
-
-    if np.ptp(log_prior) == 0:  # a flat component: scaling it changes nothing
-        return np.full(len(log_prior), 1 / len(log_prior)), 0.0
-    # psislw weights by exp(-ary).
-    log_w, k = array_stats.psislw(-(alpha - 1.0) * log_prior, axis=0)
-    return np.exp(log_w - logsumexp(log_w)), float(k)
-
-
-def _weighted_summary(x: np.ndarray, weights: np.ndarray | None) -> tuple[float, float, float]:
-    """Odds-ratio 2.5%, 50% and 97.5% quantiles of log-odds draws x, optionally weighted."""
-    if weights is None:  # as the engine's own summary does, so "as fitted" matches it
-        return tuple(float(v) for v in np.exp(np.quantile(x, [0.025, 0.5, 0.975])))  # type: ignore[return-value]
-    order = np.argsort(x)
-    cdf = np.cumsum(weights[order]) - 0.5 * weights[order]
-    q = np.interp([0.025, 0.5, 0.975], cdf, x[order])
-    return tuple(float(v) for v in np.exp(q))  # type: ignore[return-value]
-
-
-def _conclusion(summary: tuple[float, float, float]) -> str:
-    low, _, high = summary
-    return "higher" if low > 1 else "lower" if high < 1 else "unclear"
-
-
 def categorical_columns(
     table: pd.DataFrame, reference: dict[str, Any], levels: tuple[str, ...]
 ) -> list[str]:
@@ -368,6 +340,10 @@ def posterior_checks(
     Predictive checks and LOO use the draws that have unit effects (post.kept); prior
     sensitivity and predicted probabilities, which need none, use every draw.
     """
+    if data.ordinal:
+        from sessionmlm.ordinal_checks import ordinal_posterior_checks  # it builds on this module
+
+        return ordinal_posterior_checks(table, data, post, categorical, min_cell, seed)
     joint = post.joint()
     eta = linear_predictor(data, joint)
     loglik, new_unit = unit_loglik(data, joint)

@@ -15,11 +15,13 @@ import time
 from dataclasses import asdict, replace
 from typing import Any
 
+import numpy as np
+
 from sessionmlm.engines import FitResult
 from sessionmlm.engines.bayes.model import Compiled, _shape_key, _standardise, compile_model
 from sessionmlm.engines.bayes.sampling import _quantity_names, _sample, diagnose, summarise
 from sessionmlm.engines.bayes.settings import BayesSettings
-from sessionmlm.model_data import ModelData
+from sessionmlm.model_data import ModelData, ModelDataError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ def fit(
         s = settings
     else:
         s = BayesSettings.from_config(settings, cores=threads)
+    if data.ordinal:
+        check_ordinal(data)
     start = time.perf_counter()
     reused = compiled is not None and compiled.shape == _shape_key(data, s)
     if not reused:
@@ -78,7 +82,7 @@ def fit(
         )  # fmt: skip
         if diagnostics["passed"]:
             break
-    estimates, variance = summarise(data, draws, diagnostics)
+    estimates, variance, thresholds = summarise(data, draws, diagnostics)
     settings_record = asdict(s)
     info = {
         "engine": "bayes",
@@ -87,11 +91,7 @@ def fit(
         "status": "ok" if diagnostics["passed"] else "failed",
         "problems": diagnostics["problems"],
         "settings": settings_record,
-        "priors": {
-            "intercept": s.intercept.describe() + " on the log-odds at the predictor means",
-            "coefficients": s.coefficients.describe() + " per standard deviation of each predictor",
-            "group_sd": s.group_sd.describe() + " for each level's random-intercept SD",
-        },
+        "priors": _priors(data, s),
         # The same prior on the scale the data were given in: per unit of each predictor.
         "prior_per_term": {
             term: replace(
@@ -112,4 +112,51 @@ def fit(
         },
         "versions": versions(),
     }
-    return FitResult(estimates=estimates, variance=variance, info=info, posterior=draws.posterior)
+    return FitResult(
+        estimates=estimates,
+        variance=variance,
+        info=info,
+        posterior=draws.posterior,
+        thresholds=thresholds,
+    )
+
+
+def _priors(data: ModelData, s: BayesSettings) -> dict[str, str]:
+    """fit.json's priors, each with what it is on."""
+    if data.ordinal:
+        first = {
+            "thresholds": s.thresholds.describe()
+            + " on each threshold's log-odds at the predictor means, kept in order"
+        }
+    else:
+        first = {"intercept": s.intercept.describe() + " on the log-odds at the predictor means"}
+    return first | {
+        "coefficients": s.coefficients.describe() + " per standard deviation of each predictor",
+        "group_sd": s.group_sd.describe() + " for each level's random-intercept SD",
+    }
+
+
+def check_ordinal(data: ModelData) -> None:
+    """Stop an ordinal fit whose categories the data cannot identify.
+
+    A category no session has leaves the threshold next to it to the prior alone: the fit
+    would report the prior as if it were an estimate.
+    """
+    y = data.y
+    levels = len(data.categories)
+    if levels < 2:
+        raise ValueError(f"an ordinal outcome needs at least 2 categories, not {data.categories}")
+    if not np.array_equal(y, np.round(y)) or y.min() < 0 or y.max() > levels - 1:
+        raise ValueError(
+            f"ordinal y must hold category indices 0 to {levels - 1} (lowest first), "
+            f"not values from {y.min():g} to {y.max():g}"
+        )
+    counts = np.bincount(y.astype(np.int64), minlength=levels)
+    empty = [c for c, n in zip(data.categories, counts, strict=True) if n == 0]
+    if empty:
+        raise ModelDataError(
+            f"model {data.spec.name!r}: no session has the outcome's categor"
+            f"{'y' if len(empty) == 1 else 'ies'} {', '.join(map(repr, empty))}, so the "
+            "thresholds next to it are not estimable; merge it with a neighbouring category "
+            "in the outcome's codes, or leave it out of the outcome's categories."
+        )

@@ -25,11 +25,12 @@ from sessionmlm.variance import icc_by_level, median_odds_ratio
 class Draws:
     """Posterior draws of every reported quantity, each (chains, draws, ...)."""
 
-    coefficients: np.ndarray  # (c, d, 1 + p): Intercept then terms, data scale
+    coefficients: np.ndarray  # (c, d, 1 + p): Intercept then terms, data scale (ordinal: p)
     sds: np.ndarray  # (c, d, K)
     divergences: int
     seconds: float
     posterior: Posterior  # thinned joint draws, for the posterior checks
+    thresholds: np.ndarray | None = None  # (c, d, categories - 1), data scale; ordinal only
 
 
 def kept_draws(n_sessions: int) -> int:
@@ -59,30 +60,40 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
     )
     seconds = time.perf_counter() - start
     post = trace.posterior
-    alpha = post["alpha"].values  # (c, d)
-    if data.terms:
-        beta = post["gamma"].values / std.scale  # (c, d, p)
-        intercept = alpha - (beta * std.mean).sum(axis=-1)
-        coefficients = np.concatenate([intercept[..., None], beta], axis=-1)
+    chains, n_draws = post["sigma"].shape[:2]
+    # Back to the data's scale: X beta = Xs gamma + mean . beta, so the shift mean . beta moves
+    # into the intercept (subtracted) or into every threshold (added: they sit opposite eta).
+    beta = post["gamma"].values / std.scale if data.terms else np.zeros((chains, n_draws, 0))
+    shift = (beta * std.mean).sum(axis=-1)  # (c, d)
+    thresholds = centred = None
+    if data.ordinal:
+        centred = post["thresholds"].values  # (c, d, categories - 1), at the predictor means
+        thresholds = centred + shift[..., None]
+        coefficients = beta
+        intercept = np.zeros((chains, n_draws))  # the checks' linear predictor: none
     else:
-        coefficients = alpha[..., None]
+        intercept = post["alpha"].values - shift
+        coefficients = np.concatenate([intercept[..., None], beta], axis=-1)
     divergences = int(trace.sample_stats["diverging"].values.sum())
-    chains, n_draws = alpha.shape
     total = chains * n_draws
     kept = np.arange(0, total, max(1, -(-total // kept_draws(len(data.y)))))
 
     def flat(x: np.ndarray) -> np.ndarray:  # (c, d, ...) -> (c * d, ...)
         return x.reshape(total, *x.shape[2:])
 
+    priors = {"coefficients": s.coefficients, "group_sd": s.group_sd}
     posterior = Posterior(
         gamma=flat(post["gamma"].values) if data.terms else np.zeros((total, 0)),
-        coefficients=flat(coefficients),
+        coefficients=flat(np.concatenate([intercept[..., None], beta], axis=-1)),
         sigma=flat(post["sigma"].values),
         z=tuple(flat(post[f"z_{g}"].values)[kept].copy() for g in data.groups),
-        priors={"coefficients": s.coefficients, "group_sd": s.group_sd},
+        priors=priors | ({"thresholds": s.thresholds} if data.ordinal else {}),
         kept=kept,
+        thresholds=None if thresholds is None else flat(thresholds),
+        centred_thresholds=None if centred is None else flat(centred),
     )
-    return Draws(coefficients, post["sigma"].values, divergences, seconds, posterior)
+    sds = post["sigma"].values
+    return Draws(coefficients, sds, divergences, seconds, posterior, thresholds)
 
 
 def diagnose(draws: Draws, s: BayesSettings, names: list[str]) -> dict[str, Any]:
@@ -118,33 +129,50 @@ def diagnose(draws: Draws, s: BayesSettings, names: list[str]) -> dict[str, Any]
 
 
 def _reported(draws: Draws) -> np.ndarray:
-    """Stack every reported quantity: coefficients, sds, ICCs, MORs -> (c, d, Q)."""
+    """Stack every reported quantity: coefficients, thresholds, sds, ICCs, MORs -> (c, d, Q)."""
+    cuts = [] if draws.thresholds is None else [draws.thresholds]
     return np.concatenate(
-        [draws.coefficients, draws.sds, icc_by_level(draws.sds), median_odds_ratio(draws.sds)],
+        [draws.coefficients, *cuts, draws.sds, icc_by_level(draws.sds),
+         median_odds_ratio(draws.sds)],
         axis=-1,
-    )
+    )  # fmt: skip
+
+
+def _terms(data: ModelData) -> list[str]:
+    """The rows of estimates.csv: an ordinal outcome has thresholds instead of an intercept."""
+    return list(data.terms) if data.ordinal else ["Intercept", *data.terms]
 
 
 def _quantity_names(data: ModelData) -> list[str]:
-    terms = ["Intercept", *data.terms]
-    return terms + [f"{kind} {g}" for kind in ("sd", "icc", "mor") for g in data.groups]
+    cuts = [f"threshold {t}" for t in data.threshold_names] if data.ordinal else []
+    levels = [f"{kind} {g}" for kind in ("sd", "icc", "mor") for g in data.groups]
+    return _terms(data) + cuts + levels
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """(c, d, Q) -> (c * d, Q), also for Q = 0 (an ordinal null model has no coefficients)."""
+    return x.reshape(x.shape[0] * x.shape[1], x.shape[-1])
 
 
 def _interval(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Posterior median and equal-tailed 95% interval over chains and draws: x is (c, d, Q)."""
-    flat = x.reshape(-1, x.shape[-1])
+    flat = _flat(x)
     low, mid, high = np.quantile(flat, [0.025, 0.5, 0.975], axis=0)
     return mid, low, high
 
 
 def summarise(
     data: ModelData, draws: Draws, diagnostics: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Estimates and variance tables from the draws, with per-quantity diagnostics."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Estimates, variance and (ordinal outcomes) thresholds tables from the draws.
+
+    Posterior medians, equal-tailed 95% intervals and posterior SDs, with per-quantity
+    diagnostics.
+    """
     per = diagnostics["per_quantity"]
-    terms = ["Intercept", *data.terms]
+    terms = _terms(data)
     mid, low, high = _interval(draws.coefficients)
-    flat = draws.coefficients.reshape(-1, len(terms))
+    flat = _flat(draws.coefficients)
     estimates = pd.DataFrame(
         {
             "term": terms,
@@ -187,4 +215,26 @@ def summarise(
             ],
         }
     )
-    return estimates, variance
+    return estimates, variance, _thresholds(data, draws, per)
+
+
+def _thresholds(data: ModelData, draws: Draws, per: dict[str, Any]) -> pd.DataFrame | None:
+    """thresholds.csv: summarised as the coefficients are; None for a binary outcome."""
+    if draws.thresholds is None:
+        return None
+    names = list(data.threshold_names)
+    mid, low, high = _interval(draws.thresholds)
+    flat = _flat(draws.thresholds)
+    return pd.DataFrame(
+        {
+            "threshold": names,
+            "estimate": mid,
+            "std_error": flat.std(axis=0, ddof=1),
+            "ci_low": low,
+            "ci_high": high,
+            **{
+                stat: [per[f"threshold {t}"][stat] for t in names]
+                for stat in ("rhat", "ess_bulk", "ess_tail")
+            },
+        }
+    )

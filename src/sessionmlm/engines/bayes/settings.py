@@ -24,6 +24,15 @@ class Prior:
         return f"HalfStudentT(nu={self.nu or 3:g}, sigma={self.sigma:g})"
 
 
+# Each prior of the model and the families it may take: locations are normal, SDs positive.
+PRIOR_FAMILIES = {
+    "intercept": ("normal",),
+    "coefficients": ("normal",),
+    "group_sd": ("half_normal", "half_student_t"),
+    "thresholds": ("normal",),
+}
+
+
 @dataclass(frozen=True)
 class BayesSettings:
     """Sampler, retry and prior settings; defaults are those documented in config/README.md."""
@@ -40,22 +49,28 @@ class BayesSettings:
     intercept: Prior = Prior("normal", 2.5)
     coefficients: Prior = Prior("normal", 2.5)
     group_sd: Prior = Prior("half_normal", 1.5)
+    thresholds: Prior = Prior("normal", 2.5)  # ordinal outcomes: each threshold, ordered
     cores: int = 2
 
     @classmethod
     def from_config(cls, settings: dict[str, Any], cores: int = 2) -> BayesSettings:
         """Build from the merged config dict (already checked against the schema)."""
-        known = {
-            f
-            for f in cls.__dataclass_fields__
-            if f not in ("intercept", "coefficients", "group_sd")
-        }
+        known = {f for f in cls.__dataclass_fields__ if f not in PRIOR_FAMILIES}
         unknown = sorted(set(settings) - known - {"priors"})
         if unknown:
             raise ValueError(
                 f"unknown bayes setting(s) {unknown}; valid: {sorted(known | {'priors'})}"
             )
-        priors = {name: Prior(**spec) for name, spec in settings.get("priors", {}).items()}
+        priors = {}
+        for name, spec in settings.get("priors", {}).items():
+            if name not in PRIOR_FAMILIES:
+                raise ValueError(f"unknown prior {name!r}; valid: {sorted(PRIOR_FAMILIES)}")
+            prior = Prior(**spec)
+            if prior.dist not in PRIOR_FAMILIES[name]:
+                raise ValueError(
+                    f"priors.{name}: dist {prior.dist!r} is not one of {PRIOR_FAMILIES[name]}"
+                )
+            priors[name] = prior
         plain = {k: v for k, v in settings.items() if k != "priors"}
         return cls(**plain, **priors, cores=cores)
 

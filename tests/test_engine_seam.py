@@ -133,7 +133,8 @@ def test_a_fourth_engine_fits_reports_and_pools_in_process(flat, tmp_path, monke
         folder = results / model / "flat"
         folder.mkdir(parents=True)
         outputs = {k: str(folder / f) for k, f in
-                   [("estimates", "estimates.csv"), ("variance", "variance.csv"), ("fit", "fit.json")]}  # fmt: skip
+                   [("estimates", "estimates.csv"), ("variance", "variance.csv"),
+                    ("thresholds", "thresholds.csv"), ("fit", "fit.json")]}  # fmt: skip
         run_fit("one", spec, cohort.reference, "flat", cohort.engine_settings["flat"],
                 str(results / "sessions.parquet"), outputs, threads=1, privacy=privacy,
                 levels=tuple(cohort.levels))  # fmt: skip

@@ -209,19 +209,16 @@ def predicted_probabilities(
 def predictions_from_posterior(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
     """A converged fit's predictions under the plan from every posterior draw.
 
-    result is an engines.FitResult whose posterior holds coefficients (S, P) and sigma (S, K),
-    and for an ordinal outcome thresholds (S, K-1) with coefficients lacking the intercept;
+    result is an engines.FitResult whose posterior holds coefficients (S, P, Intercept first)
+    and sigma (S, K), and for an ordinal outcome thresholds (S, K-1) with the Intercept 0;
     data is the model_data.ModelData it was fitted to. None when the fit did not converge.
     """
     if not result.converged:
         return None
     post = result.posterior
     terms = ["Intercept", *data.terms]
-    if not data.ordinal:
-        return probabilities_from_draws(terms, post.coefficients, post.sigma, plan)
-    beta = np.column_stack([np.zeros(len(post.coefficients)), post.coefficients])
-    cuts = (np.asarray(post.thresholds), data.categories, None)
-    return probabilities_from_draws(terms, beta, post.sigma, plan, ordinal=cuts)
+    cuts = (np.asarray(post.thresholds), data.categories, None) if data.ordinal else None
+    return probabilities_from_draws(terms, post.coefficients, post.sigma, plan, ordinal=cuts)
 
 
 def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:

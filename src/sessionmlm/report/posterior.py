@@ -40,14 +40,18 @@ def check_warnings(info: dict[str, Any]) -> list[str]:
         return []
     out = []
     predictive = checks["predictive"]
-    for stat in [predictive["overall"], *predictive.get("per_unit", {}).get("statistics", [])]:
+    # An ordinal outcome has a share per category where a binary one has its overall rate.
+    overall = predictive.get("shares") or [predictive["overall"]]
+    for stat in [*overall, *predictive.get("per_unit", {}).get("statistics", [])]:
         if stat["p_value"] < PPC_ALPHA:
             out.append(
                 f"predictive check: the {stat['name']} is unlike the model's "
                 f"(p {stat['p_value']:.3f})"
             )
     outside = [
-        f"{g['variable']} {g['level']}" for g in predictive["per_category"] if g["inside"] is False
+        f"{g['variable']} {g['level']}" + (f" (rating {g['category']})" if "category" in g else "")
+        for g in predictive["per_category"]
+        if g["inside"] is False
     ]
     if outside:
         out.append(
@@ -105,7 +109,12 @@ def predictive_section(
         f"{rows} do not flatter it).</p>",
     ]
     model = main if main in fitted else list(fitted)[-1]  # the main model, else the last checked
-    parts.append(_predictive_detail(model, fitted[model], outcome, levels))
+    if fitted[model]["checks"].get("outcome_type") == "ordinal":
+        from sessionmlm.report.ordinal import ordinal_predictive_detail
+
+        parts.append(ordinal_predictive_detail(model, fitted[model], outcome, levels))
+    else:
+        parts.append(_predictive_detail(model, fitted[model], outcome, levels))
     if len(fitted) > 1:
         parts.append(_predictive_summary(fitted))
     return "".join(parts)
@@ -212,10 +221,15 @@ def _predictive_summary(fitted: dict[str, dict[str, Any]]) -> str:
         checks = info["checks"]
         stats = checks["predictive"].get("per_unit", {}).get("statistics", [])
         categories = [g for g in checks["predictive"]["per_category"] if g["inside"] is not None]
-        bins = checks["calibration"]
+        if checks.get("outcome_type") == "ordinal":
+            from sessionmlm.report.ordinal import ordinal_summary_cells
+
+            overall, bins = ordinal_summary_cells(checks)
+        else:
+            overall, bins = checks["predictive"]["overall"]["p_value"], checks["calibration"]
         rows.append([
             f"<code>{escape(model)}</code>",
-            num(checks["predictive"]["overall"]["p_value"]),
+            num(overall),
             num(min((s["p_value"] for s in stats), default=None)),
             f"{sum(g['inside'] is False for g in categories)} of {len(categories)}",
             f"{sum(not b['low'] <= b['predicted'] <= b['high'] for b in bins)} of {len(bins)}",
@@ -282,6 +296,11 @@ def sensitivity_section(infos: dict[str, dict[str, Any]], main: str, groups: lis
     rows = fitted[model]["checks"]["sensitivity"]
     columns = [("coefficients", "wider"), ("coefficients", "narrower"),
                ("group_sd", "wider"), ("group_sd", "narrower")]  # fmt: skip
+    headers = ["coefficient prior wider", "coefficient prior narrower", "SD prior wider",
+               "SD prior narrower"]  # fmt: skip
+    if any(r["prior"] == "thresholds" for r in rows):  # an ordinal outcome's threshold prior
+        columns += [("thresholds", "wider"), ("thresholds", "narrower")]
+        headers += ["threshold prior wider", "threshold prior narrower"]
     by = {(r["prior"], r["direction"], r["term"]): r for r in rows}
     terms = list(dict.fromkeys(r["term"] for r in rows))
     body = []
@@ -340,16 +359,11 @@ def sensitivity_section(infos: dict[str, dict[str, Any]], main: str, groups: lis
         "power 2 narrower (Normal(0, 0.71 s)). The posterior under the scaled prior is computed "
         "from the same draws by Pareto-smoothed importance weights, without refitting. The "
         "coefficient prior is scaled in the first two columns, the prior on the "
-        f"{escape(' and '.join(groups))} SDs in the last two.</p>"
+        f"{escape(' and '.join(groups))} SDs in the next two"
+        + (", the thresholds' prior in the last two" if len(columns) > 4 else "")
+        + ".</p>"
         + html_table(
-            [
-                "term",
-                "as fitted",
-                "coefficient prior wider",
-                "coefficient prior narrower",
-                "SD prior wider",
-                "SD prior narrower",
-            ],
+            ["term", "as fitted", *headers],
             body,
             f"Odds ratios (95% interval) of model {model} under scaled priors",
         )  # fmt: skip

@@ -26,14 +26,6 @@ def fit(
     return fit_bayes(data, settings, threads=threads, **kwargs)
 
 
-# What the "predicted" step says for an ordinal outcome, whose probabilities per category it
-# does not make yet (binary probabilities would be wrong for it).
-ORDINAL_PREDICTIONS = (
-    "predicted probabilities per category of an ordinal outcome are not made yet; "
-    "the thresholds (thresholds.csv) and cumulative odds ratios (estimates.csv) describe the fit"
-)
-
-
 def _fit_job(data: Any, settings: BayesSettings, threads: int = 2) -> FitResult:
     """A workflow fit: the chains run on the job's threads."""
     return fit(data, replace(settings, cores=threads), threads=threads)
@@ -63,8 +55,6 @@ def _predictions(fitted: Fitted) -> dict[str, Any]:
 
     if fitted.result.posterior is None or fitted.predictions is None:
         return {}
-    if fitted.data.ordinal:
-        return {"predicted_problem": ORDINAL_PREDICTIONS}
     return fit_json_predictions(fitted, predictions_from_posterior)
 
 

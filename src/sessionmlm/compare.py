@@ -16,8 +16,8 @@ from scipy import stats
 
 
 def outcome_of(info: dict[str, Any]) -> str:
-    """The outcome a fit modelled: its formula's left-hand side."""
-    return info["formula"].split("~")[0].strip()
+    """The outcome a fit modelled: its formula's left-hand side ("" when not recorded)."""
+    return info.get("formula", "").split("~")[0].strip()
 
 
 COMPARISON_COLUMNS = [

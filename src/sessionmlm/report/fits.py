@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm import engines
+from sessionmlm.compare import outcome_of
 from sessionmlm.config import Cohort
 from sessionmlm.report.posterior import check_warnings
 
@@ -96,11 +97,15 @@ def posterior_fits(cohort: Cohort, fits: list[Fit]) -> dict[str, dict[str, Any]]
 
 
 def null_of(fit: Fit, fits: list[Fit]) -> Fit | None:
-    """The same engine's model with an intercept only, if the cohort fitted one."""
+    """The same engine's model of the same outcome without predictors, if the cohort fitted one.
+
+    Its estimates hold only the Intercept (binary) or nothing (ordinal: thresholds instead).
+    """
     return next(
-        (f for f in fits if f.engine == fit.engine and list(f.estimates["term"]) == ["Intercept"]),
+        (f for f in fits if f.engine == fit.engine and outcome_of(f.info) == outcome_of(fit.info)
+         and set(f.estimates["term"]) <= {"Intercept"}),
         None,
-    )
+    )  # fmt: skip
 
 
 def p_text(p: float) -> str:

@@ -54,7 +54,8 @@ def _glance(fits: list[Fit]) -> str:
 def _forest(lead_fits: list[Fit], lead: str) -> str:
     """The lead engine's odds ratios of every model in one forest plot."""
     rows = [
-        {"term": r.term, "series": f"{f.model}", "odds_ratio": r.odds_ratio,
+        {"term": r.term, "series": f"{f.model} (cumulative)" if f.ordinal else f.model,
+         "odds_ratio": r.odds_ratio,
          "or_low": r.or_low, "or_high": r.or_high}
         for f in lead_fits
         if f.info["converged"]
@@ -66,7 +67,14 @@ def _forest(lead_fits: list[Fit], lead: str) -> str:
         "<h2 id='forest'>Odds ratios across models</h2>"
         f"<figure>{forest_plot(rows, f'Odds ratios with 95% intervals by model ({lead})')}"
         f"<figcaption>{escape(sentence(what))} from the {escape(lead)} "
-        "engine; the dashed line marks no association (odds ratio 1).</figcaption></figure>"
+        "engine; the dashed line marks no association (odds ratio 1)."
+        + (
+            " Models marked cumulative are of an ordered rating: their odds ratios are of a "
+            "higher rating rather than a lower one."
+            if any(f.ordinal for f in lead_fits)
+            else ""
+        )
+        + "</figcaption></figure>"
     )
 
 
@@ -77,8 +85,9 @@ def _outcome_of(cohort: Cohort, model: str | None) -> str:
 
 
 def _mains(cohort: Cohort, models: list[str]) -> dict[str, str]:
-    """Each outcome's main model: the last of its models in the cohort file."""
-    return {_outcome_of(cohort, m): m for m in models}
+    """Each outcome's main model (the last of its models), in the cohort file's outcome order."""
+    last = {_outcome_of(cohort, m): m for m in models}
+    return {o: last[o] for o in [*cohort.outcomes, *last] if o in last}
 
 
 def _named(html: str, anchor: str, title: str, outcome: str, many: bool) -> str:

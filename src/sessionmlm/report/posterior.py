@@ -97,19 +97,21 @@ def predictive_section(
             f"predictive checks, calibration, leave-one-{groups[-1]}-out cross-validation and "
             f"prior sensitivity come from the draws of the {named} engine; {reason}.</p>"
         )
+    model = main if main in fitted else list(fitted)[-1]  # the main model, else the last checked
+    ordinal = fitted[model]["checks"].get("outcome_type") == "ordinal"
+    observed = "shares of each rating" if ordinal else "rates"
     parts = [
         "<h2 id='checks'>Posterior predictive checks</h2>",
         "<p>Does the fitted model reproduce the data? Each posterior draw replicates every "
         f"{escape(levels[-1])}'s outcome from the model, with its fitted {' and '.join(groups)} "
-        f"effects; the observed rates of <code>{escape(outcome)}</code> are compared with the "
+        f"effects; the observed {observed} of <code>{escape(outcome)}</code> are compared with the "
         "replicated ones. A two-sided predictive p near 0 means the data look unlike the model "
         f"in that respect. Because the replicates use each {groups[0]}'s own fitted effect, "
         f"these checks are lenient about {escape(plural(levels[0]))}; the calibration plot below "
         f"is the stricter test (it leaves out whole {escape(plural(levels[-2]))}, so their own "
         f"{rows} do not flatter it).</p>",
     ]
-    model = main if main in fitted else list(fitted)[-1]  # the main model, else the last checked
-    if fitted[model]["checks"].get("outcome_type") == "ordinal":
+    if ordinal:
         from sessionmlm.report.ordinal import ordinal_predictive_detail
 
         parts.append(ordinal_predictive_detail(model, fitted[model], outcome, levels))

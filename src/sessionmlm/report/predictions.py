@@ -266,6 +266,11 @@ def _ordinal_predictions(
            for r in [_select(pred, kind, setting, {x: value, "category": category}).iloc[0]]]
         for kind in (CONDITIONAL, AVERAGED) for setting in settings for value in _table_values(plan)
     ]  # fmt: skip
+    parts.append(
+        "<p class='note'>Each category's probability is the one at the estimates (ml) or the "
+        "mean over the posterior draws (bayes), so that a setting's categories add up to 1; "
+        "the intervals are each category's own.</p>"
+    )
     header = ["for", "line", x, *(f"{escape(str(c))} (95% interval)" for c in categories)]
     parts.append(
         html_table(

@@ -155,6 +155,56 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
     assert "rule ingest:" in plan.stdout, plan.stdout[-2000:]
 
 
+def test_an_ordinal_outcome_beside_a_binary_one_end_to_end(tmp_path, tiny_table):
+    """The simulator's ordinal item as a second outcome, fitted by every engine and reported."""
+    cohort = {k: v for k, v in TINY_COHORT.items() if k != "outcome"} | {
+        "outcomes": {
+            "homework": TINY_COHORT["outcome"] | {"name": None},
+            "extensiveness": {"column": "hw_extensiveness", "order": [0, 1, 2, 3, 4]},
+        },
+        "models": {
+            "small": "homework ~ caregiver_present + child_age + (1 | therapist/client)",
+            "ordinal": "extensiveness ~ caregiver_present + child_age + (1 | therapist/client)",
+        },
+    }
+    del cohort["outcomes"]["homework"]["name"]
+    write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": tiny_table})
+    run = subprocess.run(
+        [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--cores", "2"],
+        capture_output=True, text=True, timeout=900,
+        env=os.environ | {"SESSIONMLM_KEY": "test-key"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results" / "tiny"
+    for engine in ("bayes", "ml", "gee"):
+        cuts = pd.read_csv(results / "ordinal" / engine / "thresholds.csv")
+        assert list(cuts.threshold) == ["0|1", "1|2", "2|3", "3|4"], engine
+        assert cuts.estimate.is_monotonic_increasing, engine
+        terms = set(pd.read_csv(results / "ordinal" / engine / "estimates.csv").term)
+        assert terms == {"caregiver_present", "child_age"}, engine  # no Intercept
+        assert pd.read_csv(results / "small" / engine / "thresholds.csv").empty  # binary
+        info = json.loads((results / "ordinal" / engine / "fit.json").read_text())
+        assert info["outcome_type"] == "ordinal" and info["status"] == "ok", info["problems"]
+    splits = json.loads((results / "ordinal" / "ml" / "fit.json").read_text())["splits"]
+    assert {r["split"] for r in splits} == {"1 or higher", "2 or higher", "3 or higher",
+                                            "4 or higher"}  # fmt: skip
+    predicted = pd.read_csv(results / "predicted_probabilities.csv")
+    ordinal = predicted[predicted.model == "ordinal"]
+    assert set(ordinal.category.dropna().astype(int)) == {0, 1, 2, 3, 4}
+    assert predicted[predicted.model == "small"].category.isna().all()
+    # Every setting's categories add up to 1 (to the CSV's 6 significant digits, 5 times).
+    keys = ["engine", "kind", "caregiver_present", "child_age"]
+    assert ordinal.groupby(keys).probability.sum().to_numpy() == pytest.approx(1.0, abs=5e-6)
+    html = (results / "report.html").read_text()
+    for part in ["Thresholds between adjacent categories", "Proportional-odds check",
+                 "id='checks-extensiveness'", "id='predicted-extensiveness'",
+                 "Share of sessions in each category of extensiveness", "cumulative",
+                 "id='plain-homework'", "id='plain-extensiveness'"]:  # fmt: skip
+        assert part in html, part
+    tests = pd.read_csv(results / "model_comparison.csv")
+    assert tests.empty  # two models of different outcomes are never compared
+
+
 def test_config_error_stops_before_any_job(tiny_project):
     cohort = tiny_project / "config" / "cohorts" / "tiny.yaml"
     cohort.write_text(

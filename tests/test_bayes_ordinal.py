@@ -236,3 +236,34 @@ def test_a_null_ordinal_model_has_thresholds_only(small_data):
     ]  # fmt: skip
     assert list(result.thresholds.threshold) == ["1|2", "2|3", "3|4"]
     assert list(result.variance.level) == ["therapist", "client"]
+
+
+def test_bayes_and_ml_agree_on_the_ordinal_demo_model():
+    """Issue 14: on the demo's ordinal full model (680 sessions), every coefficient and
+    threshold of the ml fit (12-point nested AGQ) lies within 2 posterior SDs of the posterior
+    mean, and so do the two SDs."""
+    from sessionmlm.engines import ml
+
+    predictors = (
+        "ebp + n_ebps_trained + caregiver_present + stressful_event + child_age + licensed"
+        " + hispanic_latinx + ebp_attitudes + emotional_exhaustion + direct_hours"
+    )
+    table = canonical(simulate_cohort(CohortShape(), TrueParameters(), seed=1))
+    spec = parse_formula(f"extensiveness ~ {predictors} + (1 | therapist/client)", "full")
+    data = build_model_data(table, spec, {"ebp": "MAP"})
+    assert data.ordinal and len(data.y) == 680
+    by_ml = ml.fit(data, {"points": 12})
+    by_bayes = fit(data, BayesSettings())
+    assert by_ml.converged and by_bayes.converged, by_bayes.info["problems"]
+    post = by_bayes.posterior
+    pairs = {
+        **{t: (post.coefficients[:, i + 1], e) for i, (t, e) in
+           enumerate(zip(by_ml.estimates.term, by_ml.estimates.estimate, strict=True))},
+        **{t: (post.thresholds[:, k], e) for k, (t, e) in
+           enumerate(zip(by_ml.thresholds.threshold, by_ml.thresholds.estimate, strict=True))},
+        **{f"sd {g}": (post.sigma[:, k], sd) for k, (g, sd) in
+           enumerate(zip(by_ml.variance.level, by_ml.variance.sd, strict=True))},
+    }  # fmt: skip
+    assert len(pairs) == 14 + 4 + 2
+    for name, (draws, estimate) in pairs.items():
+        assert abs(draws.mean() - estimate) <= 2 * draws.std(), (name, draws.mean(), estimate)

@@ -34,13 +34,14 @@ def cohorts(tmp_path, tiny_table):
     return load_config(config, workdir=tmp_path).cohorts
 
 
-def write_fit(folder, terms, estimates, std_errors, converged=True):
+def write_fit(folder, terms, estimates, std_errors, converged=True, outcome_type="binary"):
     folder.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame({"term": terms, "estimate": estimates, "std_error": std_errors})
     frame["ci_low"] = frame.estimate - 1.96 * frame.std_error
     frame["ci_high"] = frame.estimate + 1.96 * frame.std_error
     frame.to_csv(folder / "estimates.csv", index=False)
-    (folder / "fit.json").write_text(json.dumps({"converged": converged}))
+    info = {"converged": converged, "outcome_type": outcome_type}
+    (folder / "fit.json").write_text(json.dumps(info))
 
 
 def test_pooling_engine_prefers_ml_and_needs_every_cohort(cohorts):
@@ -150,3 +151,17 @@ def test_the_index_counts_each_cohort_in_its_own_levels(cohorts):
                         pd.DataFrame(columns=COLUMNS), [], None, SETTINGS)  # fmt: skip
     assert "<td>30 therapists, 80 clients, 200 sessions</td>" in html
     assert "<td>161 comms, 1595 moms, 2159 kids</td>" in html
+
+
+def test_a_model_ordinal_in_one_cohort_and_binary_in_another_is_not_pooled(cohorts, tmp_path):
+    # A cumulative odds ratio and a binary one are different quantities; ordinal in every
+    # cohort, the model pools as any other.
+    for kinds, pooled in ((("ordinal", "binary", "binary"), False), (("ordinal",) * 3, True)):
+        for name, kind in zip(cohorts, kinds, strict=True):
+            for model in ("null", "small"):
+                write_fit(tmp_path / "results" / name / model / "ml", ["caregiver_present"],
+                          [0.5], [0.2], outcome_type=kind)  # fmt: skip
+        table, notes = pool_cohorts(cohorts, tmp_path / "results", "ml", SETTINGS)
+        assert (POOLED in set(table.cohort)) is pooled
+        refused = [n for n in notes if "ordinal in some cohorts and binary in others" in n]
+        assert bool(refused) is not pooled

@@ -36,6 +36,7 @@ def ordinal_cohort(
     truth = truth or TrueParameters()
     table = canonical(simulate_cohort(shape, truth, seed=seed))
     table["extensiveness"] = table["homework"]  # a placeholder, replaced below
+    table.attrs = {}  # the placeholder is binary: not the simulator's ordinal item
     data = build_model_data(table, parse_formula(formula, "ordinal"), {"ebp": "MAP"})
     rng = np.random.default_rng([seed, 1])  # not the simulator's stream: independent of it
     coefficients = truth.coefficients()
@@ -197,9 +198,10 @@ def wine_data() -> ModelData:
             "judge": wine["judge"].astype(str),
         }
     )
+    # As ingest records an ordinal outcome (order: [1, 2, 3, 4, 5]).
+    table.attrs["variables"] = {"rating": {"type": "ordinal", "categories": [1, 2, 3, 4, 5]}}
     spec = parse_formula("rating ~ temp + contact + (1 | judge)", "wine")
-    data = build_model_data(table, spec, {"temp": "cold", "contact": "no"})
-    return replace(data, outcome_type="ordinal", categories=("1", "2", "3", "4", "5"))
+    return build_model_data(table, spec, {"temp": "cold", "contact": "no"})
 
 
 def test_wine_bitterness_agrees_with_the_published_quadrature_fit():

@@ -1,7 +1,7 @@
 """The gee engine on ordinal outcomes (OrdinalGEE) against exact references and the truth.
 
-Ordinal ModelData are built here directly (build_model_data, then the outcome's type and
-categories): the outcome holds category numbers 0..K-1, as ingest writes them.
+Ordinal ModelData are built here as ingest leaves the table: the outcome holds category
+numbers 0..K-1 and the table's metadata records its type and categories.
 """
 
 import json
@@ -25,8 +25,9 @@ from sessionmlm.model_data import ModelDataError, build_model_data
 
 def ordinal_data(table, formula, categories, name="m"):
     """ModelData of an ordinal outcome held as category numbers 0..K-1 in table."""
-    data = build_model_data(table, parse_formula(formula, name), {})
-    return replace(data, outcome_type="ordinal", categories=tuple(categories))
+    spec = parse_formula(formula, name)
+    table.attrs["variables"] = {spec.outcome: {"type": "ordinal", "categories": list(categories)}}
+    return build_model_data(table, spec, {})
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +260,7 @@ def test_write_result_writes_the_thresholds(wine, tmp_path):
 def test_a_category_without_sessions_is_a_clear_error(wine):
     no_fours = replace(wine, categories=("1", "2", "3", "3.5", "4", "5"))
     no_fours = replace(no_fours, y=np.where(wine.y >= 3, wine.y + 1, wine.y))
-    with pytest.raises(ModelDataError, match=r"no session of this model is rated \['3.5'\]"):
+    with pytest.raises(ModelDataError, match=r"no session has the outcome's category '3.5'"):
         fit(no_fours, {})
 
 

@@ -171,3 +171,12 @@ def test_proportional_odds_check_fits_each_split(wine):
     assert len(converged) == 4
     assert all(r["or_low"] < r["odds_ratio"] < r["or_high"] for r in converged)
     assert not any(r["outside"] for r in converged)  # proportional odds holds on wine
+
+
+def test_a_category_without_sessions_stops_the_fit_by_name(wine):
+    from sessionmlm.model_data import ModelDataError
+
+    gap = dataclasses.replace(wine, categories=("1", "2", "3", "3.5", "4", "5"),
+                              y=np.where(wine.y >= 3, wine.y + 1, wine.y))  # fmt: skip
+    with pytest.raises(ModelDataError, match=r"no session has the outcome's category '3.5'"):
+        ml.fit(gap, {"points": 3})

@@ -46,6 +46,29 @@ class ModelData:
         """Whether the outcome is ordinal (thresholds instead of an intercept)."""
         return self.outcome_type == "ordinal"
 
+    def check_categories(self) -> None:
+        """Raise ModelDataError unless an ordinal y holds category indices, each category used.
+
+        A category no session has leaves the thresholds beside it unidentified (ml) or to the
+        prior alone (bayes), reported as if estimated. check_model stops such a model before
+        any fit; this guards every engine against data built some other way.
+        """
+        y, k = self.y, len(self.categories)
+        if k < 2 or np.any((y < 0) | (y >= k) | (y != np.round(y))):
+            raise ModelDataError(
+                f"model {self.spec.name!r}: the ordinal outcome must hold category indices 0 to "
+                f"{k - 1} (its categories {list(self.categories)}), lowest first"
+            )
+        counts = np.bincount(y.astype(np.int64), minlength=k)
+        empty = [c for c, n in zip(self.categories, counts, strict=True) if n == 0]
+        if empty:
+            raise ModelDataError(
+                f"model {self.spec.name!r}: no session has the outcome's categor"
+                f"{'y' if len(empty) == 1 else 'ies'} {', '.join(map(repr, empty))}, so the "
+                "thresholds next to it cannot be estimated; merge it with a neighbouring "
+                "category in the outcome's codes, or take it out of the outcome's order."
+            )
+
     @property
     def threshold_names(self) -> tuple[str, ...]:
         """The thresholds between adjacent categories, named "low|high" as ordinal::clmm does."""

@@ -15,13 +15,11 @@ import time
 from dataclasses import asdict, replace
 from typing import Any
 
-import numpy as np
-
 from sessionmlm.engines import FitResult
 from sessionmlm.engines.bayes.model import Compiled, _shape_key, _standardise, compile_model
 from sessionmlm.engines.bayes.sampling import _quantity_names, _sample, diagnose, summarise
 from sessionmlm.engines.bayes.settings import BayesSettings
-from sessionmlm.model_data import ModelData, ModelDataError
+from sessionmlm.model_data import ModelData
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +48,7 @@ def fit(
     else:
         s = BayesSettings.from_config(settings, cores=threads)
     if data.ordinal:
-        check_ordinal(data)
+        data.check_categories()
     start = time.perf_counter()
     reused = compiled is not None and compiled.shape == _shape_key(data, s)
     if not reused:
@@ -134,29 +132,3 @@ def _priors(data: ModelData, s: BayesSettings) -> dict[str, str]:
         "coefficients": s.coefficients.describe() + " per standard deviation of each predictor",
         "group_sd": s.group_sd.describe() + " for each level's random-intercept SD",
     }
-
-
-def check_ordinal(data: ModelData) -> None:
-    """Stop an ordinal fit whose categories the data cannot identify.
-
-    A category no session has leaves the threshold next to it to the prior alone: the fit
-    would report the prior as if it were an estimate.
-    """
-    y = data.y
-    levels = len(data.categories)
-    if levels < 2:
-        raise ValueError(f"an ordinal outcome needs at least 2 categories, not {data.categories}")
-    if not np.array_equal(y, np.round(y)) or y.min() < 0 or y.max() > levels - 1:
-        raise ValueError(
-            f"ordinal y must hold category indices 0 to {levels - 1} (lowest first), "
-            f"not values from {y.min():g} to {y.max():g}"
-        )
-    counts = np.bincount(y.astype(np.int64), minlength=levels)
-    empty = [c for c, n in zip(data.categories, counts, strict=True) if n == 0]
-    if empty:
-        raise ModelDataError(
-            f"model {data.spec.name!r}: no session has the outcome's categor"
-            f"{'y' if len(empty) == 1 else 'ies'} {', '.join(map(repr, empty))}, so the "
-            "thresholds next to it are not estimable; merge it with a neighbouring category "
-            "in the outcome's codes, or leave it out of the outcome's categories."
-        )

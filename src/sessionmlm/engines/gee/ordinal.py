@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.intervals import Z95
-from sessionmlm.model_data import ModelData, ModelDataError
+from sessionmlm.model_data import ModelData
 
 ODDS_RATIO_QUANTITY = (
     "working global odds ratio (GEE working dependence of two sessions of the same unit, in "
@@ -39,29 +39,12 @@ NOT_NESTED_QUANTITY = (
 )
 
 
-def check_categories(data: ModelData) -> None:
-    """Every category must have a session: a threshold next to an empty one has no estimate."""
-    y, k = data.y, len(data.categories)
-    if np.any((y < 0) | (y >= k) | (y != np.round(y))):
-        raise ModelDataError(
-            f"model {data.spec.name!r}: the ordinal outcome must hold category numbers 0..{k - 1}"
-        )
-    counts = np.bincount(y.astype(np.int64), minlength=k)
-    empty = [c for c, n in zip(data.categories, counts, strict=True) if n == 0]
-    if empty:
-        raise ModelDataError(
-            f"model {data.spec.name!r}: no session of this model is rated {empty} on "
-            f"{data.spec.outcome!r}, so the thresholds next to it cannot be estimated; merge "
-            "it with a neighbouring category in the cohort's codes"
-        )
-
-
 def model(data: ModelData, working: str) -> tuple[Any, str, list[str]]:
     """OrdinalGEE of data, with a note of its working dependence and any warnings."""
     from statsmodels.genmod.cov_struct import GlobalOddsRatio, OrdinalIndependence
     from statsmodels.genmod.generalized_estimating_equations import OrdinalGEE
 
-    check_categories(data)
+    data.check_categories()
     outer, inner = data.groups[0], list(data.groups[1:])
     notes = []
     if working == "independence":

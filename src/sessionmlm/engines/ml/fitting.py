@@ -237,6 +237,8 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     exog = np.column_stack([np.ones(len(data.y)), data.X])
     # The check is for a binary outcome; an ordinal fit that drifts off to infinity is caught
     # by the convergence and Hessian checks instead.
+    if data.ordinal:
+        data.check_categories()
     separation = None if data.ordinal else find_separation(exog, data.y, names)
     info = {
         "engine": "ml",

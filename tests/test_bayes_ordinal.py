@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sessionmlm.engines import THRESHOLD_COLUMNS, FitResult, Fitted, get, write_result
+from sessionmlm.engines import THRESHOLD_COLUMNS, Fitted, get, write_result
 from sessionmlm.engines.bayes import BayesSettings, Prior, fit
 from sessionmlm.engines.bayes.model import _shape_key, compile_model
 from sessionmlm.formula import parse_formula
@@ -148,12 +148,24 @@ def test_an_empty_category_stops_the_fit(small_data):
         fit(empty, SMALL)
 
 
-def test_the_predicted_step_skips_an_ordinal_outcome_with_a_reason(small_data):
-    result = FitResult(pd.DataFrame(), pd.DataFrame(), {}, posterior=object())
+def test_the_predicted_step_gives_each_category_from_the_posterior(small_data, compiled):
+    result = fit(small_data, SMALL, compiled=compiled)
+    assert result.converged, result.info["problems"]
+    table = canonical(simulate_cohort(CohortShape(30, 80, 200), TrueParameters(), seed=21))
     step = next(s for s in get("bayes").after_fit if s.key == "predicted")
-    fitted = Fitted(result, small_data, pd.DataFrame(), {}, (), 11, predictions={"at": {}})
+    setting = {"where": "test", "model": "ordinal", "model_by_default": False, "x": "child_age",
+               "lines": ["caregiver_present"], "at": {}}  # fmt: skip
+    fitted = Fitted(result, small_data, table, {}, (), 11, predictions=setting)
     out = step.run(fitted)
-    assert set(out) == {"predicted_problem"} and "ordinal" in out["predicted_problem"]
+    rows = pd.DataFrame(out["predicted"])
+    assert set(rows.category) == set(small_data.categories)
+    # Means over the draws: each setting's categories add up to 1.
+    sums = rows.groupby(["kind", "caregiver_present", "child_age"]).probability.sum()
+    assert np.allclose(sums, 1.0)
+    # A positive caregiver coefficient moves sessions up: more of the top category with one.
+    top = rows[(rows.category == small_data.categories[-1]) & (rows.kind == "conditional")]
+    by = top.groupby("caregiver_present").probability.mean()
+    assert (by[1] > by[0]) == (result.estimates.set_index("term").estimate["caregiver_present"] > 0)
     assert step.run(replace(fitted, predictions=None)) == {}
 
 

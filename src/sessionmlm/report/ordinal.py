@@ -8,13 +8,9 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm.figures import band_plot, calibration_plot, plural
-from sessionmlm.htmlparts import html_table, num, percent, sentence
+from sessionmlm.htmlparts import html_table, num, percent
 from sessionmlm.report.fits import Fit
-
-
-def _interval(row: dict[str, Any], as_percent: bool = True) -> str:
-    fmt = percent if as_percent else num
-    return f"{fmt(row['median'])} ({fmt(row['low'])} to {fmt(row['high'])})"
+from sessionmlm.report.posterior import _interval, per_category_table, statistics_table
 
 
 def splits_table(fit: Fit) -> str:
@@ -107,42 +103,16 @@ def ordinal_predictive_detail(
             "observed mean inside their own 95% predictive interval. No ids are shown."
             "</figcaption></figure>"
         )
-        rows = [
-            [escape(sentence(s["name"])), num(s["observed"], 3),
-             _interval(s, as_percent=False), num(s["p_value"], 3)]
-            for s in unit["statistics"]
-        ]  # fmt: skip
-        parts.append(
-            html_table(
-                ["statistic", "observed", "replicated (95% interval)", "predictive p"],
-                rows,
-                f"Per {level}: how much {plural(level)} differ",
-            )  # fmt: skip
-        )
+        parts.append(statistics_table(unit))
     if p["per_category"]:
-        rows = [
-            [escape(g["variable"]), escape(g["level"]), escape(str(g["category"])),
-             "–" if g["sessions"] is None else str(g["sessions"]),
-             "suppressed" if g["observed"] is None else percent(g["observed"]),
-             _interval(g), {True: "yes", False: "<strong>no</strong>", None: "–"}[g["inside"]]]
-            for g in p["per_category"]
-        ]  # fmt: skip
         parts.append(
-            html_table(
-                [
-                    "variable",
-                    "level",
-                    "rating",
-                    observations,
-                    "observed share",
-                    "replicated (95% interval)",
-                    "inside",
-                ],
-                rows,
+            per_category_table(
+                p["per_category"],
+                observations,
                 f"Per level of each categorical predictor: observed and replicated shares in "
                 f"each rating (shares with fewer than {checks['min_cell']} {observations} in "
                 "or out of the rating are suppressed)",
-            )  # fmt: skip
+            )
         )
     thresholds = checks.get("calibration_by_threshold", [])
     if thresholds:

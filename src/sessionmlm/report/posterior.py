@@ -29,6 +29,7 @@ def k_note(unit: str) -> str:
 
 
 def _interval(row: dict[str, Any], as_percent: bool = True) -> str:
+    """A replicated statistic's median and 95% interval, as a percent or a number."""
     fmt = percent if as_percent else num
     return f"{fmt(row['median'])} ({fmt(row['low'])} to {fmt(row['high'])})"
 
@@ -122,6 +123,41 @@ def predictive_section(
     return "".join(parts)
 
 
+def statistics_table(unit: dict[str, Any]) -> str:
+    """The per-unit statistics of a predictive check (checks.py's "per_unit") as a table."""
+    rows = []
+    for stat in unit["statistics"]:
+        share = stat["name"].startswith("share")
+        observed = percent(stat["observed"]) if share else num(stat["observed"], 3)
+        rows.append([escape(sentence(stat["name"])), observed,
+                     _interval(stat, as_percent=share), num(stat["p_value"], 3)])  # fmt: skip
+    level = unit["level"]
+    return html_table(
+        ["statistic", "observed", "replicated (95% interval)", "predictive p"],
+        rows,
+        f"Per {level}: how much {plural(level)} differ",
+    )
+
+
+def per_category_table(groups: list[dict[str, Any]], observations: str, caption: str) -> str:
+    """A predictive check per level of each categorical predictor, as a table.
+
+    An ordinal outcome's rows name their `category`: they get a rating column.
+    """
+    rating = bool(groups) and "category" in groups[0]
+    rows = [
+        [escape(g["variable"]), escape(g["level"])]
+        + ([escape(str(g["category"]))] if rating else [])
+        + ["–" if g["sessions"] is None else str(g["sessions"]),
+           "suppressed" if g["observed"] is None else percent(g["observed"]),
+           _interval(g), {True: "yes", False: "<strong>no</strong>", None: "–"}[g["inside"]]]
+        for g in groups
+    ]  # fmt: skip
+    header = ["variable", "level", *(["rating"] if rating else []), observations,
+              "observed", "replicated (95% interval)", "inside"]  # fmt: skip
+    return html_table(header, rows, caption)
+
+
 def _predictive_detail(model: str, info: dict[str, Any], outcome: str, levels: list[str]) -> str:
     checks = info["checks"]
     rate = f"{outcome} rate"  # the share of observations with outcome 1 ("homework rate")
@@ -153,42 +189,15 @@ def _predictive_detail(model: str, info: dict[str, Any], outcome: str, levels: l
             f"{escape(plural(level))} have their observed rate inside their own 95% predictive "
             "interval. No ids are shown.</figcaption></figure>"
         )
-        stat_rows = []
-        for stat in unit["statistics"]:
-            share = stat["name"].startswith("share")
-            observed = percent(stat["observed"]) if share else num(stat["observed"], 3)
-            replicated = _interval(stat, as_percent=share)
-            name = escape(sentence(stat["name"]))
-            stat_rows.append([name, observed, replicated, num(stat["p_value"], 3)])
-        parts.append(
-            html_table(
-                ["statistic", "observed", "replicated (95% interval)", "predictive p"],
-                stat_rows,
-                f"Per {level}: how much {plural(level)} differ",
-            )
-        )
+        parts.append(statistics_table(unit))
     if p["per_category"]:
-        rows = [
-            [escape(g["variable"]), escape(g["level"]),
-             "–" if g["sessions"] is None else str(g["sessions"]),
-             "suppressed" if g["observed"] is None else percent(g["observed"]),
-             _interval(g), {True: "yes", False: "<strong>no</strong>", None: "–"}[g["inside"]]]
-            for g in p["per_category"]
-        ]  # fmt: skip
         parts.append(
-            html_table(
-                [
-                    "variable",
-                    "level",
-                    observations,
-                    "observed",
-                    "replicated (95% interval)",
-                    "inside",
-                ],
-                rows,
+            per_category_table(
+                p["per_category"],
+                observations,
                 f"Per category: observed and replicated {rate}s (observed rates with fewer than "
                 f"{checks['min_cell']} {observations} with {outcome} 1 or 0 are suppressed)",
-            )  # fmt: skip
+            )
         )
     bins = checks["calibration"]
     if bins:

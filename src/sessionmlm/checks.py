@@ -205,6 +205,45 @@ def _quantiles(x: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np
     return low, mid, high
 
 
+def per_category(
+    table: pd.DataFrame,
+    data: ModelData,
+    y: np.ndarray,
+    y_rep: np.ndarray,
+    categorical: list[str],
+    events: list[tuple[str | None, float]],
+    min_cell: int,
+) -> list[dict[str, Any]]:
+    """Observed against replicated shares, per level of each categorical predictor.
+
+    events are (label, value): the share of sessions with y == value, observed and in the
+    replicates y_rep (S, n); a label names the category in each row (an ordinal outcome's),
+    None leaves it out (a binary outcome's 1). An observed share is shown only where both
+    that many sessions and the rest reach min_cell.
+    """
+    rows = []
+    kept = table.iloc[data.rows]
+    for column in [c for c in categorical if c in kept]:
+        values = kept[column].astype("string")
+        for level in sorted(values.dropna().unique()):
+            mask = (values == level).fillna(False).to_numpy()
+            total = int(mask.sum())
+            for label, value in events:
+                count = int((y[mask] == value).sum())
+                low, mid, high = _quantiles((y_rep[:, mask] == value).mean(axis=1))
+                shown = rate_shown(count, total, min_cell)
+                observed = count / total if total else float("nan")
+                rows.append(
+                    {"variable": column, "level": str(level)}
+                    | ({} if label is None else {"category": label})
+                    | {"sessions": total if shown else None,
+                       "observed": observed if shown else None, "median": float(mid),
+                       "low": float(low), "high": float(high),
+                       "inside": bool(low <= observed <= high) if shown else None}
+                )  # fmt: skip
+    return rows
+
+
 def predictive_checks(
     table: pd.DataFrame,
     data: ModelData,
@@ -254,25 +293,7 @@ def predictive_checks(
             ],
         }
 
-    groups = []
-    kept = table.iloc[data.rows]
-    for column in categorical:
-        if column not in kept:
-            continue
-        values = kept[column].astype("string")
-        for value in sorted(values.dropna().unique()):
-            mask = (values == value).fillna(False).to_numpy()
-            total, positives = int(mask.sum()), int(y[mask].sum())
-            g_low, g_mid, g_high = _quantiles(y_rep[:, mask].mean(axis=1))
-            shown = rate_shown(positives, total, min_cell)
-            observed_rate = positives / total if total else float("nan")
-            groups.append({
-                "variable": column, "level": str(value), "sessions": total if shown else None,
-                "observed": observed_rate if shown else None, "median": float(g_mid),
-                "low": float(g_low), "high": float(g_high),
-                "inside": bool(g_low <= observed_rate <= g_high) if shown else None,
-            })  # fmt: skip
-    checks["per_category"] = groups
+    checks["per_category"] = per_category(table, data, y, y_rep, categorical, [(None, 1)], min_cell)
     return checks
 
 

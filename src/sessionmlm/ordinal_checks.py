@@ -35,10 +35,10 @@ from sessionmlm.checks import (
     linear_predictor,
     loo_summary,
     new_unit_probability,
+    per_category,
     psis_loo,
 )
 from sessionmlm.model_data import ModelData
-from sessionmlm.privacy import rate_shown
 from sessionmlm.sensitivity import prior_sensitivity
 
 
@@ -111,27 +111,8 @@ def ordinal_predictive_checks(
     }
     if data.groups:
         checks["per_unit"] = _per_unit(data, y, y_rep)
-    rows = []
-    kept = table.iloc[data.rows]
-    for column in categorical:
-        if column not in kept:
-            continue
-        values = kept[column].astype("string")
-        for value in sorted(values.dropna().unique()):
-            mask = (values == value).fillna(False).to_numpy()
-            total = int(mask.sum())
-            for k, label in enumerate(labels):
-                count = int((y[mask] == k).sum())
-                low, mid, high = _quantiles((y_rep[:, mask] == k).mean(axis=1))
-                shown = rate_shown(count, total, min_cell)
-                observed = count / total if total else float("nan")
-                rows.append({
-                    "variable": column, "level": str(value), "category": label,
-                    "sessions": total if shown else None, "observed": observed if shown else None,
-                    "median": float(mid), "low": float(low), "high": float(high),
-                    "inside": bool(low <= observed <= high) if shown else None,
-                })  # fmt: skip
-    checks["per_category"] = rows
+    events = [(label, k) for k, label in enumerate(labels)]  # each category's share
+    checks["per_category"] = per_category(table, data, y, y_rep, categorical, events, min_cell)
     return checks
 
 

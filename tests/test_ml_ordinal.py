@@ -12,6 +12,7 @@ from sessionmlm.engines.ml.quadrature import NestedQuadrature, nesting_from_code
 from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import build_model_data
 from tests.reference_ordinal import session_log_probability, three_level_loglik
+from tests.test_quadrature import small_three_level
 
 # ordinal::clmm on the `wine` data, rating ~ temp + contact + (1 | judge): the clmm2 tutorial
 # vignette of the ordinal package (R. H. B. Christensen), as quoted in
@@ -72,18 +73,12 @@ def test_wine_profile_interval_matches_clmm(wine):
 
 
 def small_ordinal(seed: int, therapists: int = 3, categories: int = 4):
-    """Therapists with 2-3 clients of 1-4 sessions, every category present."""
-    rng = np.random.default_rng(seed)
-    outer, inner, client = [], [], 0
-    for t in range(therapists):
-        for _ in range(rng.integers(2, 4)):
-            n = rng.integers(1, 5)
-            outer += [t] * n
-            inner += [client] * n
-            client += 1
+    """test_quadrature's small nested design, its outcome an ordinal one with every category."""
+    _, offset, outer, inner = small_three_level(seed, therapists)
+    rng = np.random.default_rng([seed, 1])
     n = len(outer)
     y = np.r_[np.arange(categories), rng.integers(0, categories, n - categories)]
-    return y, rng.normal(0.0, 1.0, n), np.array(outer), np.array(inner)
+    return y, offset, outer, inner
 
 
 THRESHOLDS = np.array([-1.2, 0.3, 1.9])

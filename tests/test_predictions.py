@@ -338,3 +338,18 @@ def test_ordinal_predictions_give_each_category_and_sum_to_one():
     top = table[(table.category == "all") & (table.kind == CONDITIONAL) & (table.licensed == 0)
                 & (table.child_age == 10)].set_index("caregiver_present")["probability"]  # fmt: skip
     assert top[1] > top[0]
+
+
+def test_ml_ordinal_predictions_are_at_the_estimates_with_sorted_threshold_draws():
+    # Coefficients then thresholds, as the ml engine's vcov holds them (no Intercept).
+    estimate = np.r_[BETA[1:], CUTS[0]]
+    vcov = np.diag(np.r_[np.full(4, 0.01), np.full(3, 0.04)])
+    table = predicted_probabilities(TERMS[1:], estimate, vcov, np.array([0.8, 0.9]),
+                                    plan({"stressful_event": 0.2}), draws=2000,
+                                    categories=("a", "b", "c", "d"))  # fmt: skip
+    at = table[(table.kind == CONDITIONAL) & (table.caregiver_present == 1)
+               & (table.licensed == 0) & (table.child_age == 10)].set_index("category")  # fmt: skip
+    x = np.array([1, 10, 0, 0.2])
+    expected = category_probabilities(np.array([[x @ BETA[1:]]]), CUTS)[0, 0]
+    assert at.loc[["a", "b", "c", "d"], "probability"].to_numpy() == pytest.approx(expected)
+    assert (at.low <= at.probability).all() and (at.probability <= at.high).all()

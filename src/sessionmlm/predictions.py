@@ -192,18 +192,29 @@ def predicted_probabilities(
     plan: PredictionPlan,
     draws: int = ML_DRAWS,
     seed: int = 1,
+    categories: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """The ml engine's predictions: probabilities_from_draws at the point estimate.
 
-    Coefficient draws come from N(estimate, vcov); the SDs are held at their estimates in
-    every draw. terms start with "Intercept"; the plan gives a value to every other term.
+    Draws come from N(estimate, vcov); the SDs are held at their estimates in every draw.
+    terms start with "Intercept"; the plan gives a value to every other term. With categories
+    (an ordinal outcome's), terms have no Intercept and estimate and vcov end with the K-1
+    thresholds, whose draws are sorted: a draw out of order has no probabilities.
     """
-    _check_terms(terms, plan)
     rng = np.random.default_rng(seed)
-    beta = rng.multivariate_normal(estimate, vcov, size=draws, method="eigh")
+    sample = rng.multivariate_normal(estimate, vcov, size=draws, method="eigh")
     sds = np.asarray(sds, dtype=float).ravel()
     sd_draws = np.broadcast_to(sds, (draws, sds.size))
-    return probabilities_from_draws(terms, beta, sd_draws, plan, point=(estimate, sds))
+    if categories is None:
+        _check_terms(terms, plan)
+        return probabilities_from_draws(terms, sample, sd_draws, plan, point=(estimate, sds))
+    p = len(terms)
+    beta = np.column_stack([np.zeros(draws), sample[:, :p]])  # the Intercept is 0
+    cuts = (np.sort(sample[:, p:], axis=1), categories, estimate[p:])
+    point = (np.r_[0.0, estimate[:p]], sds)
+    return probabilities_from_draws(
+        ["Intercept", *terms], beta, sd_draws, plan, point=point, ordinal=cuts
+    )
 
 
 def predictions_from_posterior(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:
@@ -225,8 +236,8 @@ def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> 
     """A converged fit's predictions under the plan from its estimates and their covariance.
 
     fit.json's vcov gives the covariance (of the coefficients and, for an ordinal outcome, the
-    thresholds, whose draws are sorted: a draw out of order has no probabilities); the SDs are
-    held at their estimates (predicted_probabilities). None when the fit did not converge.
+    thresholds); the SDs are held at their estimates (predicted_probabilities). None when the
+    fit did not converge.
     """
     if not result.converged:
         return None
@@ -235,19 +246,13 @@ def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> 
     names = [*data.terms, *data.threshold_names] if data.ordinal else ["Intercept", *data.terms]
     if vcov["terms"] != names:
         raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {names}")
-    if not data.ordinal:
-        return predicted_probabilities(
-            names, result.estimates["estimate"].to_numpy(), np.array(vcov["matrix"]), sds, plan
-        )
-    estimate = np.r_[result.estimates["estimate"], result.thresholds["estimate"]]
-    rng = np.random.default_rng(1)
-    draws = rng.multivariate_normal(estimate, np.array(vcov["matrix"]), ML_DRAWS, method="eigh")
-    p = len(data.terms)
-    beta = np.column_stack([np.zeros(ML_DRAWS), draws[:, :p]])
-    return probabilities_from_draws(
-        ["Intercept", *data.terms], beta, np.broadcast_to(sds, (ML_DRAWS, sds.size)), plan,
-        point=(np.r_[0.0, estimate[:p]], sds),
-        ordinal=(np.sort(draws[:, p:], axis=1), data.categories, estimate[p:]),
+    estimate = result.estimates["estimate"].to_numpy()
+    if data.ordinal:
+        estimate = np.r_[estimate, result.thresholds["estimate"]]
+    terms = list(data.terms) if data.ordinal else names
+    return predicted_probabilities(
+        terms, estimate, np.array(vcov["matrix"]), sds, plan,
+        categories=data.categories if data.ordinal else None,
     )  # fmt: skip
 
 

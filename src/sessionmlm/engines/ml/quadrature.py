@@ -105,7 +105,22 @@ class NestedQuadrature:
         self.mode_u = np.zeros(self.nesting.n_therapists)
         self.mode_v = np.zeros(self.nesting.n_clients)
         self.category = self.y.astype(np.int64)
-        self.n_categories = int(self.category.max()) + 1 if len(self.y) else 2
+        self._bounds_for: tuple[bytes | None, np.ndarray | None] = (None, None)
+
+    def _bounds(self, theta: np.ndarray) -> np.ndarray:
+        """Each session's (lo, hi, log width, width), as _session reads them (n, 4).
+
+        The same for every evaluation at the same thresholds (a binary outcome's are fixed),
+        so the last one is kept.
+        """
+        key = theta.tobytes()
+        if self._bounds_for[0] != key:
+            cut = np.r_[-np.inf, theta, np.inf]
+            lo, hi = cut[self.category], cut[self.category + 1]
+            with np.errstate(invalid="ignore"):  # -inf - inf at the ends, where it is unused
+                width = np.where(np.isinf(lo) | np.isinf(hi), 1.0, -np.expm1(lo - hi))
+            self._bounds_for = (key, np.column_stack([lo, hi, np.log(width), width]))
+        return self._bounds_for[1]
 
     def evaluate(
         self,
@@ -123,11 +138,7 @@ class NestedQuadrature:
         theta = np.zeros(1) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
         if cuts and not np.all(np.diff(theta) > 0):
             return -np.inf, np.zeros(len(self.y)), 0.0, 0.0, np.zeros(len(theta))
-        cut = np.r_[-np.inf, theta, np.inf]
-        lo, hi = cut[self.category], cut[self.category + 1]
-        with np.errstate(invalid="ignore"):  # -inf - inf at the ends, where it is unused
-            width = np.where(np.isinf(lo) | np.isinf(hi), 1.0, -np.expm1(lo - hi))
-        bounds = np.column_stack([lo, hi, np.log(width), width])  # what _session reads
+        bounds = self._bounds(theta)
         work = len(self.y) * self.outer_points * self.inner_points
         kernel = _parallel if work >= PARALLEL_WORK else _serial
         loglik, grad, grad_hi, d_sdt, d_sdc, iters = kernel(

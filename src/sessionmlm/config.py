@@ -25,6 +25,7 @@ from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
 from sessionmlm.outcomes import Outcome, model_outcome_problems, read_outcomes
 from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.privacy import Privacy
+from sessionmlm.structure import complete_spec, crossed_problems, unused_within_between
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
@@ -55,6 +56,7 @@ class Cohort:
     missing_data: str = "listwise"  # or "stop" (multiple imputation may come later)
     labels: dict[str, str] = field(default_factory=dict)  # column -> phrase for the report
     predictions: PredictionSetting = field(default_factory=PredictionSetting)
+    crossed: tuple[str, ...] = ()  # levels whose units may sit under several parents
 
     @property
     def data_files(self) -> list[Path]:
@@ -266,7 +268,12 @@ def build_cohort(
                 f"{where}: models.{model_name}: no random intercept; add e.g. "
                 f"(1 | {'/'.join(groupable)})."
             )
+        elif set(spec.groups) <= set(groupable):
+            spec, found = complete_spec(spec, raw, tuple(groupable), where)
+            problems += found
         models[model_name] = spec
+    problems += crossed_problems(raw, tuple(levels)[:-1], where)
+    problems += unused_within_between(raw, models, where)
     # The setting's messages reach fit.json and the report: the file as the project names it.
     predictions, found = check_setting(
         raw.get("predictions"), models, raw.get("variables", {}),
@@ -296,6 +303,7 @@ def build_cohort(
         missing_data=raw.get("missing_data", "listwise"),
         labels={k: " ".join(v.split()) for k, v in raw.get("labels", {}).items()},
         predictions=predictions,
+        crossed=tuple(raw.get("crossed", [])),
     )
     return cohort, []
 

@@ -19,6 +19,7 @@ from sessionmlm.outcomes import coded_values, scored_values
 from sessionmlm.privacy import Privacy
 from sessionmlm.problems import SHOW_ROWS, Problem, Quirk, Validation, ValidationError
 from sessionmlm.pseudonyms import pseudonym_key, pseudonymise
+from sessionmlm.structure import unit_key
 from sessionmlm.tables import ReadOptions, read_table
 from sessionmlm.variables import Variable, level_of, type_column
 
@@ -169,10 +170,10 @@ def to_canonical(
         variables[name] = outcome.variable(cohort.session_level)
     # A unit is identified within its parent (as lme4's therapist/client), so a nesting error,
     # reported above, does not also look like a variable varying within a unit.
-    ids = [text[cohort.levels[level]] for level in cohort.grouping_levels]
     units = {
-        level: ids[0] if i == 0 else ids[0].str.cat(ids[1 : i + 1], sep="/")
-        for i, level in enumerate(cohort.grouping_levels)
+        level: text[[cohort.levels[k] for k in key]].agg("/".join, axis=1)
+        for level in cohort.grouping_levels
+        for key in [unit_key(level, cohort.grouping_levels, cohort.crossed)]
     }
     for column in predictors:
         source = source_of[column]
@@ -261,13 +262,19 @@ def _identifiers(cohort: Cohort, text: pd.DataFrame, is_missing: pd.DataFrame, p
         "duplicate session ids",
         "Each row must be one session with its own id.",
     )
-    for parent, child in zip(sources[:-2], sources[1:-1], strict=False):
+    grouping = list(cohort.grouping_levels)
+    for upper, level in zip(grouping[:-1], grouping[1:], strict=False):
+        if level in cohort.crossed:
+            continue  # declared: its units may sit under several units of the level above
+        parent, child = cohort.levels[upper], cohort.levels[level]
         parents_per_child = text.groupby(child)[parent].transform("nunique")
         problem(
             child,
             (parents_per_child > 1).to_numpy(),
             f"a {child} appears under more than one {parent}",
-            f"Levels must nest: give such units distinct ids in {child!r}.",
+            f"Levels must nest: give such units distinct ids in {child!r}; or, if {level}s "
+            f"really move between {upper}s, declare it in the cohort file (crossed: [{level}]) "
+            "and fit crossed random intercepts, (1 | ...) + (1 | ...), with the bayes engine.",
         )
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from sessionmlm.errors import UserError
 from sessionmlm.formula import ModelSpec
+from sessionmlm.model_terms import TermError, decompose, terms_of, with_interactions
 
 
 class ModelDataError(UserError):
@@ -40,6 +41,25 @@ class ModelData:
     rows: np.ndarray  # (n,) positions in the canonical table of the sessions kept
     outcome_type: str = "binary"  # or "ordinal" (cumulative logit)
     categories: tuple[str, ...] = ("0", "1")  # the outcome's categories, lowest first
+    # Per grouping factor with random slopes, the terms (columns of X) whose slopes vary.
+    slopes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Per predictor split into within- and between-unit parts, its parts' terms, innermost first.
+    parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def nested(self) -> bool:
+        """Whether every unit of each grouping level lies inside one unit of the level above."""
+        for outer, inner in zip(self.unit_of_session, self.unit_of_session[1:], strict=False):
+            parents = np.zeros(inner.max() + 1, dtype=np.int64) - 1
+            parents[inner] = outer
+            if np.any(parents[inner] != outer):
+                return False
+        return True
+
+    def slope_columns(self, group: str) -> list[int]:
+        """Positions in X of the terms whose slopes vary over group's units."""
+        terms = dict(self.slopes).get(group, ())
+        return [self.terms.index(t) for t in terms]
 
     @property
     def ordinal(self) -> bool:
@@ -150,7 +170,7 @@ def model_problems(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, An
     (the thresholds beside it) cannot be estimated: found here, before any fit, rather than as
     a failed fit.
     """
-    used = [spec.outcome, *spec.predictors, *spec.groups]
+    used = list(spec.columns)
     keep = ~table[used].isna().any(axis=1)
     n, n_dropped = int(keep.sum()), int((~keep).sum())
     dropped = f" ({n_dropped} dropped for missing values)" if n_dropped else ""
@@ -187,6 +207,12 @@ def model_problems(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, An
             problems.append(
                 f"{where}, {name!r} has a single level; take it out of models.{spec.name}."
             )
+    for name in spec.within_between:
+        if not pd.api.types.is_numeric_dtype(table[name]):
+            problems.append(
+                f"{where}, {name!r} is categorical; only a numeric or 0/1 predictor can be "
+                "split into within- and between-unit parts (within_between)."
+            )
     y = table.loc[keep, spec.outcome]
     kind, categories = outcome_scale(table, spec.outcome)
     if y.nunique() < 2:
@@ -219,7 +245,7 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
     problems = model_problems(table, spec, reference)
     if problems:
         raise ModelDataError("\n".join(problems))
-    used = [spec.outcome, *spec.predictors, *spec.groups]
+    used = list(spec.columns)
     missing = table[used].isna()
     dropped = {c: int(n) for c, n in missing.sum().items() if n}
     keep = ~missing.any(axis=1)
@@ -259,14 +285,21 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
         )
 
     units, ids = [], []
-    parent = None
-    for group in spec.groups:
-        # Nested units: a client is identified within its therapist, as lme4's a/b.
-        key = data[group].astype(str) if parent is None else parent + "/" + data[group].astype(str)
+    for columns_of_key in spec.keys():
+        # Nested units: a client is identified within its therapist, as lme4's a/b; a crossed
+        # one (the cohort's `crossed:`) by its own id.
+        key = data[list(columns_of_key)].astype(str).agg("/".join, axis=1)
         codes, uniques = pd.factorize(key, sort=True)
         units.append(codes.astype(np.int64))
         ids.append(np.asarray([u.rsplit("/", 1)[-1] for u in uniques]))
-        parent = key
+    try:
+        X, terms, parts = decompose(spec, X, terms, units)
+        X, terms = with_interactions(spec, X, terms)
+    except TermError as error:
+        raise ModelDataError(str(error)) from None
+    slopes = tuple(
+        (group, tuple(t for p in names for t in terms_of(p, terms))) for group, names in spec.slopes
+    )
     return ModelData(
         spec=spec,
         y=y,
@@ -280,4 +313,6 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
         rows=np.flatnonzero(keep.to_numpy()),
         outcome_type=kind,
         categories=categories,
+        slopes=slopes,
+        parts=parts,
     )

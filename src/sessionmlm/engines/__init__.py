@@ -153,6 +153,9 @@ class Engine:
     fit.json's loglik; "" for none). code lists the package files a fit runs, beyond the
     engine's own, so that a change to them reruns its fits. outcome_types lists the outcomes
     it fits ("binary", "ordinal"): a cohort asking it for another is stopped at config load.
+    cannot_fit(spec) says in a sentence why it does not fit a model's structure (crossed
+    groups, random slopes, depth), or "" when it does: such a fit is not attempted, and its
+    fit.json says why (not_fitted_result).
     """
 
     name: str
@@ -166,6 +169,7 @@ class Engine:
     compares_models_by: str = ""
     code: tuple[str, ...] = ()  # modules, e.g. "sessionmlm.intervals"
     outcome_types: tuple[str, ...] = ("binary",)
+    cannot_fit: Callable[[Any], str] = lambda spec: ""  # noqa: E731
     module: str = field(default="", compare=False)  # set on registration
 
     @property
@@ -317,6 +321,32 @@ def write_result(
         atomic.write_text(path, frame[ordered].to_csv(index=False, float_format="%.6g"))
     info = {"sessionmlm_version": __version__} | result.info
     atomic.write_text(fit_json, json.dumps(info, indent=2, default=_json_default) + "\n")
+
+
+def not_fitted_result(engine: str, data: Any, settings: Any, reason: str) -> FitResult:
+    """The output contract for a model the engine does not fit: no estimates, the reason.
+
+    status "not fitted" (not "failed"): nothing went wrong, the engine does not fit such a
+    model, and the report says so beside the engines that do.
+    """
+    estimates = pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "p_value"])
+    variance = pd.DataFrame(columns=VARIANCE_COLUMNS)
+    plain = settings.__dict__ if hasattr(settings, "__dict__") else dict(settings)
+    info = data.record() | {
+        "engine": engine,
+        "settings": {k: v for k, v in plain.items() if isinstance(v, int | float | str | bool)},
+        "converged": False,
+        "status": "not fitted",
+        "not_fitted": reason,
+        "problems": [],
+        "warnings": [],
+        "diagnostics": {},
+        "wall_seconds": {"total": 0.0},
+        "versions": {},
+        "seed": None,
+        "terms": list(data.terms),
+    }
+    return FitResult(estimates=estimates, variance=variance, info=info)
 
 
 def _json_default(value: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm.formula import ModelSpec
-from sessionmlm.model_data import ModelDataError, model_problems
+from sessionmlm.model_data import ModelDataError, build_model_data, model_problems
 from sessionmlm.stages.job import write_json
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,11 @@ def run_check_model(
     """
     table = pd.read_parquet(sessions)
     problems = model_problems(table, spec, reference)
+    if not problems:
+        try:  # the derived columns (within/between parts, interactions) too
+            build_model_data(table, spec, reference)
+        except ModelDataError as error:
+            problems = str(error).splitlines()
     if problems:
         raise ModelDataError(f"cohort {cohort!r}: models.{spec.name} cannot be fitted:\n"
                              + "\n".join(f"- {p}" for p in problems))  # fmt: skip

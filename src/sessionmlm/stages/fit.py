@@ -52,6 +52,14 @@ def run_fit(
         data.n_dropped,
         dict(zip(data.groups, data.n_units, strict=True)),
     )
+    reason = chosen.cannot_fit(spec)
+    if reason:
+        log.warning("%s/%s/%s: not fitted: %s", cohort, spec.name, engine, reason)
+        result = engines.not_fitted_result(engine, data, settings, reason)
+        result.info["cohort"] = cohort
+        write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"],
+                     outputs["thresholds"])  # fmt: skip
+        return
     result = chosen.fit(data, settings, threads=threads)
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)

@@ -45,9 +45,26 @@ def _diagnostics(info: dict[str, Any]) -> str:
     )
 
 
+def cannot_fit(spec: Any) -> str:
+    """Why a population-averaged model does not fit this structure, or ""."""
+    if spec.crossed:
+        return (
+            "GEE needs independent clusters, and crossed levels (units shared between "
+            "therapists) leave none; the bayes engine fits crossed random intercepts"
+        )
+    if spec.slopes:
+        return (
+            "GEE is population-averaged: it has no therapist-level effects, so no random "
+            "slopes; the fixed part of the slope model (an interaction with a unit-level "
+            "predictor, for example) is what it can estimate"
+        )
+    return ""
+
+
 ENGINE = Engine(
     name="gee",
     settings=GeeSettings.from_config,
+    cannot_fit=cannot_fit,
     fit=fit,
     # Measured on the demo cohort (680 sessions): 0.2 GB and 1.7 s; about twice the room.
     resources=Resources(threads=lambda settings: 1, memory_mb=(1000, 150), minutes=(10, 2)),

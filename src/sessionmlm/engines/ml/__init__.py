@@ -71,6 +71,24 @@ def _prediction_method(info: dict[str, Any]) -> str:
     )
 
 
+def cannot_fit(spec: Any) -> str:
+    """Why nested AGQ does not fit this structure, or "" (structures it fits: see likelihood)."""
+    if spec.crossed:
+        return (
+            "the ml engine's quadrature integrates nested random intercepts one unit at a "
+            "time, and crossed ones (units shared between levels) do not factor that way; "
+            "the bayes engine fits them"
+        )
+    if spec.slopes:
+        return "the ml engine does not fit random slopes yet; the bayes engine does"
+    if len(spec.groups) > 2:
+        return (
+            f"the ml engine fits one or two nested grouping levels, not {len(spec.groups)}; "
+            "the bayes engine fits any depth"
+        )
+    return ""
+
+
 ENGINE = Engine(
     name="ml",
     settings=MlSettings.from_config,
@@ -98,5 +116,6 @@ ENGINE = Engine(
     ),
     compares_models_by="likelihood",
     outcome_types=("binary", "ordinal"),
+    cannot_fit=cannot_fit,
     code=("sessionmlm.intervals", "sessionmlm.predictions", "sessionmlm.prediction_plan"),
 )

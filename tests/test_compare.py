@@ -33,6 +33,8 @@ def test_pairs_that_are_not_comparable_are_left_out():
         "d": info(["x", "y"], -397.0, units=("therapist",)),  # other grouping
         "e": info(["x", "y", "z"], -396.0, converged=False),  # failed fits take no part
         "f": info(["x", "y", "z"], -395.0, outcome="rating"),  # another outcome
+        # a random slope more: its variance is tested on its boundary, not chi-square
+        "g": info(["x", "y", "w"], -394.0) | {"slopes": {"therapist": ["x"]}},
     }
     assert likelihood_ratio_tests(fits).empty
 

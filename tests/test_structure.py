@@ -29,7 +29,9 @@ def four_levels():
             "y": [1.0, 0, 1, 0, 1, 1, 0, 0],
             "x": [1.0, 0, 1, 1, 0, 1, 0, 0],
             "age": [5.0, 5, 7, 9, 6, 6, 8, 8],
-            "ebp": pd.array(["MAP", "CPP", "MAP", "CPP", "MAP", "CPP", "CPP", "MAP"], dtype="string"),
+            "ebp": pd.array(
+                ["MAP", "CPP", "MAP", "CPP", "MAP", "CPP", "CPP", "MAP"], dtype="string"
+            ),
         }
     )
 
@@ -75,7 +77,9 @@ def test_within_between_parts_add_up_to_the_predictor():
 
 def test_a_part_that_does_not_vary_stops_the_model_naming_it():
     spec = spec_for("y ~ age + (1 | therapist/client)", {"within_between": ["age"]})
-    with pytest.raises(ModelDataError, match=r"'age' does not vary in its part\(s\) 'age \(within client\)'"):
+    with pytest.raises(
+        ModelDataError, match=r"'age' does not vary in its part\(s\) 'age \(within client\)'"
+    ):
         build_model_data(four_levels(), spec, {})
 
 

@@ -20,7 +20,7 @@ caption{text-align:left;font-weight:600;padding-bottom:.2rem}
 code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;font-weight:600}
 .pass{background:#dff3e4;color:#17612e}.fail{background:#fbe0e0;color:#8a1f1f}
-.warn{background:#fff3d6;color:#7a5400}
+.warn{background:#fff3d6;color:#7a5400}.na{background:#eceff3;color:#3d4852}
 .banner{border-left:4px solid #c62828;background:#fdecea;padding:.6rem 1rem;margin:1rem 0}
 .warnbox{border-left:4px solid #c98a00;background:#fff8e5;padding:.6rem 1rem;margin:1rem 0}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}

@@ -97,14 +97,29 @@ class ModelData:
 
     def record(self) -> dict[str, Any]:
         """What every engine's fit.json says about the data of the fit."""
-        return {
-            "model": self.spec.name,
-            "formula": self.spec.formula,
-            "n_obs": int(len(self.y)),
-            "n_dropped": self.n_dropped,
-            "dropped_by_variable": self.dropped,
-            "units": dict(zip(self.groups, self.n_units, strict=True)),
-        } | self.outcome_summary()
+        return (
+            {
+                "model": self.spec.name,
+                "formula": self.spec.formula,
+                "n_obs": int(len(self.y)),
+                "n_dropped": self.n_dropped,
+                "dropped_by_variable": self.dropped,
+                "units": dict(zip(self.groups, self.n_units, strict=True)),
+            }
+            | self.outcome_summary()
+            | self.structure()
+        )
+
+    def structure(self) -> dict[str, Any]:
+        """What the report needs to name derived terms: random slopes, within/between parts."""
+        found: dict[str, Any] = {}
+        if self.slopes:
+            found["slopes"] = {group: list(terms) for group, terms in self.slopes}
+        if self.parts:
+            found["within_between"] = {name: list(parts) for name, parts in self.parts}
+        if not self.nested:
+            found["crossed"] = True
+        return found
 
     def outcome_summary(self) -> dict[str, Any]:
         """The outcome's base rate (binary) or its categories and their shares (ordinal)."""

@@ -28,6 +28,11 @@ class Fit:
     thresholds: pd.DataFrame | None = None  # an ordinal outcome's; None for a binary one
 
     @property
+    def fitted(self) -> bool:
+        """False when the engine does not fit this model's structure (fit.json not_fitted)."""
+        return self.info.get("status") != "not fitted"
+
+    @property
     def ordinal(self) -> bool:
         """Whether the fit's outcome is ordinal (cumulative odds ratios, thresholds)."""
         return self.info.get("outcome_type") == "ordinal"
@@ -51,6 +56,8 @@ def load_fit(results_dir: Path, model: str, engine: str) -> Fit:
 
 def badge(fit: Fit) -> str:
     """Whether a fit passed its checks, as a coloured label."""
+    if not fit.fitted:
+        return "<span class='badge na'>not fitted</span>"
     if not fit.info["converged"]:
         return "<span class='badge fail'>failed</span>"
     if fit.info.get("warnings") or check_warnings(fit.info):

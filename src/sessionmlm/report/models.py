@@ -8,6 +8,7 @@ from html import escape
 from sessionmlm.htmlparts import html_table, num, with_interval
 from sessionmlm.report.fits import Fit, badge, engine_of, p_text
 from sessionmlm.report.ordinal import splits_table
+from sessionmlm.report.structure_terms import random_slopes_table, slope_equation, term_notes
 from sessionmlm.variance import proportional_changes
 
 
@@ -33,7 +34,8 @@ def _equation(fit: Fit, groups: list[str]) -> str:
     sds = "; ".join(
         f"u<sub>{escape(g)}</sub> ~ Normal(0, σ<sub>{escape(g)}</sub>²)" for g in groups
     )
-    return f"<p class='eq'>{left}{fixed} + {random}{close}; {sds}</p>"
+    slopes, slope_sds = slope_equation(fit)
+    return f"<p class='eq'>{left}{fixed} + {random}{slopes}{close}; {sds}{slope_sds}</p>"
 
 
 def _thresholds_table(fit: Fit) -> str:
@@ -60,13 +62,18 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
     """
     info, est, var = fit.info, fit.estimates, fit.variance
     wording = engine_of(fit).wording
-    groups = list(var["level"]) or list(info.get("units", {}))
+    groups = list(info.get("units", {})) or list(var["level"])
     parts = [
         f"<h3 id='{fit.model}-{fit.engine}'>Model <code>{escape(fit.model)}</code>, engine "
         f"<code>{escape(fit.engine)}</code> {badge(fit)}</h3>",
         f"<p>lme4 syntax: <code>{escape(info['formula'])}</code></p>",
-        _equation(fit, groups),
     ]
+    if not fit.fitted:
+        return "".join(parts) + (
+            f"<p class='note'>The {escape(fit.engine)} engine does not fit this model: "
+            f"{escape(info['not_fitted'])}.</p>"
+        )
+    parts.append(_equation(fit, groups))
     if not info["converged"]:
         reasons = "".join(f"<li>{escape(p)}</li>" for p in info["problems"])
         attempts = f" after {len(info['attempts'])} attempt(s)" if "attempts" in info else ""
@@ -102,6 +109,7 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
             f"{kind}, {info['n_obs']} sessions: {wording.estimates}",
         )
     )
+    parts.append(term_notes(fit))
     parts.append(_thresholds_table(fit))
     parts.append(splits_table(fit))
     parts.append(_variance_table(fit, null))
@@ -163,6 +171,9 @@ def _variance_table(fit: Fit, null: Fit | None = None) -> str:
             )
             + f"<p class='note'>{escape(engine.wording.dependence_note)}</p>"
         )
+    slopes = random_slopes_table(fit)
+    if "kind" in var:
+        var = var[var["kind"] != "slope"]
     pcv = _pcv(fit, null)
     rows = [
         [
@@ -189,15 +200,19 @@ def _variance_table(fit: Fit, null: Fit | None = None) -> str:
             + ("" if same_rows else " The two models were fitted on different sessions (missing "
                "values), so part of the change may come from that.")
         )  # fmt: skip
-    return html_table(
-        header,
-        rows,
-        f"Variance components (latent scale, residual π²/3; {kind})",
-    ) + (  # fmt: skip
-        "<p class='note'>ICC of a level: the correlation, on the latent scale, of two sessions "
-        "that share a unit of that level (and so every level above it). Median odds ratio: the "
-        "median of the odds ratio between two randomly chosen units of that level with the same "
-        f"predictor values.{pcv_note}</p>"
+    return (
+        html_table(
+            header,
+            rows,
+            f"Variance components (latent scale, residual π²/3; {kind})",
+        )
+        + (  # fmt: skip
+            "<p class='note'>ICC of a level: the correlation, on the latent scale, of two sessions "
+            "that share a unit of that level (and so every level above it). Median odds ratio: the "
+            "median of the odds ratio between two randomly chosen units of that level with the "
+            f"same predictor values.{pcv_note}</p>"
+        )
+        + slopes
     )
 
 

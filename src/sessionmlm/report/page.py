@@ -125,6 +125,7 @@ def render_cohort_report(
     main model (its last), and the predicted probabilities once per predictions model.
     """
     models = list(dict.fromkeys(f.model for f in fits))
+    every, fits = fits, [f for f in fits if f.fitted]  # not fitted: said in Models, then left
     lead = lead_engine(cohort, fits)
     lead_fits = [f for f in fits if f.engine == lead]
     posterior = fitted.posterior_fits(cohort, fits)
@@ -208,11 +209,11 @@ def render_cohort_report(
         f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
-        _glance(fits),
+        _glance(every),
         structure_section(desc),
         table1_section(desc),
         "<h2 id='models'>Models</h2>",
-        "".join(model_section(f, null_of(f, fits)) for f in fits),
+        "".join(model_section(f, null_of(f, fits)) for f in every),
         side_by_side,
         _forest(lead_fits, lead),
         joined("checks"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from sessionmlm.figures import plural
 from sessionmlm.report.fits import Fit, engine_of
+from sessionmlm.report.structure_terms import interaction_sentence, structure_start
 
 
 def plain_language(
@@ -46,12 +47,18 @@ def plain_language(
     for r in fit.estimates.itertuples():
         if r.term == "Intercept":
             continue
+        if ":" in r.term:
+            items.append(interaction_sentence(r, kinds, labels))
+            continue
         ratio, low, high = r.odds_ratio, r.or_low, r.or_high
+        special = structure_start(r.term, kinds, labels, list(fit.info.get("units", {})), rows)
         var, level = r.term[:-1].split("[", 1) if "[" in r.term else (r.term, None)
         kind = "categorical" if level is not None else kinds.get(var)
         kind = kind or "numeric"
         phrase = labels.get(var)
-        if level is not None:
+        if special:
+            start, among = special
+        elif level is not None:
             versus = reference.get(var)
             if versus is None:  # the one category no term names
                 named = {
@@ -75,13 +82,16 @@ def plain_language(
                 if phrase
                 else f"For each one-unit increase in {escape(var)}"
             )
-        if averaged:
+        if special:
+            pass
+        elif averaged:
             among = f"otherwise similar {rows}, on average across all {alike}"
         elif level_of.get(var, desc["levels"][-1]) == desc["levels"][-1]:
             among = f"otherwise similar {rows} of the same {same}"
         else:
             among = f"otherwise similar {rows}, with {alike} alike in everything else"
-        among = ("as in " if level is not None or kind == "binary" else "in ") + among
+        if not special:
+            among = ("as in " if level is not None or kind == "binary" else "in ") + among
         lower = f"{100 * (1 - ratio):.0f}% lower; " if ratio <= 0.995 else ""
         certain = (
             "The interval excludes 1."

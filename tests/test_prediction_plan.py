@@ -240,3 +240,34 @@ def test_the_after_fit_step_plans_predicts_or_says_why(table):
     wrong = PredictionSetting(WHERE, "main", x="region")  # categorical: found by the fit job
     problem = step(wrong.for_model("main"))
     assert set(problem) == {"predicted_problem"} and "region" in problem["predicted_problem"]
+
+
+def test_interactions_and_within_between_parts_get_their_model_row_values(table):
+    from dataclasses import replace
+
+    # Several sessions per household, so a 0/1 predictor varies within households.
+    t = table.assign(household=(np.arange(len(table)) // 3).astype(str))
+    spec = replace(
+        parse_formula("y ~ female*dose + urban + (1 | site/household)", "main"),
+        within_between=("urban",),
+    )
+    data = build_model_data(t, spec, {})
+    plan = plan_predictions(PredictionSetting(WHERE, "main", x="dose", lines=("female",)), data, {})
+    assert plan.within == {"urban (within household)": "urban"}
+    terms = ["Intercept", *data.terms]
+    rows = plan.model_rows(terms, {"female": 1})
+    col = {term: rows[:, j] for j, term in enumerate(terms)}
+    assert np.allclose(col["female:dose"], col["dose"])  # female = 1: the product is dose
+    assert np.allclose(col["dose"], plan.x_values)
+    # urban held at its mean: its within part 0, its between parts at their means.
+    assert np.allclose(col["urban (within household)"], 0.0)
+    for part in ("urban (between household)", "urban (between site)"):
+        assert np.allclose(col[part], data.X[:, data.terms.index(part)].mean())
+    # urban set: the within part is the value minus urban's mean.
+    at = plan_predictions(
+        PredictionSetting(WHERE, "main", x="dose", lines=("female",), at={"urban": 1}), data, {}
+    )
+    mean = data.X[:, [data.terms.index(p) for p in dict(data.parts)["urban"]]].sum(axis=1).mean()
+    row = at.model_rows(terms, {"female": 0})[0]
+    assert row[terms.index("urban (within household)")] == pytest.approx(1 - mean)
+    assert PredictionPlan.from_record(at.record()) == at

@@ -173,6 +173,10 @@ class PredictionPlan:
     lines: tuple[str, ...]
     held: dict[str, float | str | dict[str, float]]  # a number; a level; or each level's share
     how: dict[str, str]
+    # A predictor split into within/between parts varies within its unit: its within part is
+    # its value minus its mean (centres[predictor]); its between parts stay at their means.
+    within: dict[str, str] = field(default_factory=dict)  # within part's term -> predictor
+    centres: dict[str, float] = field(default_factory=dict)
 
     def line_settings(self) -> list[dict[str, int]]:
         """Every combination of 0 and 1 over the lines (one empty setting when there are none)."""
@@ -186,22 +190,32 @@ class PredictionPlan:
         """
         rows = np.empty((len(self.x_values), len(terms)))
         for j, term in enumerate(terms):
-            name, level = term[:-1].split("[", 1) if term.endswith("]") else (term, None)
-            if term == "Intercept":
-                rows[:, j] = 1.0
-            elif term == self.x:
-                rows[:, j] = self.x_values
-            elif term in line_setting:
-                rows[:, j] = line_setting[term]
-            elif level is not None and isinstance(self.held.get(name), dict):
-                rows[:, j] = self.held[name][level]  # the level's share of the sessions
-            elif level is not None and name in self.held:
-                rows[:, j] = float(str(self.held[name]) == level)
-            elif level is None and term in self.held:
-                rows[:, j] = float(self.held[term])
-            else:
-                raise ValueError(f"the plan for model {self.model!r} gives no value for {term!r}")
+            rows[:, j] = self._column(term, line_setting)
         return rows
+
+    def _column(self, term: str, line_setting: dict[str, int]) -> np.ndarray | float:
+        """One column of the model rows: a term's value at each x value."""
+        name, level = term[:-1].split("[", 1) if term.endswith("]") else (term, None)
+        if term == "Intercept":
+            return 1.0
+        if ":" in term:  # an interaction: the product of its parts' values
+            parts = [self._column(t, line_setting) for t in term.split(":")]
+            return np.prod(np.broadcast_arrays(*parts), axis=0)
+        if term in self.within:
+            return self._column(self.within[term], line_setting) - self.centres[self.within[term]]
+        if term in self.centres and term not in self.within.values():  # a between part
+            return self.centres[term]
+        if term == self.x:
+            return np.asarray(self.x_values)
+        if term in line_setting:
+            return float(line_setting[term])
+        if level is not None and isinstance(self.held.get(name), dict):
+            return self.held[name][level]  # the level's share of the sessions
+        if level is not None and name in self.held:
+            return float(str(self.held[name]) == level)
+        if level is None and term in self.held:
+            return float(self.held[term])
+        raise ValueError(f"the plan for model {self.model!r} gives no value for {term!r}")
 
     def record(self) -> dict[str, Any]:
         """The plan as fit.json's `predicted_for`."""
@@ -212,6 +226,8 @@ class PredictionPlan:
             "lines": list(self.lines),
             "held": dict(self.held),
             "how": dict(self.how),
+            "within": dict(self.within),
+            "centres": dict(self.centres),
         }
 
     @classmethod
@@ -224,6 +240,8 @@ class PredictionPlan:
             lines=tuple(record["lines"]),
             held=dict(record["held"]),
             how=dict(record["how"]),
+            within=dict(record.get("within", {})),
+            centres=dict(record.get("centres", {})),
         )
 
 
@@ -233,8 +251,13 @@ def _kinds(data: Any, reference_levels: dict[str, str]) -> dict[str, tuple[str, 
     Categorical levels are the reference first, then the others as the model data named them.
     """
     kinds = {}
+    parts = dict(data.parts)
     for name in data.spec.predictors:
-        if name in data.terms:
+        if name in parts:  # split into within/between parts, which add up to it
+            column = data.X[:, [data.terms.index(t) for t in parts[name]]].sum(axis=1)
+            binary = set(np.unique(column)) <= {0.0, 1.0}
+            kinds[name] = ("binary" if binary else "numeric", column)
+        elif name in data.terms:
             column = data.X[:, data.terms.index(name)]
             binary = set(np.unique(column)) <= {0.0, 1.0}
             kinds[name] = ("binary" if binary else "numeric", column)
@@ -331,4 +354,13 @@ def plan_predictions(
         else:
             held[name], how[name] = float(values.mean()), "by default: its mean"
     x_values = x_grid(kinds[x][1])
-    return PredictionPlan(data.spec.name, x, x_values, lines, held, how)
+    within, centres = {}, {}
+    for name, terms in data.parts:
+        within[terms[0]] = name
+        centres[name] = float(kinds[name][1].mean())
+        centres |= {t: float(data.X[:, data.terms.index(t)].mean()) for t in terms[1:]}
+        how[name] = (
+            f"{how.get(name, 'varied')}; split into within and between parts, it varies "
+            f"within the {data.groups[-1]}, its averages held at the sample's"
+        )
+    return PredictionPlan(data.spec.name, x, x_values, lines, held, how, within, centres)

@@ -49,7 +49,8 @@ def nested_in(smaller: dict[str, Any], larger: dict[str, Any]) -> str | None:
     """Why smaller is not nested in larger for a likelihood-ratio test, or None if it is.
 
     Nested here means: the same outcome, the same sessions (rows_hash), the same grouping
-    levels and random slopes, and the smaller model's fixed-effect terms a proper subset of the larger's.
+    levels and random slopes, and the smaller model's fixed-effect terms a proper subset of the
+    larger's.
     """
     if outcome_of(smaller) != outcome_of(larger):
         return "models of different outcomes"

@@ -138,7 +138,8 @@ def test_a_model_whose_formula_differs_between_cohorts_is_not_pooled(cohorts, tm
     table, notes = pool_cohorts(changed, tmp_path / "results", "ml", SETTINGS)
     assert "small" not in set(table.model)
     assert any(
-        n.startswith("small: not pooled, because its predictors or levels differ") for n in notes
+        n.startswith("small: not pooled, because its predictors, levels, interactions")
+        for n in notes
     )
 
 

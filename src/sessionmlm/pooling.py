@@ -73,15 +73,24 @@ def shared_models(cohorts: dict[str, Cohort]) -> list[str]:
     return [m for m in dict.fromkeys(names) if sum(m in c.models for c in cohorts.values()) >= 2]
 
 
+def _shape(spec: Any) -> tuple:
+    """What makes one cohort's coefficient of a model the same quantity as another's."""
+    return (
+        tuple(sorted(spec.predictors)), spec.groups, tuple(sorted(map(sorted, spec.interactions))),
+        spec.slopes, tuple(sorted(spec.within_between)), spec.crossed,
+    )  # fmt: skip
+
+
 def _reference_conflict(term: str, cohorts: list[Cohort]) -> str | None:
-    """Why a categorical term means different things in different cohorts, if it does."""
-    variable = term.split("[")[0]
-    if "[" not in term:
-        return None
-    refs = {c.name: c.reference.get(variable) for c in cohorts}
-    if len(set(map(str, refs.values()))) > 1:
-        listed = ", ".join(f"{name}: {ref}" for name, ref in refs.items())
-        return f"{term} is not pooled: the reference level of {variable} differs ({listed})."
+    """Why a categorical term (or an interaction with one) means different things by cohort."""
+    for part in term.split(":"):
+        if "[" not in part:
+            continue
+        variable = part.split("[")[0]
+        refs = {c.name: c.reference.get(variable) for c in cohorts}
+        if len(set(map(str, refs.values()))) > 1:
+            listed = ", ".join(f"{name}: {ref}" for name, ref in refs.items())
+            return f"{term} is not pooled: the reference level of {variable} differs ({listed})."
     return None
 
 
@@ -139,14 +148,11 @@ def pool_cohorts(
     """The cross-cohort table (COLUMNS) of every shared model, and notes on what was left out."""
     rows, notes = [], []
     for model in shared_models(cohorts):
-        shapes = {
-            (tuple(sorted(c.models[model].predictors)), c.models[model].groups)
-            for c in cohorts.values()
-            if model in c.models
-        }
+        shapes = {_shape(c.models[model]) for c in cohorts.values() if model in c.models}
         if len(shapes) > 1:  # a coefficient adjusted for different predictors is another one
             notes.append(
-                f"{model}: not pooled, because its predictors or levels differ between cohorts; "
+                f"{model}: not pooled, because its predictors, levels, interactions, random "
+                "slopes or within/between parts differ between cohorts; "
                 "give the same formula the same name in every cohort to pool it."
             )
             continue
@@ -157,6 +163,9 @@ def pool_cohorts(
             folder = results_dir / name / model / engine
             info = json.loads((folder / "fit.json").read_text())
             kinds[name] = info.get("outcome_type", "binary")
+            if info.get("status") == "not fitted":
+                notes.append(f"{model}: {engine} does not fit it in {name}: {info['not_fitted']}.")
+                continue
             if not info["converged"]:
                 notes.append(f"{model}: {name}'s {engine} fit failed and is left out.")
                 continue

@@ -45,6 +45,14 @@ COHORTS = WORKFLOW.cohorts
 # Cohorts whose own file or data has problems: their job fails and names them, the rest run.
 BROKEN = WORKFLOW.broken
 DESIGNS = WORKFLOW.designs
+for name, c in COHORTS.items():
+    for model, spec in c.models.items():
+        for engine in c.engines:
+            reason = engines.get(engine).cannot_fit(spec)
+            if reason:
+                logger.info(
+                    f"sessionmlm: {name}/{model}: {engine} will not fit it: {reason}."
+                )
 for name, problems in BROKEN.items():
     logger.warning(
         f"sessionmlm: cohort {name!r} will not run (the other cohorts will):\n"

@@ -203,3 +203,21 @@ def test_structure_section_gives_an_ordinal_outcome_its_shares_by_category():
         "Categories with few sessions are withheld for privacy.</p>" in html
     )
     assert "with extent" not in html  # the diagram's note gives base rates only
+
+
+def test_units_identified_within_their_parent_are_counted_apart_at_every_level():
+    # Four levels; client ids restart under each therapist, therapist ids under each program.
+    rows = [
+        {"program": p, "therapist": t, "client": c, "session": f"{p}{t}{c}{s}", "homework": s % 2}
+        for p in ("p1", "p2") for t in ("t1", "t2") for c in ("c1", "c2", "c3") for s in (0, 1)
+    ]  # fmt: skip
+    cohort = SimpleNamespace(
+        name="four",
+        levels=["program", "therapist", "client", "session"],
+        outcomes={"homework": Outcome("homework", ("hw",))},
+    )
+    desc = describe(pd.DataFrame(rows), cohort, min_cell=1)
+    assert desc["counts"] == {"program": 2, "therapist": 4, "client": 12, "session": 24}
+    assert desc["sizes"]["client_per_therapist"]["histogram"] == {"3": 4}
+    assert desc["sizes"]["therapist_per_program"]["histogram"] == {"2": 2}
+    assert "program" in structure_section(desc)

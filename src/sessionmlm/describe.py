@@ -12,6 +12,7 @@ import pandas as pd
 from sessionmlm.config import Cohort
 from sessionmlm.outcomes import Outcome
 from sessionmlm.privacy import suppress
+from sessionmlm.structure import unit_key
 
 
 def level_of(table: pd.DataFrame, column: str, levels: list[str]) -> str:
@@ -90,13 +91,25 @@ def describe_outcome(values: pd.Series, outcome: Outcome, min_cell: int) -> dict
     return entry | {"categories": dict(zip(outcome.categories, cells, strict=True))}
 
 
+def unit_ids(table: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:
+    """Each level's units as ids unique in the whole table (a client within its therapist)."""
+    levels = list(cohort.levels)
+    grouping, crossed = tuple(levels[:-1]), tuple(getattr(cohort, "crossed", ()))
+    ids = {
+        level: table[list(unit_key(level, grouping, crossed))].astype(str).agg("/".join, axis=1)
+        for level in grouping
+    }
+    return pd.DataFrame(ids | {levels[-1]: table[levels[-1]]})
+
+
 def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, Any]:
     """Counts per level, unit-size distributions, each outcome and Table 1 by level."""
     levels = list(cohort.levels)
-    counts = {level: int(table[level].nunique()) for level in levels}
+    keyed = unit_ids(table, cohort)
+    counts = {level: int(keyed[level].nunique()) for level in levels}
     sizes = {}
     for parent, child in zip(levels[:-1], levels[1:], strict=True):
-        per_parent = table.groupby(parent)[child].nunique()
+        per_parent = keyed.groupby(parent)[child].nunique()
         sizes[f"{child}_per_{parent}"] = {
             "min": int(per_parent.min()),
             "median": float(per_parent.median()),
@@ -107,8 +120,10 @@ def describe(table: pd.DataFrame, cohort: Cohort, min_cell: int) -> dict[str, An
             },
         }
     predictors = [c for c in table.columns if c not in levels and c not in cohort.outcomes]
+    recorded_variables = table.attrs.get("variables", {})
+    table = keyed.join(table[[*cohort.outcomes, *predictors]])
     # Type and level as ingest declared or inferred them (the table's metadata), marked so.
-    recorded = table.attrs.get("variables", {})
+    recorded = recorded_variables
     table1: dict[str, dict[str, Any]] = {level: {} for level in levels}
     for column in predictors:
         variable = recorded.get(column, {})

@@ -32,7 +32,10 @@ def test_writes_contract_columns_first(tmp_path):
     paths = [tmp_path / n for n in ("e.csv", "v.csv", "f.json")]
     write_result(result(), *paths)
     assert list(pd.read_csv(paths[0]).columns) == [*ESTIMATE_COLUMNS, "extra"]
-    assert list(pd.read_csv(paths[1]).columns) == VARIANCE_COLUMNS
+    # An engine without random slopes need not write kind: its rows are intercepts.
+    variance = pd.read_csv(paths[1])
+    assert list(variance.columns) == [*VARIANCE_COLUMNS, "kind"]
+    assert set(variance["kind"]) == {"intercept"}
     assert json.loads(paths[2].read_text())["engine"] == 1
 
 

@@ -310,9 +310,13 @@ def write_result(
     missing += [f"fit.json:{k}" for k in FIT_KEYS if k not in result.info]
     if missing:
         raise ValueError(f"engine result lacks {', '.join(missing)} (the output contract)")
+    # Random slopes add rows of kind "slope"; an engine without them need not say "intercept".
+    kinds = (
+        result.variance if "kind" in result.variance else result.variance.assign(kind="intercept")
+    )
     frames = [
         (result.estimates, ESTIMATE_COLUMNS, estimates),
-        (result.variance, VARIANCE_COLUMNS, variance),
+        (kinds, [*VARIANCE_COLUMNS, "kind"], variance),
     ]
     if thresholds is not None:
         frames.append((cuts, THRESHOLD_COLUMNS, thresholds))

@@ -8,7 +8,7 @@ import pytest
 from sessionmlm.engines.ml.quadrature import NestedQuadrature, nesting_from_codes
 from sessionmlm.engines.ml.quadrature_outer import OuterQuadrature
 from tests.reference_ordinal import three_level_loglik
-from tests.reference_outer import program_loglik
+from tests.reference_outer import program_loglik, slope_loglik
 
 THRESHOLDS = np.array([-1.2, 0.3, 1.9])
 
@@ -114,3 +114,64 @@ def test_gradient_at_fixed_nodes_matches_differences_of_the_value(ordinal):
     if ordinal:
         numeric = [(ll(th=theta + h * e) - ll(th=theta - h * e)) / (2 * h) for e in np.eye(3)]
         assert np.allclose(d_theta, numeric, atol=1e-6)
+
+
+# --- A therapist's random slope ---------------------------------------------------------------
+
+
+def slope_model(y, offset, therapist, client, x, ordinal, points=20, outer_points=20):
+    """SlopeLogit on the tiny design; its one coefficient multiplies the offset (fixed at 1)."""
+    from sessionmlm.engines.ml.likelihood_outer import SlopeLogit
+
+    program = np.zeros(len(y), dtype=np.int64)
+    quadrature, order = outer(y, program, therapist, client, 2, by_therapist=True)
+    names = (["offset", *(["0|1", "1|2", "2|3"] if ordinal else [])], ["therapist", "client"])
+    variance = ["sd therapist", "sd client", "sd therapist:x", "atanh rho therapist"]
+    model = SlopeLogit(
+        y[order].astype(float), offset[order][:, None], names, variance,
+        quadrature.nesting, quadrature.unit_start, 2, points, outer_points,
+        3 if ordinal else 0, x=x[order],
+    )  # fmt: skip
+    return model
+
+
+def slope_params(ordinal, s0, sd_c, s1, rho):
+    return np.r_[1.0, THRESHOLDS if ordinal else [], s0, sd_c, s1, np.arctanh(rho)]
+
+
+# 20 points in each of the three integrals: 1e-10 from the oracle at these SDs (measured; 5
+# outer points are 5e-8 off, 8 are 2e-10).
+@pytest.mark.parametrize("ordinal", [False, True])
+@pytest.mark.parametrize("s0, s1, rho, sd_c", [(0.9, 0.7, -0.4, 0.8), (0.5, 1.2, 0.8, 0.3)])
+def test_slope_model_equals_brute_force(ordinal, s0, s1, rho, sd_c):
+    y, offset, _, therapist, client, x = tiny(5, programs=2, ordinal=ordinal)
+    exact = slope_loglik(y, offset, x, therapist, client, THRESHOLDS if ordinal else [0.0],
+                         s0, s1, rho, sd_c)  # fmt: skip
+    model = slope_model(y, offset, therapist, client, x, ordinal)
+    assert model.loglike(slope_params(ordinal, s0, sd_c, s1, rho)) == pytest.approx(exact, abs=1e-8)
+
+
+@pytest.mark.parametrize("ordinal", [False, True])
+def test_no_slope_variance_is_the_intercept_only_model_exactly(ordinal):
+    from sessionmlm.engines.ml.likelihood import NestedLogit
+
+    y, offset, _, therapist, client, x = tiny(6, ordinal=ordinal)
+    model = slope_model(y, offset, therapist, client, x, ordinal, points=12, outer_points=5)
+    order, nesting = nesting_from_codes(therapist, client)
+    names = (["offset", *(["0|1", "1|2", "2|3"] if ordinal else [])], ["therapist", "client"])
+    plain = NestedLogit(y[order].astype(float), offset[order][:, None], names, nesting, 2, 12,
+                        3 if ordinal else 0)  # fmt: skip
+    intercepts = np.r_[1.0, THRESHOLDS if ordinal else [], 0.9, 0.6]
+    assert model.loglike(slope_params(ordinal, 0.9, 0.6, 0.0, 0.0)) == plain.loglike(intercepts)
+
+
+@pytest.mark.parametrize("ordinal", [False, True])
+def test_slope_gradient_matches_differences_of_the_value(ordinal):
+    # As for programs: the gradient at fixed nodes, within 1e-6 of the value's differences.
+    y, offset, _, therapist, client, x = tiny(7, programs=3, ordinal=ordinal)
+    model = slope_model(y, offset, therapist, client, x, ordinal, points=8, outer_points=8)
+    p = slope_params(ordinal, 0.8, 0.7, 0.9, 0.3)
+    h = 1e-5
+    numeric = [(model.loglike(p + h * e) - model.loglike(p - h * e)) / (2 * h)
+               for e in np.eye(len(p))]  # fmt: skip
+    assert np.allclose(model.score(p), numeric, atol=1e-6)

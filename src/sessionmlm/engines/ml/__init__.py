@@ -79,12 +79,40 @@ def cannot_fit(spec: Any) -> str:
             "time, and crossed ones (units shared between levels) do not factor that way; "
             "the bayes engine fits them"
         )
-    if spec.slopes:
-        return "the ml engine does not fit random slopes yet; the bayes engine does"
+    if len(spec.groups) > 3:
+        return (
+            f"the ml engine fits up to three nested grouping levels, not {len(spec.groups)}; "
+            "the bayes engine fits any depth"
+        )
+    if not spec.slopes:
+        return ""
+    if len(spec.slopes) > 1 or len(spec.slopes[0][1]) > 1:
+        return (
+            "the ml engine fits one random slope, on one grouping factor; the bayes engine "
+            "fits several"
+        )
+    group = spec.slopes[0][0]
     if len(spec.groups) > 2:
         return (
-            f"the ml engine fits one or two nested grouping levels, not {len(spec.groups)}; "
-            "the bayes engine fits any depth"
+            "the ml engine fits a random slope with one or two grouping levels, not with "
+            f"{len(spec.groups)}; the bayes engine fits both together"
+        )
+    if group != spec.groups[0]:
+        return (
+            f"the ml engine fits a random slope on the outermost grouping level "
+            f"({spec.groups[0]}), not on {group}; the bayes engine fits it there"
+        )
+    return ""
+
+
+def cannot_fit_data(data: Any) -> str:
+    """What cannot_fit cannot see from the formula: a slope on a categorical predictor's levels."""
+    slopes = [t for _, terms in data.slopes for t in terms]
+    if len(slopes) > 1:
+        return (
+            f"the ml engine fits one random slope, and {', '.join(slopes)} are "
+            f"{len(slopes)} (a categorical predictor has one per level but its reference); "
+            "the bayes engine fits several"
         )
     return ""
 

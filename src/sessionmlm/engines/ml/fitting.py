@@ -21,18 +21,11 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 from statsmodels.base.model import GenericLikelihoodModelResults, LikelihoodModelResults
 
 from sessionmlm.engines import FitResult
-from sessionmlm.engines.ml.likelihood import NestedLogit, _nesting
-from sessionmlm.engines.ml.optimise import (
-    _at_boundary_to_zero,
-    _maximise,
-    _newton_polish,
-    inverse_metric,
-)
+from sessionmlm.engines.ml import cannot_fit_data
+from sessionmlm.engines.ml.optimise import _maximise, _newton_polish, inverse_metric
 from sessionmlm.engines.ml.profile import profile_interval
 from sessionmlm.engines.ml.quadrature import ModeNotFoundError
 from sessionmlm.engines.ml.separation import (
@@ -41,9 +34,15 @@ from sessionmlm.engines.ml.separation import (
     separation_message,
 )
 from sessionmlm.engines.ml.settings import BOUNDARY_SD, MlSettings
-from sessionmlm.intervals import Z95
+from sessionmlm.engines.ml.structure import structure
+from sessionmlm.engines.ml.tables import (
+    _correlations,
+    _estimates,
+    _failed_result,
+    _thresholds,
+    _variance,
+)
 from sessionmlm.model_data import ModelData
-from sessionmlm.variance import icc_by_level, median_odds_ratio
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +50,11 @@ CHECK_EXTRA_POINTS = 8  # the fit's log-likelihood is recomputed with this many 
 QUADRATURE_TOLERANCE = 1e-3  # a larger change in log-likelihood means too few points
 
 
-def _start_values(exog: np.ndarray, y: np.ndarray, n_levels: int):
-    """Ordinary logistic regression for the coefficients, 0.5 for each SD.
+def _start_values(exog: np.ndarray, y: np.ndarray, variance: np.ndarray):
+    """Ordinary logistic regression for the coefficients, then the variance parameters' starts.
 
     Also returns an inverse-Hessian guess for BFGS: the logistic regression's covariance,
-    and 0.05 for each SD, so that the first steps are on the right scale.
+    and 0.05 for each variance parameter, so that the first steps are on the right scale.
     """
     beta = np.zeros(exog.shape[1])
     for _ in range(50):
@@ -65,18 +64,18 @@ def _start_values(exog: np.ndarray, y: np.ndarray, n_levels: int):
         beta += step
         if np.max(np.abs(step)) < 1e-10:
             break
-    k = exog.shape[1]
-    hess_inv = np.zeros((k + n_levels, k + n_levels))
+    k, m = exog.shape[1], len(variance)
+    hess_inv = np.zeros((k + m, k + m))
     hess_inv[:k, :k] = np.linalg.inv(information)
-    hess_inv[k:, k:] = 0.05 * np.eye(n_levels)
-    return np.r_[beta, np.full(n_levels, 0.5)], hess_inv
+    hess_inv[k:, k:] = 0.05 * np.eye(m)
+    return np.r_[beta, variance], hess_inv
 
 
-def _ordinal_start(y: np.ndarray, k_exog: int, n_categories: int, n_levels: int) -> np.ndarray:
-    """No effects, thresholds at the logits of the cumulative shares, 0.5 for each SD."""
+def _ordinal_start(y: np.ndarray, k_exog: int, n_categories: int, variance) -> np.ndarray:
+    """No effects, thresholds at the logits of the cumulative shares, then variance starts."""
     shares = np.bincount(y.astype(np.int64), minlength=n_categories) / len(y)
     cumulative = np.cumsum(shares)[:-1]
-    return np.r_[np.zeros(k_exog), np.log(cumulative / (1 - cumulative)), np.full(n_levels, 0.5)]
+    return np.r_[np.zeros(k_exog), np.log(cumulative / (1 - cumulative)), variance]
 
 
 def _design(data: ModelData, order: np.ndarray):
@@ -109,28 +108,26 @@ def fit_model(data: ModelData, settings: MlSettings):
     The optimiser runs the Laplace approximation first (cheap) and starts the quadrature fit
     from its optimum.
     """
-    order, nesting = _nesting(data)
-    y = data.y[order]
-    exog, fixed_names, n_cuts = _design(data, order)
-    names = (fixed_names, list(data.groups))
-    n_levels = len(data.groups)
+    st = structure(data)
+    y = data.y[st.order]
+    exog, fixed_names, n_cuts = _design(data, st.order)
     timings = {}
 
-    def model_with(points: int) -> NestedLogit:
-        return NestedLogit(y, exog, names, nesting, n_levels, points, n_cuts)
+    def model_with(points: int, outer_points: int = settings.outer_points):
+        return st.model(y, exog, fixed_names, n_cuts, points, outer_points, data.groups)
 
     start = time.perf_counter()
     laplace = model_with(1)
     if data.ordinal:
-        params = _ordinal_start(y, exog.shape[1], len(data.categories), n_levels)
+        params = _ordinal_start(y, exog.shape[1], len(data.categories), st.start)
         hess_inv = inverse_metric(laplace.hessian(params))
     else:
-        params, hess_inv = _start_values(exog, y, n_levels)
+        params, hess_inv = _start_values(exog, y, st.start)
     params = _maximise(laplace, params, hess_inv, max_iter=settings.max_iter)
     model = laplace
     if settings.points > 1:
         # The Laplace optimum and curvature start the quadrature fit close to its end.
-        params = _at_boundary_to_zero(params, laplace.k_fixed)
+        params = laplace.canonical(params)
         hess_inv = inverse_metric(laplace.hessian(params))
         model = model_with(settings.points)
         params = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
@@ -151,13 +148,18 @@ def fit_model(data: ModelData, settings: MlSettings):
     loglik = model.loglike(params)
 
     # How far the answer is from a finer rule: the quadrature's own error, at the optimum.
-    finer = model_with(settings.points + CHECK_EXTRA_POINTS)
+    finer = model_with(
+        settings.points + CHECK_EXTRA_POINTS, settings.outer_points + CHECK_EXTRA_POINTS
+    )
     quadrature_gap = finer.loglike(params) - loglik
 
-    boundary = [g for g, sd in zip(data.groups, params[model.k_fixed :], strict=True)
-                if sd <= BOUNDARY_SD]  # fmt: skip
+    sds = params[model.k_fixed : model.k_fixed + model.n_sd]
+    boundary = [g for g, sd in zip(st.labels, sds, strict=True) if sd <= BOUNDARY_SD]
+    if st.slope is not None and not free[model.k_fixed + model.n_sd] and all(sds > BOUNDARY_SD):
+        boundary.append(f"correlation {st.slope[0]}")
     diagnostics = {
         "points": settings.points,
+        **({"outer_points": settings.outer_points} if st.unit_start is not None else {}),
         "method": "Laplace" if settings.points == 1 else "adaptive Gauss-Hermite quadrature",
         "gradient_max_abs": float(np.max(np.abs(g[free]))),
         "newton_step_max": float(np.max(np.abs(step))),
@@ -174,7 +176,7 @@ def fit_model(data: ModelData, settings: MlSettings):
     intervals = {}
     start = time.perf_counter()
     if settings.profile:
-        for k, group in enumerate(data.groups):
+        for k, group in enumerate(st.labels):
             index = model.k_fixed + k
             low, high, evaluations = profile_interval(model, params, loglik, index, H)
             intervals[group] = (low, high)
@@ -183,7 +185,7 @@ def fit_model(data: ModelData, settings: MlSettings):
             log.info("profile interval for sd %s: %.3f to %.3f (%d evaluations)",
                      group, low, high, evaluations)  # fmt: skip
     timings["profile"] = time.perf_counter() - start
-    return result, loglik, diagnostics, intervals, timings
+    return result, loglik, diagnostics, intervals, timings, st
 
 
 def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], list[str]]:
@@ -219,6 +221,19 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
             "for its ends did not settle), so it is left empty; the SD itself is valid."
         )
     for group in diagnostics["boundary"]:
+        if group.startswith("correlation "):
+            notes.append(
+                f"singular fit: the {group} of the random intercept and slope is estimated at "
+                "+1 or -1, so the data do not separate the two; the correlation is held there "
+                "and has no interval. A model without the random slope may fit as well."
+            )
+            continue
+        if ":" in group:
+            notes.append(
+                f"singular fit: the SD of the random slope {group} is estimated at 0; the "
+                "slope does not vary between units as far as these data show."
+            )
+            continue
         notes.append(
             f"singular fit: the SD of {group} is estimated at 0, so these data show no "
             f"variation between {group}s beyond what the other levels explain. The estimates "
@@ -248,13 +263,16 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
         "seed": None,
         "versions": versions(),
     }
+    refused = cannot_fit_data(data)
+    if refused:
+        return _failed_result(data, info, refused, {"separation": None}, start)
     if separation is not None:
         message = separation_message(separation, _describe_separating_rows(data, separation))
         log.warning("%s", message)
         diagnostics = {"separation": separation}
         return _failed_result(data, info | diagnostics, message, diagnostics, start)
     try:
-        result, loglik, diagnostics, intervals, timings = fit_model(data, s)
+        result, loglik, diagnostics, intervals, timings, st = fit_model(data, s)
     except ModeNotFoundError as error:
         message = (
             f"the likelihood could not be evaluated near the estimates ({error}); the model "
@@ -269,7 +287,7 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
     model = result.model
     estimates = _estimates(names, result)
     thresholds = _thresholds(data, result, len(names)) if data.ordinal else None
-    variance = _variance(data, result.params[result.model.k_fixed :], intervals)
+    variance = _variance(data, st, result.params[model.k_fixed :], intervals)
     info |= {
         "converged": not problems,
         "status": "ok" if not problems else "failed",
@@ -289,91 +307,6 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
             "matrix": result.cov_params()[: model.k_fixed, : model.k_fixed].tolist(),
         },
         "summary": str(result.summary()).splitlines(),
-    }
+    } | _correlations(st, result)
     log.info("statsmodels summary:\n%s", "\n".join(info["summary"]))
     return FitResult(estimates=estimates, variance=variance, info=info, thresholds=thresholds)
-
-
-def _thresholds(data: ModelData, result, k_exog: int) -> pd.DataFrame:
-    """An ordinal outcome's thresholds with Wald intervals (they follow the coefficients)."""
-    rows = slice(k_exog, k_exog + len(data.categories) - 1)
-    est = np.asarray(result.params[rows])
-    se = np.sqrt(np.diag(result.cov_params())[rows])
-    return pd.DataFrame(
-        {
-            "threshold": list(data.threshold_names),
-            "estimate": est,
-            "std_error": se,
-            "ci_low": est - Z95 * se,
-            "ci_high": est + Z95 * se,
-        }
-    )
-
-
-def _estimates(names: list[str], result) -> pd.DataFrame:
-    k = len(names)
-    est = np.asarray(result.params[:k])
-    se = np.sqrt(np.diag(result.cov_params())[:k])
-    z = est / se
-    return pd.DataFrame(
-        {
-            "term": names,
-            "estimate": est,
-            "std_error": se,
-            "ci_low": est - Z95 * se,
-            "ci_high": est + Z95 * se,
-            "odds_ratio": np.exp(est),
-            "or_low": np.exp(est - Z95 * se),
-            "or_high": np.exp(est + Z95 * se),
-            "p_value": 2 * stats.norm.sf(np.abs(z)),
-            "z": z,
-        }
-    )
-
-
-def _variance(data: ModelData, sds: np.ndarray, intervals: dict) -> pd.DataFrame:
-    groups = list(data.groups)
-    low = np.array([intervals.get(g, (np.nan, np.nan))[0] for g in groups])
-    high = np.array([intervals.get(g, (np.nan, np.nan))[1] for g in groups])
-    return pd.DataFrame(
-        {
-            "level": groups,
-            "sd": sds,
-            "sd_low": low,
-            "sd_high": high,
-            "icc": icc_by_level(sds),
-            "mor": median_odds_ratio(sds),
-            "mor_low": median_odds_ratio(low),
-            "mor_high": median_odds_ratio(high),
-            "interval": "profile likelihood",
-            "at_boundary": sds <= BOUNDARY_SD,
-            "units": list(data.n_units),
-        }
-    )
-
-
-def _failed_result(
-    data: ModelData, info: dict, message: str, diagnostics: dict, start: float
-) -> FitResult:
-    """The output contract for a fit that produced no estimates: NaN everywhere, the reason."""
-    names = info["terms"]
-    nan = np.full(len(names), np.nan)
-    estimates = pd.DataFrame(
-        {"term": names, "estimate": nan, "std_error": nan, "ci_low": nan, "ci_high": nan,
-         "odds_ratio": nan, "or_low": nan, "or_high": nan, "p_value": nan}
-    )  # fmt: skip
-    groups = list(data.groups)
-    nan_g = np.full(len(groups), np.nan)
-    variance = pd.DataFrame(
-        {"level": groups, "sd": nan_g, "sd_low": nan_g, "sd_high": nan_g, "icc": nan_g,
-         "mor": nan_g}
-    )  # fmt: skip
-    info |= {
-        "converged": False,
-        "status": "failed",
-        "problems": [message],
-        "warnings": [],
-        "diagnostics": diagnostics,
-        "wall_seconds": {"total": round(time.perf_counter() - start, 3)},
-    }
-    return FitResult(estimates=estimates, variance=variance, info=info)

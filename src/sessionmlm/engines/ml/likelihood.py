@@ -6,6 +6,7 @@ import numpy as np
 from statsmodels.base.model import GenericLikelihoodModel
 
 from sessionmlm.engines.ml.quadrature import NestedQuadrature, Nesting, nesting_from_codes
+from sessionmlm.engines.ml.settings import BOUNDARY_SD
 from sessionmlm.model_data import ModelData
 
 
@@ -29,9 +30,11 @@ class NestedLogit(GenericLikelihoodModel):
     level. names = (coefficient and threshold names, level names).
     """
 
-    def __init__(self, y, exog, names, nesting, n_levels, points, n_thresholds=0):
+    def __init__(self, y, exog, names, nesting, n_levels, points, n_thresholds=0,
+                 variance_names=None):  # fmt: skip
         threshold_names = list(names[0][exog.shape[1] :])
-        extra = [*threshold_names, *(f"sd {g}" for g in names[1])]
+        variance_names = variance_names or [f"sd {g}" for g in names[1]]
+        extra = [*threshold_names, *variance_names]
         super().__init__(y, exog, extra_params_names=extra)
         self.exog_names[: exog.shape[1]] = names[0][: exog.shape[1]]
         # statsmodels assumes an intercept column; an ordinal model's thresholds replace it.
@@ -42,6 +45,7 @@ class NestedLogit(GenericLikelihoodModel):
         self.k_exog = exog.shape[1]
         self.n_thresholds = n_thresholds
         self.k_fixed = exog.shape[1] + n_thresholds  # everything before the SDs
+        self.n_sd = n_levels  # the SDs; any parameters after them are correlations (atanh)
         self.evaluations = 0
         self._cached = (None, None)
 
@@ -61,6 +65,24 @@ class NestedLogit(GenericLikelihoodModel):
             self.evaluations += 1
             self._cached = (key, (ll, grad))
         return self._cached[1]
+
+    def canonical(self, params: np.ndarray) -> np.ndarray:
+        """Params with each SD made positive and those at the boundary set to 0.
+
+        The likelihood is even in each SD (u and -u have the same normal density).
+        """
+        p = params.copy()
+        sds = slice(self.k_fixed, self.k_fixed + self.n_sd)
+        p[sds] = np.abs(p[sds])
+        p[sds][p[sds] <= BOUNDARY_SD] = 0.0
+        return p
+
+    def free(self, params: np.ndarray) -> np.ndarray:
+        """Mask of the parameters not at the boundary (SDs at zero are held there)."""
+        free = np.ones(len(params), dtype=bool)
+        sds = slice(self.k_fixed, self.k_fixed + self.n_sd)
+        free[sds] = np.abs(params[sds]) > BOUNDARY_SD
+        return free
 
     def loglike(self, params):
         """Marginal log-likelihood at params."""

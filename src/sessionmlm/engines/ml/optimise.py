@@ -8,7 +8,6 @@ import numpy as np
 from scipy import optimize
 
 from sessionmlm.engines.ml.quadrature import ModeNotFoundError
-from sessionmlm.engines.ml.settings import BOUNDARY_SD
 
 MAX_SD = 50.0  # no random-intercept SD on the log-odds scale is near this; a step there is wild
 
@@ -82,20 +81,6 @@ def inverse_metric(H: np.ndarray) -> np.ndarray:
     return (vectors / values) @ vectors.T
 
 
-def _free(params: np.ndarray, k_fixed: int) -> np.ndarray:
-    """Mask of parameters not at the boundary (SDs at zero are held there)."""
-    free = np.ones(len(params), dtype=bool)
-    free[k_fixed:] = np.abs(params[k_fixed:]) > BOUNDARY_SD
-    return free
-
-
-def _at_boundary_to_zero(params: np.ndarray, k_fixed: int) -> np.ndarray:
-    p = params.copy()
-    p[k_fixed:] = np.abs(p[k_fixed:])
-    p[k_fixed:][p[k_fixed:] <= BOUNDARY_SD] = 0.0
-    return p
-
-
 class Polished(NamedTuple):
     """Where the Newton polish ended, with the Hessian and what was derived from it there."""
 
@@ -124,8 +109,8 @@ def _newton_polish(model, params: np.ndarray, max_steps: int = 10) -> Polished:
     stopped. The step still proposed at the end is the convergence criterion.
     """
     for _ in range(max_steps + 1):
-        params = _at_boundary_to_zero(params, model.k_fixed)
-        free = _free(params, model.k_fixed)
+        params = model.canonical(params)
+        free = model.free(params)
         H = model.hessian(params)
         g = model.score(params)
         Hf = H[np.ix_(free, free)]

@@ -122,22 +122,21 @@ class NestedQuadrature:
             self._bounds_for = (key, np.column_stack([lo, hi, np.log(width), width]))
         return self._bounds_for[1]
 
-    def evaluate(
+    def unit_terms(
         self,
         offset: np.ndarray,
         sd_outer: float,
         sd_inner: float,
         thresholds: np.ndarray | None = None,
-    ) -> tuple[float, np.ndarray, float, float, np.ndarray | None]:
-        """Log-likelihood, its gradient in the offsets (n,), in the two SDs and in thresholds.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-therapist log-likelihoods and SD derivatives (T,), per-session derivatives (n,).
 
-        thresholds (K - 1,) are an ordinal outcome's; None means the binary case (one
-        threshold at 0) and no threshold gradient. Thresholds out of order give -inf.
+        Returns (loglik, d/d offset, d/d upper bound, d/d sd_outer, d/d sd_inner), unsummed,
+        for callers that weight therapists (quadrature_outer.py). thresholds as in evaluate,
+        which must be in order here.
         """
         cuts = thresholds is not None
         theta = np.zeros(1) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
-        if cuts and not np.all(np.diff(theta) > 0):
-            return -np.inf, np.zeros(len(self.y)), 0.0, 0.0, np.zeros(len(theta))
         bounds = self._bounds(theta)
         work = len(self.y) * self.outer_points * self.inner_points
         kernel = _parallel if work >= PARALLEL_WORK else _serial
@@ -161,11 +160,33 @@ class NestedQuadrature:
                 f"no conditional mode found for {int((iters >= MODE_MAX_ITER).sum())} "
                 f"therapist(s) at SDs ({sd_outer:.4g}, {sd_inner:.4g})"
             )
+        return loglik, grad, grad_hi, d_sdt, d_sdc
+
+    def threshold_gradient(self, grad: np.ndarray, grad_hi: np.ndarray, k: int) -> np.ndarray:
+        """The thresholds' gradient (k,) from the sessions' offset and upper-bound derivatives."""
+        # Session s's upper bound is theta[y_s], its lower bound theta[y_s - 1].
+        upper = np.bincount(self.category, weights=grad_hi, minlength=k + 1)[:k]
+        lower = np.bincount(self.category, weights=-grad - grad_hi, minlength=k + 1)[1:]
+        return upper + lower
+
+    def evaluate(
+        self,
+        offset: np.ndarray,
+        sd_outer: float,
+        sd_inner: float,
+        thresholds: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray, float, float, np.ndarray | None]:
+        """Log-likelihood, its gradient in the offsets (n,), in the two SDs and in thresholds.
+
+        thresholds (K - 1,) are an ordinal outcome's; None means the binary case (one
+        threshold at 0) and no threshold gradient. Thresholds out of order give -inf.
+        """
+        if thresholds is not None and not np.all(np.diff(thresholds) > 0):
+            return -np.inf, np.zeros(len(self.y)), 0.0, 0.0, np.zeros(len(thresholds))
+        loglik, grad, grad_hi, d_sdt, d_sdc = self.unit_terms(
+            offset, sd_outer, sd_inner, thresholds
+        )
         d_theta = None
-        if cuts:
-            # Session s's upper bound is theta[y_s], its lower bound theta[y_s - 1].
-            k = len(theta)
-            upper = np.bincount(self.category, weights=grad_hi, minlength=k + 1)[:k]
-            lower = np.bincount(self.category, weights=-grad - grad_hi, minlength=k + 1)[1:]
-            d_theta = upper + lower
+        if thresholds is not None:
+            d_theta = self.threshold_gradient(grad, grad_hi, len(thresholds))
         return float(loglik.sum()), grad, float(d_sdt.sum()), float(d_sdc.sum()), d_theta

@@ -13,6 +13,9 @@ class MlSettings:
     """Quadrature and convergence settings; defaults are documented in config/README.md."""
 
     points: int = 12  # quadrature points per level; 1 is the Laplace approximation
+    # Points of the outermost integral that wraps the nested kernel: a third level's (program)
+    # intercept, or a random slope. Adaptive at the posterior mean and SD, so it needs at least 2.
+    outer_points: int = 5
     max_iter: int = 500  # optimiser iterations per stage
     max_newton_step: float = 1e-4  # largest parameter change another Newton step may propose
     profile: bool = True  # profile-likelihood intervals for the SDs
@@ -27,4 +30,6 @@ class MlSettings:
         s = cls(**settings)
         if s.points < 1:
             raise ValueError(f"ml points must be at least 1, not {s.points}")
+        if s.outer_points < 2:
+            raise ValueError(f"ml outer_points must be at least 2, not {s.outer_points}")
         return s

@@ -109,6 +109,8 @@ def fit_model(data: ModelData, settings: MlSettings):
     from its optimum.
     """
     st = structure(data)
+    # An outer integral multiplies the nested one's work by its points: fewer points inside.
+    points = settings.points if st.unit_start is None else settings.points_inside_outer
     y = data.y[st.order]
     exog, fixed_names, n_cuts = _design(data, st.order)
     timings = {}
@@ -125,11 +127,11 @@ def fit_model(data: ModelData, settings: MlSettings):
         params, hess_inv = _start_values(exog, y, st.start)
     params = _maximise(laplace, params, hess_inv, max_iter=settings.max_iter)
     model = laplace
-    if settings.points > 1:
+    if points > 1:
         # The Laplace optimum and curvature start the quadrature fit close to its end.
         params = laplace.canonical(params)
         hess_inv = inverse_metric(laplace.hessian(params))
-        model = model_with(settings.points)
+        model = model_with(points)
         params = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
     timings["optimise"] = time.perf_counter() - start
 
@@ -148,9 +150,7 @@ def fit_model(data: ModelData, settings: MlSettings):
     loglik = model.loglike(params)
 
     # How far the answer is from a finer rule: the quadrature's own error, at the optimum.
-    finer = model_with(
-        settings.points + CHECK_EXTRA_POINTS, settings.outer_points + CHECK_EXTRA_POINTS
-    )
+    finer = model_with(points + CHECK_EXTRA_POINTS, settings.outer_points + CHECK_EXTRA_POINTS)
     quadrature_gap = finer.loglike(params) - loglik
 
     sds = params[model.k_fixed : model.k_fixed + model.n_sd]
@@ -158,16 +158,16 @@ def fit_model(data: ModelData, settings: MlSettings):
     if st.slope is not None and not free[model.k_fixed + model.n_sd] and all(sds > BOUNDARY_SD):
         boundary.append(f"correlation {st.slope[0]}")
     diagnostics = {
-        "points": settings.points,
+        "points": points,
         **({"outer_points": settings.outer_points} if st.unit_start is not None else {}),
-        "method": "Laplace" if settings.points == 1 else "adaptive Gauss-Hermite quadrature",
+        "method": "Laplace" if points == 1 else "adaptive Gauss-Hermite quadrature",
         "gradient_max_abs": float(np.max(np.abs(g[free]))),
         "newton_step_max": float(np.max(np.abs(step))),
         "hessian_positive_definite": positive_definite,
         "hessian_min_eigenvalue": float(eigenvalues.min()),
         "boundary": boundary,
         "quadrature_check": {
-            "points": settings.points + CHECK_EXTRA_POINTS,
+            "points": points + CHECK_EXTRA_POINTS,
             "loglik_difference": float(quadrature_gap),
         },
         "function_evaluations": sum({id(m): m.evaluations for m in (laplace, model)}.values()),
@@ -205,11 +205,13 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
         )
     check = diagnostics["quadrature_check"]
     if abs(check["loglik_difference"]) > QUADRATURE_TOLERANCE:
-        if s.points == 1:
-            method, advice = "the Laplace approximation", "use quadrature (ml.points: 12)"
+        used = diagnostics["points"]
+        key = "points_inside_outer" if "outer_points" in diagnostics else "points"
+        if used == 1:
+            method, advice = "the Laplace approximation", f"use quadrature (ml.{key}: 12)"
         else:
-            method = f"{s.points}-point quadrature"
-            advice = "set ml.points higher (40 or more for SDs around 3)"
+            method = f"{used}-point quadrature"
+            advice = f"set ml.{key} higher (40 or more for SDs around 3)"
         notes.append(
             f"{method} is not accurate here: {check['points']} points change the "
             f"log-likelihood by {check['loglik_difference']:.2g} at the estimates. Large "

@@ -57,6 +57,7 @@ class OuterQuadrature:
     unit_start: np.ndarray  # (G + 1,) therapists of each outer unit
     points: int  # nodes of the outer (w) integral
     kernel_points: tuple[int, int]  # the kernel's (therapist, client) points
+    adapt_tol: float = ADAPT_TOL  # settled when no node moves more than this times its SD
 
     def __post_init__(self) -> None:
         self.z, self.lw = gauss_hermite(self.points)
@@ -109,8 +110,8 @@ class OuterQuadrature:
             weight /= total
             mean = (weight * w).sum(axis=0)
             sd = np.sqrt(np.maximum((weight * (w - mean) ** 2).sum(axis=0), 1e-300))
-            moved = max(np.max(np.abs(mean - self.mean)), np.max(np.abs(sd - self.sd)))
-            if moved < ADAPT_TOL:
+            moved = max(np.max(np.abs(mean - self.mean) / sd), np.max(np.abs(sd / self.sd - 1)))
+            if moved < self.adapt_tol:
                 break
             self.mean, self.sd = mean, sd
         loglik = float(np.sum(top + np.log(total)))

@@ -16,6 +16,9 @@ class MlSettings:
     # Points of the outermost integral that wraps the nested kernel: a third level's (program)
     # intercept, or a random slope. Adaptive at the posterior mean and SD, so it needs at least 2.
     outer_points: int = 5
+    # Points per nested level inside that outer integral, which multiplies their work: 7 agree
+    # with 12 to 3e-6 in log-likelihood on demo-shaped four-level data, at half the time.
+    points_inside_outer: int = 7
     max_iter: int = 500  # optimiser iterations per stage
     max_newton_step: float = 1e-4  # largest parameter change another Newton step may propose
     profile: bool = True  # profile-likelihood intervals for the SDs
@@ -30,6 +33,10 @@ class MlSettings:
         s = cls(**settings)
         if s.points < 1:
             raise ValueError(f"ml points must be at least 1, not {s.points}")
+        if s.points_inside_outer < 1:
+            raise ValueError(
+                f"ml points_inside_outer must be at least 1, not {s.points_inside_outer}"
+            )
         if s.outer_points < 2:
             raise ValueError(f"ml outer_points must be at least 2, not {s.outer_points}")
         return s

@@ -205,7 +205,7 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
         )
     check = diagnostics["quadrature_check"]
     if abs(check["loglik_difference"]) > QUADRATURE_TOLERANCE:
-        used = diagnostics["points"]
+        used = diagnostics.get("points", s.points)
         key = "points_inside_outer" if "outer_points" in diagnostics else "points"
         if used == 1:
             method, advice = "the Laplace approximation", f"use quadrature (ml.{key}: 12)"

@@ -1,8 +1,10 @@
 """Simulate coded-session cohorts from a cohort shape and true parameters.
 
-The default shape and parameters mirror the reference study (Corona et al.): 103 therapists,
-274 clients, 680 sessions, three nested levels, homework more likely with a caregiver present
-and an older child and less likely with a licensed therapist. Each session also has an ordinal
+The default shape and parameters mirror the reference study (Corona et al.): 103 therapists in
+25 programs, 274 clients, 680 sessions, homework more likely with a caregiver present and an
+older child and less likely with a licensed therapist. The command line writes the demo
+cohort, whose truth (DEMO_TRUTH) adds program variance and a caregiver effect that differs
+within and between clients (simulate_parameters.py). Each session also has an ordinal
 item, how extensively homework was covered (codes 0 to 4), drawn from a cumulative logit with
 its own effects and random intercepts, and from its own random stream: the other columns are
 the same, seed for seed, as before the item existed.
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.simulate_parameters import (
+    DEMO_TRUTH,
     EBPS,
     ORDINAL_COLUMN,
     ORDINAL_NAME,
@@ -29,7 +32,7 @@ from sessionmlm.simulate_parameters import (
 
 __all__ = [  # the parameter types are imported from here too
     "EBPS", "ORDINAL_COLUMN", "ORDINAL_NAME", "CohortShape", "OrdinalParameters",
-    "TrueParameters", "truth_record", "allocate", "simulate_cohort",
+    "TrueParameters", "DEMO_TRUTH", "truth_record", "allocate", "simulate_cohort",
     "canonical", "write_cohort", "main",
 ]  # fmt: skip
 
@@ -57,13 +60,23 @@ DEFAULT_SHAPE, DEFAULT_TRUTH, DEFAULT_ORDINAL = CohortShape(), TrueParameters(),
 def simulate_cohort(
     shape: CohortShape = DEFAULT_SHAPE, truth: TrueParameters = DEFAULT_TRUTH, seed: int = 1
 ) -> pd.DataFrame:
-    """Draw one cohort: one row per coded session with raw ids and source-style codes."""
+    """Draw one cohort: one row per coded session with raw ids and source-style codes.
+
+    The programs, their random intercepts and the clients' caregiver propensities come from a
+    child stream of the seed (as the ordinal item from another), so that with sd_program 0 and
+    no propensity the other columns are the same, seed for seed, as before programs existed.
+    """
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    program_of_therapist = allocate(shape.n_therapists, shape.programs, shape.program_bounds, extra)
+    program_intercepts = extra.standard_normal((2, shape.programs))  # homework, ordinal item
+    propensity = truth.caregiver_propensity_sd * extra.standard_normal(shape.n_clients)
     therapist_of_client = allocate(
         shape.n_clients, shape.n_therapists, shape.clients_per_therapist, rng
     )
     client_of_session = allocate(shape.n_sessions, shape.n_clients, shape.sessions_per_client, rng)
     therapist_of_session = therapist_of_client[client_of_session]
+    program_of_session = program_of_therapist[therapist_of_session]
     nt, nc, ns = shape.n_therapists, shape.n_clients, shape.n_sessions
 
     therapists = pd.DataFrame(
@@ -78,7 +91,9 @@ def simulate_cohort(
     )
     child_age = rng.integers(4, 19, nc)
     # Younger children come with a caregiver more often; CPP and Triple P serve the youngest.
-    caregiver_prob = 1 / (1 + np.exp(-(2.0 - 0.2 * child_age[client_of_session])))
+    # Clients differ in how often a caregiver comes beyond that (propensity, 0 by default).
+    caregiver_logit = 2.0 - 0.2 * child_age[client_of_session] + propensity[client_of_session]
+    caregiver_prob = 1 / (1 + np.exp(-caregiver_logit))
     caregiver_present = rng.binomial(1, caregiver_prob)
     ebp_of_client = np.array(
         [
@@ -95,13 +110,14 @@ def simulate_cohort(
     ebp = ebp_of_client[client_of_session]
     eta = (
         truth.intercept
-        + truth.caregiver_present * caregiver_present
+        + caregiver_effect(truth, caregiver_present, (therapist_of_session, client_of_session))
         + truth.child_age * child_age[client_of_session]
         + truth.stressful_event * stressful_event
         + sum(getattr(truth, name) * ts[name].to_numpy() for name in therapists.columns)
         + np.array([truth.ebp.get(e, 0.0) for e in ebp])
         + truth.sd_therapist * rng.standard_normal(nt)[therapist_of_session]
         + truth.sd_client * rng.standard_normal(nc)[client_of_session]
+        + truth.sd_program * program_intercepts[0][program_of_session]
     )
     homework = rng.binomial(1, 1 / (1 + np.exp(-eta)))
     # The observed codes: homework was assigned, reviewed or both; the outcome is their union.
@@ -115,11 +131,15 @@ def simulate_cohort(
         **{name: ts[name].to_numpy() for name in therapists.columns},
     }
     units = ((therapist_of_session, nt), (client_of_session, nc))
-    extensiveness = ordinal_item(truth.extensiveness, predictors, ebp, units, seed)
+    program_offset = truth.extensiveness.sd_program * program_intercepts[1][program_of_session]
+    extensiveness = ordinal_item(
+        truth.extensiveness, predictors, ebp, units, seed, offset=program_offset
+    )
 
     session_number = pd.Series(client_of_session).groupby(client_of_session).cumcount() + 1
     table = pd.DataFrame(
         {
+            "program_id": [f"P{p + 1:03d}" for p in program_of_session],
             "therapist_id": [f"T{t + 1:04d}" for t in therapist_of_session],
             "client_id": [f"C{c + 1:05d}" for c in client_of_session],
             "session_id": [f"S{s + 1:06d}" for s in range(ns)],
@@ -136,17 +156,39 @@ def simulate_cohort(
     return pd.concat([table, ts], axis=1)
 
 
+def caregiver_effect(
+    truth: TrueParameters, present: np.ndarray, units: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Each session's log-odds from caregiver presence: one effect, or its three parts.
+
+    units are the therapist and the client of every session; the means are over the cohort's
+    sessions, as model_terms.decompose computes them (TrueParameters' docstring).
+    """
+    if not truth.caregiver_split:
+        return truth.caregiver_present * present
+    within, between_client, between_therapist = truth.caregiver_parts()
+    x = present.astype(float)
+    therapist_mean, client_mean = ((np.bincount(u, weights=x) / np.bincount(u))[u] for u in units)
+    return (
+        within * (x - client_mean)
+        + between_client * (client_mean - therapist_mean)
+        + between_therapist * therapist_mean
+    )
+
+
 def ordinal_item(
     params: OrdinalParameters,
     predictors: dict[str, np.ndarray],
     ebp: np.ndarray,
     units: tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]],
     seed: int,
+    offset: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Draw the ordinal item's codes 0..K-1 for every session from the cumulative logit.
 
     predictors holds each numeric predictor per session; units the therapist and the client
-    of every session, each with the number of such units. The draws come from a child of the
+    of every session, each with the number of such units; offset is added to every session's
+    eta (the program intercepts, drawn elsewhere). The draws come from a child of the
     seed's stream, so the cohort's other columns do not depend on them: a latent eta +
     logistic noise, cut at the thresholds.
     """
@@ -155,7 +197,7 @@ def ordinal_item(
     eta = sum(getattr(params, name) * values for name, values in predictors.items())
     eta = eta + np.array([params.ebp.get(e, 0.0) for e in ebp])
     eta = eta + params.sd_therapist * rng.standard_normal(n_therapists)[therapist]
-    eta = eta + params.sd_client * rng.standard_normal(n_clients)[client]
+    eta = eta + params.sd_client * rng.standard_normal(n_clients)[client] + offset
     latent = eta + rng.logistic(size=len(eta))
     return np.searchsorted(np.asarray(params.thresholds), latent)  # thresholds below latent
 
@@ -179,7 +221,12 @@ def canonical(table: pd.DataFrame, ordinal: OrdinalParameters = DEFAULT_ORDINAL)
     is the outcome `extensiveness`, its categories (ordinal's) recorded as ingest records them.
     """
     out = table.rename(
-        columns={"therapist_id": "therapist", "client_id": "client", "session_id": "session"}
+        columns={
+            "program_id": "program",
+            "therapist_id": "therapist",
+            "client_id": "client",
+            "session_id": "session",
+        }
     )
     out["homework"] = (table.hw_assigned | table.hw_reviewed).astype(float)
     # The codes 0..K-1 are the category indices; ingest records the categories the same way.
@@ -207,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="sessionmlm-simulate",
         description="Simulate a coded-session cohort (sessions.csv) and its true parameters "
-        "(truth.json) shaped like the reference study.",
+        "(truth.json) shaped like the reference study, with the demo cohort's truth.",
     )
     parser.add_argument("out_dir", type=Path, help="folder to write sessions.csv and truth.json")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -215,10 +262,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--therapists", type=int, default=d.n_therapists)
     parser.add_argument("--clients", type=int, default=d.n_clients)
     parser.add_argument("--sessions", type=int, default=d.n_sessions)
+    parser.add_argument(
+        "--programs",
+        type=int,
+        default=None,
+        help="programs (default 25, at most one per therapist)",
+    )
     args = parser.parse_args(argv)
-    shape = CohortShape(args.therapists, args.clients, args.sessions)
+    shape = CohortShape(args.therapists, args.clients, args.sessions, n_programs=args.programs)
     try:
-        write_cohort(args.out_dir, shape, TrueParameters(), args.seed)
+        write_cohort(args.out_dir, shape, DEMO_TRUTH, args.seed)
     except ValueError as error:
         parser.error(str(error))
     print(f"wrote {args.out_dir / 'sessions.csv'} and {args.out_dir / 'truth.json'}")

@@ -14,14 +14,21 @@ def test_committed_config_and_demo_cohort_load(demo_config):
     demo = loaded.cohorts["demo"]
     # `null:` stays a string key; the ordinal item's models come first, so `full` stays main.
     assert list(demo.models) == [
-        "extensiveness_null", "extensiveness_full", "null", "controls", "full"
+        "extensiveness_null", "extensiveness_full", "null", "controls", "slope",
+        "full_within_between", "full",
     ]  # fmt: skip
     assert demo.models["controls"].predictors == ("ebp", "n_ebps_trained")
     assert set(demo.models["full"].predictors) == {
         "ebp", "n_ebps_trained", "caregiver_present", "stressful_event", "child_age", "licensed",
         "hispanic_latinx", "ebp_attitudes", "emotional_exhaustion", "direct_hours",
     }  # fmt: skip
-    assert demo.grouping_levels == ("therapist", "client")
+    assert demo.grouping_levels == ("program", "therapist", "client")
+    assert demo.models["full"].groups == ("program", "therapist", "client")
+    # The split model is full with caregiver_present split; full itself keeps it whole.
+    split = demo.models["full_within_between"]
+    assert split.within_between == ("caregiver_present",) and not demo.models["full"].within_between
+    assert split.predictors == demo.models["full"].predictors
+    assert demo.models["slope"].slopes == (("therapist", ("caregiver_present",)),)
     assert list(demo.outcomes) == ["homework", "extensiveness"]
     assert demo.outcomes["homework"].sources == ("hw_assigned", "hw_reviewed")
     assert demo.outcomes["extensiveness"].categories == ("0", "1", "2", "3", "4")

@@ -19,7 +19,7 @@ def canonical_demo(demo_config):
 def test_counts_sizes_base_rate_and_levels(demo_config):
     cohort, table = canonical_demo(demo_config)
     desc = describe(table, cohort, min_cell=11)
-    assert desc["counts"] == {"therapist": 103, "client": 274, "session": 680}
+    assert desc["counts"] == {"program": 25, "therapist": 103, "client": 274, "session": 680}
     hist = desc["sizes"]["session_per_client"]["histogram"]
     assert sum(hist.values()) == 274 and sum(int(k) * v for k, v in hist.items()) == 680
     assert desc["sizes"]["client_per_therapist"]["max"] <= 6

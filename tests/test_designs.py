@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessionmlm.designs import load_design
+from sessionmlm.designs import load_design, planned_counts
 
 SMALL = "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)"
 
@@ -59,3 +59,46 @@ def test_design_problems_name_the_key_and_the_fix(raw, message):
     assert any(
         message in p and p.startswith("config/config.yaml: designs.plan") for p in problems
     ), problems
+
+
+PROGRAMS = "homework ~ licensed + (1 | program/therapist/client)"
+
+
+def test_a_program_design_plans_therapists_per_program_and_may_vary_programs():
+    d = design(
+        formula=PROGRAMS,
+        study={"programs": 25, "therapists_per_program": {"mean": 4, "min": 2, "max": 8},
+               "sd_program": 0.5},
+        grid={"programs": [10, 30], "sd_program": [0.3, 0.6]},
+    )  # fmt: skip
+    assert d.spec.groups == ("program", "therapist", "client")
+    assert len(d.points) == 4 and d.points[3] == {"programs": 30, "sd_program": 0.6}
+    assert planned_counts(d.study_at(0)) == (40, 106, 263)  # 10 programs x 4 therapists ...
+    assert planned_counts(d.study_at(3))[0] == 120
+    # Without programs, nothing changes: therapists is the top count.
+    assert planned_counts(design().study) == (103, 274, 680)
+    assert design().study["programs"] is None and design().study["sd_program"] == 0
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"formula": PROGRAMS}, "study.programs: the formula has programs; set how many"),
+        ({"formula": SMALL, "study": {"sd_program": 0.5}},
+         "study.sd_program: the study has no programs"),
+        ({"formula": PROGRAMS, "study": {"programs": 20, "therapists": 80}},
+         "with programs, the therapists are programs x therapists_per_program.mean"),
+        ({"formula": PROGRAMS, "grid": {"programs": [10, 20], "therapists": [40, 80]}},
+         "with programs, the therapists are programs x therapists_per_program.mean"),
+        ({"formula": PROGRAMS, "study": {"programs": 10},
+          "grid": {"therapists_per_program.mean": [0.5]}},
+         "therapists_per_program needs 1 <= min <= mean <= max"),
+        ({"formula": "homework ~ licensed + (1 | program/client)"},
+         "formula: use (1 | program/therapist/client), (1 | program/therapist), "
+         "(1 | therapist/client), (1 | therapist) or (1 | client)."),
+    ],
+)  # fmt: skip
+def test_program_design_problems(raw, message):
+    found, problems = load_design("plan", raw, {})
+    assert found is None
+    assert any(message in p for p in problems), problems

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
 import pytest
 
 from sessionmlm.designs import sessions_of
+from sessionmlm.engines.ml import ENGINE as ML
+from sessionmlm.errors import UserError
+from sessionmlm.model_data import build_model_data
 from sessionmlm.power_report import render_power_report
 from sessionmlm.power_summary import summarise
 from sessionmlm.replicates import generating_model, replicate_seed, simulate_chunk
+from sessionmlm.simulate import REFERENCE, canonical, simulate_cohort
 
 from .test_designs import design
 
@@ -70,3 +75,38 @@ def test_false_positive_rate_is_the_significance_level():
     assert abs(licensed["coverage"] - 0.95) < 3 * se
     html = render_power_report(d, summary)
     assert "false-positive rate" in html and "<svg" not in html  # no grid, no curve
+
+
+def test_a_program_design_simulates_programs_and_fits_once_the_ml_engine_can():
+    d = design(
+        formula="homework ~ licensed + (1 | program/therapist/client)",
+        study={"programs": 12, "therapists_per_program": {"mean": 4, "min": 2, "max": 6},
+               "sd_program": 0.5, "odds_ratios": {"licensed": 0.55}},
+    )  # fmt: skip
+    shape, truth = generating_model(d.study)
+    assert (shape.programs, shape.program_bounds, shape.n_therapists) == (12, (2, 6), 48)
+    assert truth.sd_program == 0.5 and truth.extensiveness.sd_program == 0.5
+    # The simulation side: the replicate's data have the planned programs, nested.
+    table = canonical(simulate_cohort(shape, truth, seed=replicate_seed(d.seed, 0, 0)))
+    assert table.program.nunique() == 12 and table.therapist.nunique() == 48
+    assert table.groupby("program").therapist.nunique().between(2, 6).all()
+    data = build_model_data(table, d.spec, REFERENCE)
+    assert [len(ids) for ids in data.unit_ids] == [12, 48, len(table.client.unique())]
+    reason = ML.cannot_fit(d.spec)
+    if reason:  # the ml engine fits two nested levels: the job stops, naming why
+        with pytest.raises(UserError, match="fits one or two nested grouping levels"):
+            simulate_chunk(d, 0, 0, 1)
+    else:  # three levels: the program SD is a quantity with its truth
+        rows = simulate_chunk(d, 0, 0, 1).set_index("quantity")
+        assert rows.loc["sd program", "truth"] == 0.5
+
+
+def test_designs_without_programs_simulate_as_before():
+    # One program holding every therapist, with no variance: the replicates' other columns
+    # are what they were before programs existed (the simulator's program stream is its own).
+    shape, truth = generating_model(design(study={"therapists": 30}).study)
+    assert shape.programs == 1 and truth.sd_program == 0
+    with_programs = simulate_cohort(shape, truth, seed=4)
+    before = simulate_cohort(dataclasses.replace(shape, n_programs=None), truth, seed=4)
+    rest = [c for c in before.columns if c != "program_id"]
+    assert with_programs[rest].equals(before[rest])

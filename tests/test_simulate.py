@@ -3,8 +3,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from sessionmlm.simulate import (
+    DEMO_TRUTH,
     CohortShape,
     OrdinalParameters,
     TrueParameters,
@@ -27,6 +29,10 @@ def test_default_design_matches_reference_study():
     assert clients_per_therapist.between(1, 6).all() and clients_per_therapist.nunique() > 3
     assert sessions_per_client.between(1, 6).all() and sessions_per_client.nunique() > 3
     assert table.groupby("client_id").therapist_id.nunique().max() == 1
+    assert table.program_id.nunique() == 25  # as 4KEEPS
+    therapists_per_program = table.groupby("program_id").therapist_id.nunique()
+    assert therapists_per_program.between(1, 10).all() and therapists_per_program.nunique() > 3
+    assert table.groupby("therapist_id").program_id.nunique().max() == 1
     assert table.child_age.between(4, 18).all()
     assert set(table.ebp) <= {"MAP", "TF-CBT", "CBITS", "Seeking Safety", "CPP", "Triple P"}
 
@@ -76,12 +82,12 @@ def test_allocate_respects_bounds_and_total():
 
 
 def test_same_seed_same_bytes_and_committed_demo_is_seed_1(tmp_path):
-    write_cohort(tmp_path / "a", CohortShape(), TrueParameters(), seed=1)
-    write_cohort(tmp_path / "b", CohortShape(), TrueParameters(), seed=1)
+    write_cohort(tmp_path / "a", CohortShape(), DEMO_TRUTH, seed=1)
+    write_cohort(tmp_path / "b", CohortShape(), DEMO_TRUTH, seed=1)
     for name in ["sessions.csv", "truth.json"]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
         assert (tmp_path / "a" / name).read_bytes() == (ROOT / "data" / "demo" / name).read_bytes()
-    write_cohort(tmp_path / "c", CohortShape(), TrueParameters(), seed=2)
+    write_cohort(tmp_path / "c", CohortShape(), DEMO_TRUTH, seed=2)
     assert (tmp_path / "c" / "sessions.csv").read_bytes() != (
         tmp_path / "a" / "sessions.csv"
     ).read_bytes()
@@ -90,8 +96,29 @@ def test_same_seed_same_bytes_and_committed_demo_is_seed_1(tmp_path):
 def test_truth_file_names_terms_as_engines_do():
     truth = json.loads((ROOT / "data" / "demo" / "truth.json").read_text())
     assert truth["coefficients"]["ebp[TF-CBT]"] == 0.3
-    assert set(truth["variance"]) == {"therapist", "client"}
-    assert truth["variance"]["client"]["icc"] > truth["variance"]["therapist"]["icc"]
+    assert list(truth["variance"]) == ["program", "therapist", "client", "session"]
+    variance = truth["variance"]
+    assert [variance[level]["sd"] for level in ("program", "therapist", "client")] == [
+        0.5,
+        0.8,
+        0.9,
+    ]
+    icc = [variance[level]["icc"] for level in ("program", "therapist", "client")]
+    assert icc == sorted(icc)  # each level's ICC includes the levels above it
+    assert icc[-1] + variance["session"]["share"] == pytest.approx(1)
+    assert icc[0] == pytest.approx(0.25 / (0.25 + 0.64 + 0.81 + np.pi**2 / 3))
+    assert truth["shape"]["n_programs"] == 25 and truth["shape"]["therapists_per_program"] == [
+        1,
+        10,
+    ]
+    # caregiver presence: its parts, named as model_terms.part_names, and the coefficient of a
+    # model that does not split it is the within-client one (the note says what it estimates).
+    assert truth["within_between"]["caregiver_present"] == {
+        "within client": 0.3, "between client": 1.2, "between therapist": 1.2,
+        "between program": 1.2,
+    }  # fmt: skip
+    assert truth["coefficients"]["caregiver_present"] == 0.3
+    assert "blend" in truth["coefficients_note"]
 
 
 def test_command_line_entry_point(tmp_path):
@@ -176,4 +203,36 @@ def test_truth_file_holds_the_ordinal_items_parameters():
         truth["coefficients"]["ebp[Triple P]"] == 0.5 and "Intercept" not in truth["coefficients"]
     )
     assert truth["variance"]["therapist"]["sd"] == 0.7 and truth["variance"]["client"]["sd"] == 0.6
+    assert truth["variance"]["program"]["sd"] == 0.5
+    assert set(truth["within_between"]["caregiver_present"].values()) == {0.6}  # not split
     assert truth["variance"]["client"]["icc"] > truth["variance"]["therapist"]["icc"]
+
+
+def test_programs_and_the_propensity_leave_the_other_columns_alone():
+    # Programs, their intercepts and the caregiver propensity come from their own stream: with
+    # no program variance and no propensity (TrueParameters()), every other column is what it
+    # was before programs existed, seed for seed.
+    plain = simulate_cohort(seed=3)
+    fewer = simulate_cohort(CohortShape(n_programs=5, therapists_per_program=(10, 40)), seed=3)
+    rest = [c for c in plain.columns if c != "program_id"]
+    assert fewer[rest].equals(plain[rest])
+    assert fewer.program_id.nunique() == 5
+    assert fewer.groupby("program_id").therapist_id.nunique().between(10, 40).all()
+    assert CohortShape(10, 20, 40).programs == 10  # at most one program per therapist
+    assert canonical(fewer)["program"].equals(fewer.program_id)
+
+
+def test_demo_truth_gives_programs_variance_and_clients_their_own_caregiver_rates():
+    plain = canonical(simulate_cohort(CohortShape(1000, 3000, 9000), seed=6))
+    demo = canonical(simulate_cohort(CohortShape(1000, 3000, 9000), DEMO_TRUTH, seed=6))
+
+    # The propensity (SD 1.5 on the log-odds) spreads the clients' caregiver rates: many more
+    # clients with three or more sessions always or never come with a caregiver.
+    def constant_share(table):
+        by_client = table.groupby("client").caregiver_present
+        return by_client.nunique()[by_client.size() >= 3].eq(1).mean()
+
+    assert constant_share(demo) > constant_share(plain) + 0.1
+    assert 0.30 <= demo.homework.mean() <= 0.45
+    assert DEMO_TRUTH.caregiver_split and not TrueParameters().caregiver_split
+    assert DEMO_TRUTH.caregiver_parts() == (0.3, 1.2, 1.2)

@@ -21,7 +21,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture
 def demo_desc(demo_config):
-    """describe() of the demo cohort: 103 therapists, 274 clients, 680 sessions."""
+    """describe() of the demo cohort: 25 programs, 103 therapists, 274 clients, 680 sessions."""
     from sessionmlm.ingest import to_canonical
     from sessionmlm.tables import read_table
 
@@ -77,7 +77,11 @@ def test_level_diagram_says_how_many_inner_units_each_outer_unit_holds(demo_desc
     assert "median 3, range 1–6" in svg
     assert "2.5 sessions per client on average" in svg
     title = ET.fromstring(svg).find(f"{SVG}title").text
-    assert "Each therapist has 2.7 clients on average (median 3, range 1 to 6)" in title
+    assert "each therapist has 2.7 clients on average (median 3, range 1 to 6)" in title
+    assert title.startswith(
+        "Study structure: 680 sessions within 274 clients within 103 therapists"
+    )
+    assert "within 25 programs. Each program has 4.1 therapists on average" in title
 
 
 def test_level_diagram_escapes_names_and_copes_with_missing_sizes():
@@ -127,13 +131,17 @@ def test_structure_section_starts_with_the_diagram_and_shows_no_small_bar(demo_d
     figures = svgs(html)
     assert "680 sessions" in "".join(figures[0].itertext())  # the diagram comes first
     assert html.index("<svg") < html.index("Units per level")
-    assert "37.8% of sessions with homework" in html  # base rate with the diagram
-    assert "<strong>37.8%</strong> of 680 sessions" in html  # and in the paragraph
+    assert "39.4% of sessions with homework" in html  # base rate with the diagram
+    assert "<strong>39.4%</strong> of 680 sessions" in html  # and in the paragraph
     counts = bar_counts(html)
     assert counts and not any(0 < n < 11 for n in counts)
     # The demo has 3 therapists with 5 clients and 5 clients with 6 sessions: merged.
     assert ">≥4<" in html and ">≥5<" in html
-    assert html.count("merged with neighbouring sizes for privacy") == 2
+    assert html.count("merged with neighbouring sizes for privacy") == 3
+    # 25 programs: every size is held by fewer than 11, so one bar holds them all.
+    assert (
+        "fewer than 11 programs are merged with neighbouring sizes for privacy (bars 1–7)" in html
+    )
     # Both top bars merged: the largest sizes (6, 6) are withheld, or with the totals they would
     # give the merged counts away; the smallest stay.
     assert "Clients per therapist: median 3, mean 2.66, smallest 1 (bar" in html

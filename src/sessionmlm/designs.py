@@ -1,7 +1,8 @@
 """Designs: the planned coding studies a user asks about, under `designs:` in the config.
 
-A design describes a planned study (therapists, clients per therapist, sessions per client,
-expected odds ratios, variance components) and a grid over some of those numbers. Each grid
+A design describes a planned study (therapists, or programs and therapists per program;
+clients per therapist, sessions per client, expected odds ratios, variance components) and a
+grid over some of those numbers. Each grid
 point is simulated R times and fitted with the ml engine, one chunk of replicates per job
 (replicates.py); power_summary.py summarises the fits into power, bias, interval coverage and
 the rate of singular fits per point, which answer "how many therapists do we need?".
@@ -33,7 +34,17 @@ DEFAULT_STUDY = {
     "odds_ratios": {},
     "sd_therapist": 0.8,
     "sd_client": 0.9,
+    # Programs: none by default (therapists sit directly in the study). With a number, the
+    # therapists are programs x therapists_per_program.mean and `therapists` is not used.
+    "programs": None,
+    "therapists_per_program": {"mean": 4.12, "min": 1, "max": 10},
+    "sd_program": 0.0,
 }
+# The groupings a design may fit: the simulator's levels, nested, outermost first.
+DESIGN_GROUPS = (
+    ("program", "therapist", "client"), ("program", "therapist"), ("therapist", "client"),
+    ("therapist",), ("client",),
+)  # fmt: skip
 DEFAULTS = {
     "replicates": 500,
     "replicates_per_job": 50,
@@ -46,7 +57,8 @@ ML_DEFAULTS = {"points": 12, "profile": False}
 SIMULATION_ENGINE = ML.name  # a design's fits, and its settings key
 GRID_KEYS = (
     "therapists", "clients_per_therapist.mean", "sessions_per_client.mean", "intercept",
-    "sd_therapist", "sd_client", *(f"odds_ratios.{name}" for name in EFFECT_NAMES),
+    "sd_therapist", "sd_client", "programs", "therapists_per_program.mean", "sd_program",
+    *(f"odds_ratios.{name}" for name in EFFECT_NAMES),
 )  # fmt: skip
 
 
@@ -114,8 +126,15 @@ def set_dotted(study: dict[str, Any], key: str, value: Any) -> None:
 
 
 def planned_counts(study: dict[str, Any]) -> tuple[int, int, int]:
-    """Therapists, clients and sessions of a planned study, the last two from the means."""
-    therapists = int(study["therapists"])
+    """Therapists, clients and sessions of a planned study, from the means below the top.
+
+    With programs, the therapists are programs x therapists_per_program.mean.
+    """
+    programs = study.get("programs")
+    if programs is None:
+        therapists = int(study["therapists"])
+    else:
+        therapists = round(int(programs) * study["therapists_per_program"]["mean"])
     clients = round(therapists * study["clients_per_therapist"]["mean"])
     sessions = round(clients * study["sessions_per_client"]["mean"])
     return therapists, clients, sessions
@@ -156,10 +175,13 @@ def load_design(
             f"{where}.study.thresholds: {thresholds} must increase (the ordinal outcome's "
             "cut points, lowest first)."
         )
-    if spec.groups not in (("therapist", "client"), ("therapist",), ("client",)):
+    if spec.groups not in DESIGN_GROUPS:
         problems.append(
-            f"{where}.formula: use (1 | therapist/client), (1 | therapist) or (1 | client)."
+            f"{where}.formula: use "
+            + ", ".join(f"(1 | {'/'.join(g)})" for g in DESIGN_GROUPS[:-1])
+            + f" or (1 | {DESIGN_GROUPS[-1][0]})."
         )
+    problems += _program_problems(spec, raw, study, where)
     for effect in study["odds_ratios"]:
         if effect not in EFFECT_NAMES:
             problems.append(
@@ -202,13 +224,43 @@ def load_design(
     return (None if problems else design), problems
 
 
+def _program_problems(
+    spec: ModelSpec, raw: dict[str, Any], study: dict[str, Any], where: str
+) -> list[str]:
+    """Programs are either planned (programs: a number) or absent, consistently."""
+    grid = raw.get("grid", {})
+    programs = study["programs"] is not None or "programs" in grid
+    problems = []
+    if programs and ("therapists" in raw.get("study", {}) or "therapists" in grid):
+        problems.append(
+            f"{where}.study: with programs, the therapists are programs x "
+            "therapists_per_program.mean; set (or vary) those instead of therapists."
+        )
+    if not programs:
+        if "program" in spec.groups:
+            problems.append(
+                f"{where}.study.programs: the formula has programs; set how many the study "
+                "plans (programs: 25, therapists_per_program: {mean: 4, min: 1, max: 10})."
+            )
+        if study["sd_program"] > 0 or "sd_program" in grid:
+            problems.append(
+                f"{where}.study.sd_program: the study has no programs; set study.programs."
+            )
+    return problems
+
+
 def _study_problems(study: dict[str, Any], where: str) -> list[str]:
     problems = []
-    for key in ("clients_per_therapist", "sessions_per_client"):
+    keys = ["clients_per_therapist", "sessions_per_client"]
+    if study["programs"] is not None:
+        keys.append("therapists_per_program")
+        if study["programs"] < 2:
+            problems.append(f"{where}: programs must be at least 2.")
+    for key in keys:
         s = study[key]
         if not 1 <= s["min"] <= s["mean"] <= s["max"]:
             problems.append(f"{where}: {key} needs 1 <= min <= mean <= max (got {s}).")
-    if study["therapists"] < 2:
+    if planned_counts(study)[0] < 2:
         problems.append(f"{where}: therapists must be at least 2.")
     bad = [k for k, v in study["odds_ratios"].items() if not v > 0]
     problems += [f"{where}: odds_ratios.{k} must be positive." for k in bad]

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm import atomic
-from sessionmlm.designs import Design, sessions_of
+from sessionmlm.designs import Design, planned_counts, sessions_of
 from sessionmlm.figures import line_plot
 from sessionmlm.htmlparts import html_table, num, page
 from sessionmlm.intervals import wilson
@@ -106,8 +106,17 @@ def _point_table(summary: pd.DataFrame, design: Design) -> str:
 
 def _study_table(design: Design) -> str:
     s = design.study
+    if s["programs"] is None:
+        top = [["therapists", str(s["therapists"])]]
+    else:
+        top = [
+            ["programs", str(s["programs"])],
+            ["therapists per program", _spread(s["therapists_per_program"])],
+            ["therapists", f"{planned_counts(s)[0]:,}"],
+            ["SD of program intercepts", num(s["sd_program"], 2)],
+        ]
     rows = [
-        ["therapists", str(s["therapists"])],
+        *top,
         ["clients per therapist", _spread(s["clients_per_therapist"])],
         ["sessions per client", _spread(s["sessions_per_client"])],
         ["expected sessions", f"{sessions_of(s):,}"],

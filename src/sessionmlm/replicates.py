@@ -16,6 +16,7 @@ import pandas as pd
 from sessionmlm.designs import Design, planned_counts
 from sessionmlm.engines.ml import BOUNDARY_SD
 from sessionmlm.engines.ml import ENGINE as ML
+from sessionmlm.errors import UserError
 from sessionmlm.model_data import build_model_data
 from sessionmlm.simulate import (
     EFFECT_NAMES,
@@ -34,21 +35,26 @@ log = logging.getLogger(__name__)
 def generating_model(study: dict[str, Any]) -> tuple[CohortShape, TrueParameters]:
     """The simulator's cohort shape and true parameters for a planned study.
 
-    Clients and sessions are spread at random between each level's min and max around its mean;
-    effects not listed under odds_ratios are zero. The ordinal outcome (extensiveness) has the
+    Therapists (over the planned programs; without programs, in one), clients and sessions are
+    spread at random between each level's min and max around its mean; effects not listed
+    under odds_ratios are zero. The ordinal outcome (extensiveness) has the
     same effects and SDs, with the study's thresholds in place of the intercept.
     """
     therapists, clients, sessions = planned_counts(study)
     cpt, spc = study["clients_per_therapist"], study["sessions_per_client"]
+    programs, tpp = study["programs"], study["therapists_per_program"]
     shape = CohortShape(
-        therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"])
-    )
+        therapists, clients, sessions, (cpt["min"], cpt["max"]), (spc["min"], spc["max"]),
+        n_programs=1 if programs is None else int(programs),
+        therapists_per_program=(1, therapists) if programs is None else (tpp["min"], tpp["max"]),
+    )  # fmt: skip
     log_or = {k: math.log(v) for k, v in study["odds_ratios"].items()}
     scalars = {name: log_or.get(name, 0.0) for name in SCALAR_TERMS}
     common = {
         "ebp": {level: log_or.get(term, 0.0) for term, level in _ebp_terms()},
         "sd_therapist": study["sd_therapist"],
         "sd_client": study["sd_client"],
+        "sd_program": study["sd_program"],
         **scalars,
     }
     ordinal = OrdinalParameters(thresholds=tuple(study["thresholds"]), **common)
@@ -73,6 +79,9 @@ def fit_replicate(
 
     shape and truth are grid point `point`'s generating model (generating_model).
     """
+    reason = ML.cannot_fit(design.spec)
+    if reason:  # (1 | program/therapist/client) until the ml engine fits three levels
+        raise UserError(f"design {design.name}: {design.spec.formula!r}: {reason}.")
     seed = replicate_seed(design.seed, point, replicate)
     table = canonical(simulate_cohort(shape, truth, seed=seed))
     data = build_model_data(table, design.spec, REFERENCE)
@@ -95,7 +104,11 @@ def fit_replicate(
         }
         for row in result.estimates.itertuples()
     ]
-    sd_truth = {"therapist": params.sd_therapist, "client": params.sd_client}
+    sd_truth = {
+        "program": params.sd_program,
+        "therapist": params.sd_therapist,
+        "client": params.sd_client,
+    }
     rows += [
         common
         | {

@@ -1,8 +1,10 @@
 """Simulate coded-session cohorts from a cohort shape and true parameters.
 
-The default shape and parameters mirror the reference study (Corona et al.): 103 therapists,
-274 clients, 680 sessions, three nested levels, homework more likely with a caregiver present
-and an older child and less likely with a licensed therapist. Each session also has an ordinal
+The default shape and parameters mirror the reference study (Corona et al.): 103 therapists in
+25 programs, 274 clients, 680 sessions, homework more likely with a caregiver present and an
+older child and less likely with a licensed therapist. The command line writes the demo
+cohort, whose truth (DEMO_TRUTH) adds program variance and a caregiver effect that differs
+within and between clients (simulate_parameters.py). Each session also has an ordinal
 item, how extensively homework was covered (codes 0 to 4), drawn from a cumulative logit with
 its own effects and random intercepts, and from its own random stream: the other columns are
 the same, seed for seed, as before the item existed.
@@ -12,117 +14,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-EBPS = ("MAP", "TF-CBT", "CBITS", "Seeking Safety", "CPP", "Triple P")
-ORDINAL_COLUMN = "hw_extensiveness"  # the ordinal item's column in sessions.csv (codes 0..K-1)
-ORDINAL_NAME = "extensiveness"  # its outcome name, as the demo cohort file names it
+from sessionmlm.simulate_parameters import (
+    DEMO_TRUTH,
+    EBPS,
+    ORDINAL_COLUMN,
+    ORDINAL_NAME,
+    CohortShape,
+    OrdinalParameters,
+    TrueParameters,
+    truth_record,
+)
 
-
-@dataclass(frozen=True)
-class OrdinalParameters:
-    """The ordinal item: logit P(y <= k) = thresholds[k] - eta (as ordinal::clmm).
-
-    eta is the sum of the effects below (as TrueParameters', no intercept) and the item's own
-    therapist and client random intercepts; a positive effect means higher categories. The
-    thresholds give the 5 categories 27%, 20%, 21%, 16% and 15% of the sessions of large
-    demo-shaped cohorts, and each at least 11% in the demo's shape (seeds 1 to 20).
-    """
-
-    thresholds: tuple[float, ...] = (0.8, 1.9, 3.0, 4.1)
-    caregiver_present: float = 0.6
-    child_age: float = 0.06
-    licensed: float = -0.5
-    hispanic_latinx: float = 0.0
-    ebp_attitudes: float = 0.3
-    emotional_exhaustion: float = 0.0
-    direct_hours: float = 0.0
-    stressful_event: float = -0.3
-    n_ebps_trained: float = 0.1
-    ebp: dict[str, float] = field(
-        default_factory=lambda: {
-            "TF-CBT": 0.4,
-            "CBITS": 0.3,
-            "Seeking Safety": 0.0,
-            "CPP": -0.3,
-            "Triple P": 0.5,
-        }
-    )
-    sd_therapist: float = 0.7
-    sd_client: float = 0.6
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """The item's codes, lowest first: one more than the thresholds."""
-        return tuple(str(k) for k in range(len(self.thresholds) + 1))
-
-    def coefficients(self) -> dict[str, float]:
-        """The effects named as the engines name their terms (no intercept: thresholds)."""
-        skip = {"thresholds", "ebp", "sd_therapist", "sd_client"}
-        scalar = {k: v for k, v in asdict(self).items() if k not in skip}
-        return scalar | {f"ebp[{level}]": value for level, value in self.ebp.items()}
-
-    def threshold_terms(self) -> dict[str, float]:
-        """The thresholds named "low|high" as the engines (and ordinal::clmm) name them."""
-        c = self.categories
-        return {f"{c[k]}|{c[k + 1]}": t for k, t in enumerate(self.thresholds)}
-
-
-@dataclass(frozen=True)
-class CohortShape:
-    """How many units there are at each level and how unbalanced they may be."""
-
-    n_therapists: int = 103
-    n_clients: int = 274
-    n_sessions: int = 680
-    clients_per_therapist: tuple[int, int] = (1, 6)
-    sessions_per_client: tuple[int, int] = (1, 6)
-
-
-@dataclass(frozen=True)
-class TrueParameters:
-    """Log-odds effects and random-intercept standard deviations of the generating model.
-
-    Continuous predictors enter as stored (child age in years, scores in their own units).
-    """
-
-    intercept: float = -2.2
-    caregiver_present: float = 0.75
-    child_age: float = 0.08
-    licensed: float = -0.6
-    hispanic_latinx: float = 0.0
-    ebp_attitudes: float = 0.0
-    emotional_exhaustion: float = 0.0
-    direct_hours: float = 0.0
-    stressful_event: float = -0.1
-    n_ebps_trained: float = 0.12
-    ebp: dict[str, float] = field(
-        default_factory=lambda: {
-            "TF-CBT": 0.3,
-            "CBITS": 0.5,
-            "Seeking Safety": 0.2,
-            "CPP": -0.4,
-            "Triple P": 0.6,
-        }
-    )
-    sd_therapist: float = 0.8
-    sd_client: float = 0.9
-    extensiveness: OrdinalParameters = field(default_factory=OrdinalParameters)
-
-    def coefficients(self) -> dict[str, float]:
-        """Return the fixed effects named as the engines name their terms."""
-        skip = {"ebp", "extensiveness"}
-        scalar = {
-            k: v for k, v in asdict(self).items() if not k.startswith("sd_") and k not in skip
-        }
-        scalar["Intercept"] = scalar.pop("intercept")
-        scalar.update({f"ebp[{level}]": value for level, value in self.ebp.items()})
-        return scalar
+__all__ = [  # the parameter types are imported from here too
+    "EBPS", "ORDINAL_COLUMN", "ORDINAL_NAME", "CohortShape", "OrdinalParameters",
+    "TrueParameters", "DEMO_TRUTH", "truth_record", "allocate", "simulate_cohort",
+    "canonical", "write_cohort", "main",
+]  # fmt: skip
 
 
 def allocate(n_units: int, n_parents: int, bounds: tuple[int, int], rng: np.random.Generator):
@@ -142,16 +54,29 @@ def allocate(n_units: int, n_parents: int, bounds: tuple[int, int], rng: np.rand
     return np.repeat(np.arange(n_parents), counts)
 
 
+DEFAULT_SHAPE, DEFAULT_TRUTH, DEFAULT_ORDINAL = CohortShape(), TrueParameters(), OrdinalParameters()
+
+
 def simulate_cohort(
-    shape: CohortShape = CohortShape(), truth: TrueParameters = TrueParameters(), seed: int = 1
+    shape: CohortShape = DEFAULT_SHAPE, truth: TrueParameters = DEFAULT_TRUTH, seed: int = 1
 ) -> pd.DataFrame:
-    """Draw one cohort: one row per coded session with raw ids and source-style codes."""
+    """Draw one cohort: one row per coded session with raw ids and source-style codes.
+
+    The programs, their random intercepts and the clients' caregiver propensities come from a
+    child stream of the seed (as the ordinal item from another), so that with sd_program 0 and
+    no propensity the other columns are the same, seed for seed, as before programs existed.
+    """
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    program_of_therapist = allocate(shape.n_therapists, shape.programs, shape.program_bounds, extra)
+    program_intercepts = extra.standard_normal((2, shape.programs))  # homework, ordinal item
+    propensity = truth.caregiver_propensity_sd * extra.standard_normal(shape.n_clients)
     therapist_of_client = allocate(
         shape.n_clients, shape.n_therapists, shape.clients_per_therapist, rng
     )
     client_of_session = allocate(shape.n_sessions, shape.n_clients, shape.sessions_per_client, rng)
     therapist_of_session = therapist_of_client[client_of_session]
+    program_of_session = program_of_therapist[therapist_of_session]
     nt, nc, ns = shape.n_therapists, shape.n_clients, shape.n_sessions
 
     therapists = pd.DataFrame(
@@ -166,7 +91,9 @@ def simulate_cohort(
     )
     child_age = rng.integers(4, 19, nc)
     # Younger children come with a caregiver more often; CPP and Triple P serve the youngest.
-    caregiver_prob = 1 / (1 + np.exp(-(2.0 - 0.2 * child_age[client_of_session])))
+    # Clients differ in how often a caregiver comes beyond that (propensity, 0 by default).
+    caregiver_logit = 2.0 - 0.2 * child_age[client_of_session] + propensity[client_of_session]
+    caregiver_prob = 1 / (1 + np.exp(-caregiver_logit))
     caregiver_present = rng.binomial(1, caregiver_prob)
     ebp_of_client = np.array(
         [
@@ -183,13 +110,14 @@ def simulate_cohort(
     ebp = ebp_of_client[client_of_session]
     eta = (
         truth.intercept
-        + truth.caregiver_present * caregiver_present
+        + caregiver_effect(truth, caregiver_present, (therapist_of_session, client_of_session))
         + truth.child_age * child_age[client_of_session]
         + truth.stressful_event * stressful_event
         + sum(getattr(truth, name) * ts[name].to_numpy() for name in therapists.columns)
         + np.array([truth.ebp.get(e, 0.0) for e in ebp])
         + truth.sd_therapist * rng.standard_normal(nt)[therapist_of_session]
         + truth.sd_client * rng.standard_normal(nc)[client_of_session]
+        + truth.sd_program * program_intercepts[0][program_of_session]
     )
     homework = rng.binomial(1, 1 / (1 + np.exp(-eta)))
     # The observed codes: homework was assigned, reviewed or both; the outcome is their union.
@@ -203,11 +131,15 @@ def simulate_cohort(
         **{name: ts[name].to_numpy() for name in therapists.columns},
     }
     units = ((therapist_of_session, nt), (client_of_session, nc))
-    extensiveness = ordinal_item(truth.extensiveness, predictors, ebp, units, seed)
+    program_offset = truth.extensiveness.sd_program * program_intercepts[1][program_of_session]
+    extensiveness = ordinal_item(
+        truth.extensiveness, predictors, ebp, units, seed, offset=program_offset
+    )
 
     session_number = pd.Series(client_of_session).groupby(client_of_session).cumcount() + 1
     table = pd.DataFrame(
         {
+            "program_id": [f"P{p + 1:03d}" for p in program_of_session],
             "therapist_id": [f"T{t + 1:04d}" for t in therapist_of_session],
             "client_id": [f"C{c + 1:05d}" for c in client_of_session],
             "session_id": [f"S{s + 1:06d}" for s in range(ns)],
@@ -224,17 +156,39 @@ def simulate_cohort(
     return pd.concat([table, ts], axis=1)
 
 
+def caregiver_effect(
+    truth: TrueParameters, present: np.ndarray, units: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Each session's log-odds from caregiver presence: one effect, or its three parts.
+
+    units are the therapist and the client of every session; the means are over the cohort's
+    sessions, as model_terms.decompose computes them (TrueParameters' docstring).
+    """
+    if not truth.caregiver_split:
+        return truth.caregiver_present * present
+    within, between_client, between_therapist = truth.caregiver_parts()
+    x = present.astype(float)
+    therapist_mean, client_mean = ((np.bincount(u, weights=x) / np.bincount(u))[u] for u in units)
+    return (
+        within * (x - client_mean)
+        + between_client * (client_mean - therapist_mean)
+        + between_therapist * therapist_mean
+    )
+
+
 def ordinal_item(
     params: OrdinalParameters,
     predictors: dict[str, np.ndarray],
     ebp: np.ndarray,
     units: tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]],
     seed: int,
+    offset: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Draw the ordinal item's codes 0..K-1 for every session from the cumulative logit.
 
     predictors holds each numeric predictor per session; units the therapist and the client
-    of every session, each with the number of such units. The draws come from a child of the
+    of every session, each with the number of such units; offset is added to every session's
+    eta (the program intercepts, drawn elsewhere). The draws come from a child of the
     seed's stream, so the cohort's other columns do not depend on them: a latent eta +
     logistic noise, cut at the thresholds.
     """
@@ -243,7 +197,7 @@ def ordinal_item(
     eta = sum(getattr(params, name) * values for name, values in predictors.items())
     eta = eta + np.array([params.ebp.get(e, 0.0) for e in ebp])
     eta = eta + params.sd_therapist * rng.standard_normal(n_therapists)[therapist]
-    eta = eta + params.sd_client * rng.standard_normal(n_clients)[client]
+    eta = eta + params.sd_client * rng.standard_normal(n_clients)[client] + offset
     latent = eta + rng.logistic(size=len(eta))
     return np.searchsorted(np.asarray(params.thresholds), latent)  # thresholds below latent
 
@@ -260,16 +214,19 @@ EFFECT_NAMES = (*SCALAR_TERMS, *(f"ebp[{e}]" for e in EBPS[1:]))
 REFERENCE = {"ebp": EBPS[0]}
 
 
-def canonical(
-    table: pd.DataFrame, ordinal: OrdinalParameters = OrdinalParameters()
-) -> pd.DataFrame:
+def canonical(table: pd.DataFrame, ordinal: OrdinalParameters = DEFAULT_ORDINAL) -> pd.DataFrame:
     """A simulated table in canonical form, as ingest would give it but with the raw ids.
 
     For simulation studies, which need no pseudonyms and no file round trip. The ordinal item
     is the outcome `extensiveness`, its categories (ordinal's) recorded as ingest records them.
     """
     out = table.rename(
-        columns={"therapist_id": "therapist", "client_id": "client", "session_id": "session"}
+        columns={
+            "program_id": "program",
+            "therapist_id": "therapist",
+            "client_id": "client",
+            "session_id": "session",
+        }
     )
     out["homework"] = (table.hw_assigned | table.hw_reviewed).astype(float)
     # The codes 0..K-1 are the category indices; ingest records the categories the same way.
@@ -281,52 +238,6 @@ def canonical(
     out["ebp"] = out["ebp"].astype("string")
     out[list(NUMERIC)] = out[list(NUMERIC)].astype(float)
     return out
-
-
-def truth_record(shape: CohortShape, truth: TrueParameters, seed: int) -> dict:
-    """Describe how a cohort was generated, in the engines' naming, for recovery checks.
-
-    The ordinal item's parameters are under its outcome name (`extensiveness`), with its
-    column, categories and thresholds (named as thresholds.csv names them).
-    """
-    ordinal = truth.extensiveness
-    return {
-        "seed": seed,
-        "shape": asdict(shape),
-        "coefficients": truth.coefficients(),
-        "reference": {"ebp": "MAP"},
-        "variance": _variance(truth.sd_therapist, truth.sd_client),
-        ORDINAL_NAME: {
-            "column": ORDINAL_COLUMN,
-            "categories": list(ordinal.categories),
-            "thresholds": ordinal.threshold_terms(),
-            "coefficients": ordinal.coefficients(),
-            "reference": {"ebp": "MAP"},
-            "variance": _variance(ordinal.sd_therapist, ordinal.sd_client),
-        },
-    }
-
-
-def _variance(sd_therapist: float, sd_client: float) -> dict:
-    """Each level's SD, ICC (latent scale, the client's including the therapist's) and MOR."""
-    total = sd_therapist**2 + sd_client**2 + math.pi**2 / 3
-    return {
-        "therapist": {
-            "sd": sd_therapist,
-            "icc": sd_therapist**2 / total,
-            "mor": median_odds_ratio(sd_therapist),
-        },
-        "client": {
-            "sd": sd_client,
-            "icc": (sd_therapist**2 + sd_client**2) / total,
-            "mor": median_odds_ratio(sd_client),
-        },
-    }
-
-
-def median_odds_ratio(sd: float) -> float:
-    """Merlo's median odds ratio for a random intercept with standard deviation sd."""
-    return math.exp(math.sqrt(2 * sd**2) * 0.6744897501960817)
 
 
 def write_cohort(out_dir: Path, shape: CohortShape, truth: TrueParameters, seed: int) -> None:
@@ -343,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="sessionmlm-simulate",
         description="Simulate a coded-session cohort (sessions.csv) and its true parameters "
-        "(truth.json) shaped like the reference study.",
+        "(truth.json) shaped like the reference study, with the demo cohort's truth.",
     )
     parser.add_argument("out_dir", type=Path, help="folder to write sessions.csv and truth.json")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -351,10 +262,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--therapists", type=int, default=d.n_therapists)
     parser.add_argument("--clients", type=int, default=d.n_clients)
     parser.add_argument("--sessions", type=int, default=d.n_sessions)
+    parser.add_argument(
+        "--programs",
+        type=int,
+        default=None,
+        help="programs (default 25, at most one per therapist)",
+    )
     args = parser.parse_args(argv)
-    shape = CohortShape(args.therapists, args.clients, args.sessions)
+    shape = CohortShape(args.therapists, args.clients, args.sessions, n_programs=args.programs)
     try:
-        write_cohort(args.out_dir, shape, TrueParameters(), args.seed)
+        write_cohort(args.out_dir, shape, DEMO_TRUTH, args.seed)
     except ValueError as error:
         parser.error(str(error))
     print(f"wrote {args.out_dir / 'sessions.csv'} and {args.out_dir / 'truth.json'}")

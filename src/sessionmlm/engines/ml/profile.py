@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sessionmlm.engines.ml.optimise import _maximise, inverse_metric
+from sessionmlm.engines.ml.optimise import _maximise, _safe_loglike, inverse_metric
 from sessionmlm.engines.ml.settings import BOUNDARY_SD
 from sessionmlm.intervals import Z95
 
@@ -20,6 +20,8 @@ def _solve_end(signed_root, sd, guess, target, floor, tol=1e-4):
     x1 = guess
     for _ in range(30):
         r1 = signed_root(x1)
+        if not np.isfinite(r1):
+            return np.nan
         if abs(r1 - target) < tol:
             return x1
         if floor == 0.0 and x1 == 0.0 and r1 >= target:
@@ -61,13 +63,21 @@ def profile_interval(model, params, loglik, index, H) -> tuple[float, float, int
     def signed_root(value: float) -> float:
         nearest = min(solved, key=lambda x: abs(x - value))
         start = solved[nearest].copy()
-        start[others] += slope * (value - nearest)
         start[index] = value
+        predicted = start.copy()
+        predicted[others] += slope * (value - nearest)
+        # Off an ill-conditioned Hessian (another SD at zero) the linear prediction can land
+        # where no likelihood is computable: then start from the nearest point as it is.
+        if np.isfinite(_safe_loglike(model, predicted)):
+            start = predicted
         # A gradient of 1e-4 leaves the profile log-likelihood within about 1e-8 / (the
         # smallest curvature) of its maximum: far below what moves an interval end.
         p = _maximise(model, start, hess_inv, fixed=index, gtol=1e-4)
         solved[value] = p
-        drop = max(loglik - model.loglike(p), 0.0)
+        at = _safe_loglike(model, p)
+        if not np.isfinite(at):
+            return np.nan  # not computable there: the end is reported as not found
+        drop = max(loglik - at, 0.0)
         return np.sign(value - sd) * np.sqrt(2 * drop)
 
     upper = _solve_end(signed_root, sd, sd + Z95 * se, Z95, floor=sd)

@@ -102,7 +102,9 @@ class OuterQuadrature:
                 offset, sd_outer, sd_inner, thresholds
             )
             return ll, grad, np.zeros(n), d_t, d_c, d_theta
-        for _ in range(ADAPT_MAX_ITER):
+        for attempt in range(2 * ADAPT_MAX_ITER):
+            if attempt == ADAPT_MAX_ITER:  # not settled from the last nodes: from the prior
+                self.mean, self.sd = np.zeros_like(self.mean), np.ones_like(self.sd)
             log_node, w, terms = self._terms(offset, loading, sd_outer, sd_inner, thresholds)
             top = log_node.max(axis=0)
             weight = np.exp(log_node - top)
@@ -110,8 +112,14 @@ class OuterQuadrature:
             weight /= total
             mean = (weight * w).sum(axis=0)
             sd = np.sqrt(np.maximum((weight * (w - mean) ** 2).sum(axis=0), 1e-300))
+            # Most of the weight on an end node: the posterior lies beyond the nodes, whose
+            # moments would shrink it towards them. Move to that node and widen instead.
+            beyond = np.maximum(weight[0], weight[-1]) > 0.5
+            if beyond.any():
+                end = np.where(weight[0] > weight[-1], w[0], w[-1])
+                mean, sd = np.where(beyond, end, mean), np.where(beyond, 2 * self.sd, sd)
             moved = max(np.max(np.abs(mean - self.mean) / sd), np.max(np.abs(sd / self.sd - 1)))
-            if moved < self.adapt_tol:
+            if moved < self.adapt_tol and not beyond.any():
                 break
             self.mean, self.sd = mean, sd
         loglik = float(np.sum(top + np.log(total)))

@@ -71,6 +71,7 @@ def simulate_cohort(
     program_of_therapist = allocate(shape.n_therapists, shape.programs, shape.program_bounds, extra)
     program_intercepts = extra.standard_normal((2, shape.programs))  # homework, ordinal item
     propensity = truth.caregiver_propensity_sd * extra.standard_normal(shape.n_clients)
+    slope_noise = extra.standard_normal(shape.n_therapists)
     therapist_of_client = allocate(
         shape.n_clients, shape.n_therapists, shape.clients_per_therapist, rng
     )
@@ -108,14 +109,18 @@ def simulate_cohort(
 
     ts = therapists.iloc[therapist_of_session].reset_index(drop=True)
     ebp = ebp_of_client[client_of_session]
+    u_therapist = rng.standard_normal(nt)  # drawn here, as before, to keep the stream's order
+    rho = truth.caregiver_slope_correlation
+    slope = truth.sd_caregiver_slope * (rho * u_therapist + np.sqrt(1 - rho**2) * slope_noise)
     eta = (
         truth.intercept
+        + slope[therapist_of_session] * caregiver_present
         + caregiver_effect(truth, caregiver_present, (therapist_of_session, client_of_session))
         + truth.child_age * child_age[client_of_session]
         + truth.stressful_event * stressful_event
         + sum(getattr(truth, name) * ts[name].to_numpy() for name in therapists.columns)
         + np.array([truth.ebp.get(e, 0.0) for e in ebp])
-        + truth.sd_therapist * rng.standard_normal(nt)[therapist_of_session]
+        + truth.sd_therapist * u_therapist[therapist_of_session]
         + truth.sd_client * rng.standard_normal(nc)[client_of_session]
         + truth.sd_program * program_intercepts[0][program_of_session]
     )

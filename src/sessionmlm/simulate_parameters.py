@@ -155,6 +155,10 @@ class TrueParameters:
     caregiver_between_client: float | None = None  # None: caregiver_present's value
     caregiver_between_therapist: float | None = None  # None: caregiver_between_client's
     caregiver_propensity_sd: float = 0.0
+    # A therapist random slope of caregiver presence: each therapist's effect differs from the
+    # above by sd_caregiver_slope * (rho u + sqrt(1 - rho^2) e), u its standardised intercept.
+    sd_caregiver_slope: float = 0.0
+    caregiver_slope_correlation: float = 0.0
     extensiveness: OrdinalParameters = field(default_factory=OrdinalParameters)
 
     @property
@@ -186,8 +190,9 @@ class TrueParameters:
 
 
 # The demo cohort's truth: programs with their own variance for both outcomes (homework about
-# 37% of the sessions), and a caregiver's presence that matters far more between clients than
-# within them (the example, 0.3 and 1.2 on the log-odds).
+# 37% of the sessions), a caregiver's presence that matters far more between clients than
+# within them (the example, 0.3 and 1.2 on the log-odds), and more for some therapists
+# than others (a random slope, homework only).
 DEMO_TRUTH = TrueParameters(
     intercept=-2.5,
     caregiver_present=0.3,
@@ -195,6 +200,8 @@ DEMO_TRUTH = TrueParameters(
     caregiver_between_therapist=1.2,
     caregiver_propensity_sd=1.5,
     sd_program=0.5,
+    sd_caregiver_slope=0.7,
+    caregiver_slope_correlation=-0.4,
     extensiveness=OrdinalParameters(sd_program=0.5),
 )
 
@@ -229,6 +236,15 @@ def truth_record(shape: CohortShape, truth: TrueParameters, seed: int) -> dict:
         ),
         "within_between": {"caregiver_present": part_truth(*truth.caregiver_parts())},
         "caregiver_propensity_sd": truth.caregiver_propensity_sd,
+        "random_slope": {
+            "caregiver_present": {
+                "level": "therapist",
+                "sd": truth.sd_caregiver_slope,
+                "correlation": truth.caregiver_slope_correlation,
+                "note": "homework only; the intercept SD of a slope model is that of therapists "
+                "at caregiver_present = 0",
+            }
+        },
         "reference": {"ebp": "MAP"},
         "variance": _variance(truth.sd_program, truth.sd_therapist, truth.sd_client),
         ORDINAL_NAME: {

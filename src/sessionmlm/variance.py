@@ -66,8 +66,10 @@ def proportional_changes(null: pd.DataFrame, fitted: pd.DataFrame) -> dict[str, 
     """Each level's proportional change in variance from a null model's variance table.
 
     null and fitted are variance.csv tables (level, sd, ...); None when their levels differ,
-    so there is nothing to compare.
+    so there is nothing to compare. Random slopes' rows (kind "slope") are left out: the
+    change is of the levels' intercept variances.
     """
+    null, fitted = _intercept_rows(null), _intercept_rows(fitted)
     null_sd = dict(zip(null["level"], null["sd"], strict=True))
     if set(null_sd) != set(fitted["level"]):
         return None
@@ -75,3 +77,8 @@ def proportional_changes(null: pd.DataFrame, fitted: pd.DataFrame) -> dict[str, 
         level: proportional_change_in_variance(null_sd[level], sd)
         for level, sd in zip(fitted["level"], fitted["sd"], strict=True)
     }
+
+
+def _intercept_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """A variance table's rows of the levels' random intercepts (all rows without `kind`)."""
+    return table[table["kind"] == "intercept"] if "kind" in table else table

@@ -106,11 +106,13 @@ def simulate_structure(s: Structure, seed: int) -> pd.DataFrame:
             "child_age": age,
         }
     )
+    # The therapists drawn: their sample correlation is what these data can tell of s.correlation.
+    table.attrs["therapist_effects"] = np.column_stack([intercepts, slopes])
     if not s.thresholds:
         table["homework"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
         return table
     latent = eta - s.intercept + rng.logistic(size=n)  # the thresholds take the intercept's place
     table["homework"] = np.searchsorted(np.array(s.thresholds), latent).astype(float)
     categories = [str(k + 1) for k in range(len(s.thresholds) + 1)]
-    table.attrs = {"variables": {"homework": {"type": "ordinal", "categories": categories}}}
+    table.attrs["variables"] = {"homework": {"type": "ordinal", "categories": categories}}
     return table

@@ -2,11 +2,15 @@
 
 Compiles the model once and reuses it for every replicate (same shapes, new data), which is
 also the measure of what compile reuse buys. Prints coverage per parameter and overall.
-With --ordinal the outcome has four categories, drawn from the same model's latent logistic
+With --structure slope|programs|crossed the cohorts are simulate_structures.py's designs (a
+correlated random slope of caregiver_present over therapists, four levels, crossed clients),
+their random slopes' SDs and correlations measured too. With --ordinal the outcome has four
+categories, drawn from the same model's latent logistic
 variable cut at known thresholds (logit P(y <= k) = threshold_k - eta), and their coverage is
 measured too.
 
     .venv/bin/python benchmarks/bayes_coverage.py [--replicates 100] [--ordinal]
+        [--structure demo|slope|programs|crossed]
 """
 
 import argparse
@@ -27,6 +31,7 @@ from sessionmlm.simulate import (
     simulate_cohort,
     truth_record,
 )
+from sessionmlm.simulate_structures import Structure, simulate_structure
 
 FULL = (
     "homework ~ ebp + n_ebps_trained + caregiver_present + stressful_event + child_age + licensed"
@@ -47,26 +52,73 @@ def ordinal_version(data, record: dict, seed: int):
     return dataclasses.replace(data, y=y, outcome_type="ordinal", categories=labels)
 
 
+# --structure: designs of simulate_structures.py, with their true parameters.
+STRUCTURES = {
+    "slope": Structure(
+        therapists=150, clients_per_therapist=4, sessions_per_client=6, slope_sd=0.9,
+        correlation=-0.6, sd={"therapist": 0.8, "client": 0.5},
+    ),
+    "programs": Structure(programs=20, therapists=120, clients_per_therapist=4,
+                          sessions_per_client=5),
+    "crossed": Structure(therapists=80, clients_per_therapist=5, sessions_per_client=6,
+                         crossed=0.35, sd={"therapist": 0.8, "client": 0.9}),
+}  # fmt: skip
+
+
+def demo_replicate(seed: int, ordinal: bool) -> tuple:
+    """The demo design's data and truth (coefficients, sds, thresholds, correlations)."""
+    shape, truth = CohortShape(), TrueParameters()
+    record = truth_record(shape, truth, 0)
+    table = canonical(simulate_cohort(shape, truth, seed))
+    data = build_model_data(table, parse_formula(FULL, "full"), {"ebp": "MAP"})
+    if ordinal:
+        data = ordinal_version(data, record, seed)
+    sds = {level: true["sd"] for level, true in record["variance"].items()}
+    return data, record["coefficients"], sds, THRESHOLDS if ordinal else (), {}
+
+
+def structure_replicate(name: str, seed: int, ordinal: bool) -> tuple:
+    """A simulate_structures design's data and truth, as demo_replicate."""
+    s = STRUCTURES[name]
+    if ordinal:
+        s = dataclasses.replace(s, thresholds=THRESHOLDS)
+    data = build_model_data(simulate_structure(s, seed), s.spec(), {})
+    coefficients = {"Intercept": s.intercept, **s.coefficients}
+    sds = {g: s.sd[g] for g in s.groups}
+    correlations = {}
+    if s.slope_sd:
+        sds["therapist:caregiver_present"] = s.slope_sd
+        correlations["therapist Intercept, caregiver_present"] = s.correlation
+    return data, coefficients, sds, s.thresholds, correlations
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=100)
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--ordinal", action="store_true", help="an ordinal outcome (4 categories)")
+    parser.add_argument(
+        "--structure", choices=["demo", *STRUCTURES], default="demo",
+        help="demo: the demo design; slope: a correlated random slope of caregiver_present over "
+        "therapists; programs: four levels; crossed: clients seeing two therapists",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    shape, truth = CohortShape(), TrueParameters()
-    record = truth_record(shape, truth, 0)
-    spec = parse_formula(FULL, "full")
     settings = BayesSettings()  # the defaults users get
     inside: dict[str, list[bool]] = {}
     compiled, times, failed = None, [], 0
+
+    def record(name: str, low: float, value: float, high: float) -> None:
+        inside.setdefault(name, []).append(bool(low <= value <= high))
+
     for r in range(args.replicates):
         seed = args.first_seed + r
-        data = build_model_data(
-            canonical(simulate_cohort(shape, truth, seed)), spec, {"ebp": "MAP"}
-        )
-        if args.ordinal:
-            data = ordinal_version(data, record, seed)
+        if args.structure == "demo":
+            data, coefficients, sds, cuts_true, corr_true = demo_replicate(seed, args.ordinal)
+        else:
+            data, coefficients, sds, cuts_true, corr_true = structure_replicate(
+                args.structure, seed, args.ordinal
+            )
         if compiled is None or compiled.shape != _shape_key(data, settings):
             compiled = compile_model(data, settings)
         start = time.perf_counter()
@@ -79,31 +131,28 @@ def main() -> None:
                 flush=True,
             )
         est = result.estimates.set_index("term")
-        for term, value in record["coefficients"].items():
+        for term, value in coefficients.items():
             if term in est.index:  # an ordinal outcome has no intercept
-                inside.setdefault(term, []).append(
-                    bool(est.ci_low[term] <= value <= est.ci_high[term])
-                )
-        if args.ordinal:
+                record(term, est.ci_low[term], value, est.ci_high[term])
+        if cuts_true:
             cuts = result.thresholds.set_index("threshold")
-            for name, value in zip(data.threshold_names, THRESHOLDS, strict=True):
-                inside.setdefault(f"threshold {name}", []).append(
-                    bool(cuts.ci_low[name] <= value <= cuts.ci_high[name])
-                )
+            for name, value in zip(data.threshold_names, cuts_true, strict=True):
+                record(f"threshold {name}", cuts.ci_low[name], value, cuts.ci_high[name])
         var = result.variance.set_index("level")
-        for level, true in record["variance"].items():
-            inside.setdefault(f"sd {level}", []).append(
-                bool(var.sd_low[level] <= true["sd"] <= var.sd_high[level])
-            )
+        for level, value in sds.items():
+            record(f"sd {level}", var.sd_low[level], value, var.sd_high[level])
+        for c in result.info.get("correlations", []):
+            name = f"{c['level']} {', '.join(c['terms'])}"
+            record(f"correlation {name}", c["ci_low"], corr_true[name], c["ci_high"])
         if (r + 1) % 10 == 0:
             print(f"{r + 1} replicates, median {np.median(times):.1f} s per fit", flush=True)
     outcome = "ordinal" if args.ordinal else "binary"
     print(
-        f"\ncoverage of 95% intervals over {args.replicates} replicates (demo design, "
+        f"\ncoverage of 95% intervals over {args.replicates} replicates ({args.structure} design, "
         f"{outcome} outcome):"
     )
     for name, hits in inside.items():
-        print(f"  {name:24s} {100 * np.mean(hits):5.1f}%")
+        print(f"  {name:40s} {100 * np.mean(hits):5.1f}%")
     every = np.concatenate([np.array(h) for h in inside.values()])
     se = 100 * np.sqrt(0.95 * 0.05 / args.replicates)
     print(f"overall {100 * every.mean():.1f}% (binomial SE per parameter {se:.1f} points); "

@@ -61,7 +61,8 @@ def test_readme_states_the_defaults_the_settings_types_hold():
         documented = documented_defaults(name)
         fields = {k: v for k, v in asdict(settings).items() if k != "cores"}  # the job's, not set
         priors = {f"priors.{k}": getattr(settings, k).describe() for k in
-                  ("intercept", "coefficients", "group_sd", "thresholds") if k in fields}  # fmt: skip
+                  ("intercept", "coefficients", "group_sd", "thresholds", "correlation")
+                  if k in fields}  # fmt: skip
         plain = {k: v for k, v in fields.items() if not isinstance(v, dict)}
         assert set(documented) == set(plain) | set(priors), name
         for key, value in plain.items():

@@ -27,7 +27,6 @@ sessions; per-therapist rates are shown only as a sorted curve without ids.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,60 +36,18 @@ from scipy.special import expit, logsumexp
 
 from sessionmlm.intervals import wilson
 from sessionmlm.model_data import ModelData
-from sessionmlm.predictions import averaged_probability, normal_rule
+from sessionmlm.posterior import Posterior, innermost_loadings, linear_predictor, product_rule
 from sessionmlm.privacy import rate_shown
 from sessionmlm.sensitivity import K_GOOD, prior_sensitivity
 
+__all__ = ["Posterior", "linear_predictor"]  # with the checks: re-exported for callers
+
 QUADRATURE_POINTS = 21
-
-
-@dataclass(frozen=True)
-class Posterior:
-    """Posterior draws with chains flattened; the unit effects only at the kept draws.
-
-    Fixed effects and SDs are small, so every draw is kept; the unit effects are (draws, units)
-    arrays, kept at a thinned subset of the draws.
-    """
-
-    gamma: np.ndarray  # (S, p) coefficients per standard deviation of each predictor
-    coefficients: np.ndarray  # (S, 1 + p) Intercept then terms, data scale (ordinal: Intercept 0)
-    sigma: np.ndarray  # (S, K) random-intercept SDs, outermost level first
-    z: tuple[np.ndarray, ...]  # K arrays (T, n_units_k): standard-normal unit effects
-    priors: dict[str, Any]  # coefficients, group_sd (, thresholds): objects with dist, mu, ...
-    kept: np.ndarray | None = None  # (T,) the draws z belongs to; None: all S
-    # Ordinal outcomes, logit P(y <= k) = threshold_k - eta: (S, categories - 1) each.
-    thresholds: np.ndarray | None = None  # data scale
-    centred_thresholds: np.ndarray | None = None  # at the predictor means (their prior's scale)
-
-    def joint(self) -> Posterior:
-        """Every quantity at the kept draws only, for checks that need the unit effects."""
-        if self.kept is None:
-            return self
-        k = self.kept
-
-        def at(x: np.ndarray | None) -> np.ndarray | None:
-            return None if x is None else x[k]
-
-        return Posterior(
-            self.gamma[k], self.coefficients[k], self.sigma[k], self.z, self.priors,
-            thresholds=at(self.thresholds), centred_thresholds=at(self.centred_thresholds),
-        )  # fmt: skip
 
 
 def bernoulli_loglik(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """The log-likelihood log P(y | logit eta), stable for large |eta|; broadcasts."""
     return -np.logaddexp(0.0, -(2.0 * y - 1.0) * eta)
-
-
-def linear_predictor(data: ModelData, post: Posterior, levels: int | None = None) -> np.ndarray:
-    """(S, n) log-odds of every session, with the first `levels` grouping levels' effects.
-
-    levels=None includes every level (the fitted, conditional predictor).
-    """
-    eta = post.coefficients[:, :1] + post.coefficients[:, 1:] @ data.X.T  # (S, n)
-    for k in range(len(data.groups) if levels is None else levels):
-        eta = eta + post.sigma[:, k : k + 1] * post.z[k][:, data.unit_of_session[k]]
-    return eta
 
 
 def _membership(units: np.ndarray, n_units: int) -> sparse.csr_matrix:
@@ -105,19 +62,26 @@ def unit_loglik(
     """(S, J) log-likelihood of each innermost unit's sessions, its own effect integrated out.
 
     log p(y_j | theta) = log E_x[prod_i Bernoulli(y_i | a_i + sigma x)], x ~ N(0, 1), where a_i
-    holds the fixed part and the outer levels' effects. Also returns (S, n) E_x[expit(a_i +
-    sigma x)], each session's probability for a new unit of its outer units.
-    Without grouping levels the units are the sessions.
+    holds the fixed part and the outer levels' effects (with random slopes on the innermost
+    level, sigma x is the unit's random part at the session's x: innermost_loadings). Also
+    returns (S, n) E_x[expit(a_i + sigma x)], each session's probability for a new unit of its
+    outer units. Without grouping levels the units are the sessions.
     """
     K = len(data.groups)
     a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
     if K == 0:
         return bernoulli_loglik(data.y, a), expit(a)
+    loadings = innermost_loadings(data, post)
     loglik = integrated_loglik(
-        data, a, post.sigma[:, -1], lambda eta, draws: bernoulli_loglik(data.y[:, None], eta),
-        points,
+        data, a, loadings, lambda eta, draws: bernoulli_loglik(data.y[:, None], eta), points,
     )  # fmt: skip
-    return loglik, new_unit_probability(a, post.sigma[:, -1], points)
+    return loglik, new_unit_probability(a, loadings, points)
+
+
+def _as_loadings(sd: np.ndarray) -> np.ndarray:
+    """An innermost SD per draw (S,) as loadings (S, 1, 1); loadings pass unchanged."""
+    sd = np.asarray(sd, dtype=float)
+    return sd[:, None, None] if sd.ndim == 1 else sd
 
 
 def new_unit_probability(
@@ -125,13 +89,17 @@ def new_unit_probability(
 ) -> np.ndarray:
     """(S, n) E_x[expit(a + sd x)], x ~ N(0, 1): each session's probability for a new unit.
 
-    a is (S, n), sd (S,) the innermost level's SD; in blocks of draws, as integrated_loglik.
+    a is (S, n), sd (S,) the innermost level's SD, or its loadings (S, n or 1, d) when it has
+    random slopes (innermost_loadings); in blocks of draws, as integrated_loglik.
     """
+    loadings = _as_loadings(sd)
+    nodes, weights = product_rule(loadings.shape[-1], points)
     out = np.empty_like(a)
-    block = max(1, 4_000_000 // (a.shape[1] * points))
+    block = max(1, 4_000_000 // (a.shape[1] * len(weights)))
     for start in range(0, len(a), block):
         stop = min(start + block, len(a))
-        out[start:stop] = averaged_probability(a[start:stop], sd[start:stop, None], points)
+        eta = a[start:stop, :, None] + loadings[start:stop] @ nodes.T  # (b, n, Q)
+        out[start:stop] = expit(eta) @ weights
     return out
 
 
@@ -145,21 +113,24 @@ def integrated_loglik(
     """(S, J) log-likelihood of each innermost unit's sessions, its own effect integrated out.
 
     a is (S, n), every part of the log-odds but the innermost unit's effect, sd (S,) that
-    level's SD; per_session(eta, draws) gives (b, n, Q) log-likelihoods for eta (b, n, Q) at
-    the draws slice draws, by Gauss-Hermite quadrature over the unit effect.
+    level's SD or its loadings (S, n or 1, d) with random slopes; per_session(eta, draws)
+    gives (b, n, Q) log-likelihoods for eta (b, n, Q) at the draws slice draws, by
+    Gauss-Hermite quadrature over the unit effect (a product rule in d dimensions).
     """
-    nodes, weights = normal_rule(points)
+    loadings = _as_loadings(sd)
+    nodes, weights = product_rule(loadings.shape[-1], points)
     log_w = np.log(weights)
+    Q = len(weights)
     member = _membership(data.unit_of_session[-1], data.n_units[-1])
     S, n = a.shape
     loglik = np.empty((S, data.n_units[-1]))
-    block = max(1, 4_000_000 // (n * points))  # draws per block: about 32 MB per array
+    block = max(1, 4_000_000 // (n * Q))  # draws per block: about 32 MB per array
     for start in range(0, S, block):
         stop = min(start + block, S)
-        eta = a[start:stop, :, None] + sd[start:stop, None, None] * nodes  # (b, n, Q)
+        eta = a[start:stop, :, None] + loadings[start:stop] @ nodes.T  # (b, n, Q)
         per = per_session(eta, slice(start, stop))
         per_unit = (member.T @ per.transpose(1, 0, 2).reshape(n, -1)).reshape(
-            -1, stop - start, points
+            -1, stop - start, Q
         )  # (J, b, Q)
         loglik[start:stop] = logsumexp(per_unit + log_w, axis=-1).T
     return loglik

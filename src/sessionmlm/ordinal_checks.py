@@ -39,6 +39,7 @@ from sessionmlm.checks import (
     psis_loo,
 )
 from sessionmlm.model_data import ModelData
+from sessionmlm.posterior import innermost_loadings
 from sessionmlm.sensitivity import prior_sensitivity
 
 
@@ -169,7 +170,7 @@ def ordinal_unit_loglik(
     if K == 0:
         return ordinal_loglik(data.y, a, post.thresholds)
     return integrated_loglik(
-        data, a, post.sigma[:, -1],
+        data, a, innermost_loadings(data, post),
         lambda eta, draws: ordinal_loglik(data.y, eta, post.thresholds[draws]), points,
     )  # fmt: skip
 
@@ -188,7 +189,7 @@ def threshold_calibration(
     """
     K = len(data.groups)
     a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
-    sd = post.sigma[:, -1] if K else np.zeros(len(a))
+    sd = innermost_loadings(data, post) if K else np.zeros(len(a))
     units = data.unit_of_session[-1] if K else np.arange(len(data.y))
     weights = np.exp(log_weights)[units]  # (n, S)
     out = []

@@ -8,7 +8,9 @@ ones, and where, is a PredictionPlan (prediction_plan.py, chosen in the cohort's
 - "conditional", for an average unit at every level (random intercepts at 0): expit(x'beta);
 - "averaged" over the units of every level: E[expit(x'beta + u)], u ~ N(0, sum of the levels'
   squared SDs), the share of such observations across the whole sample (always closer to the
-  base rate than the conditional one), by Gauss-Hermite quadrature.
+  base rate than the conditional one), by Gauss-Hermite quadrature. A level with random slopes
+  adds r' Sigma r instead of its squared SD, r = (1, x's slope terms) and Sigma the covariance
+  of its intercept (at x = 0) and slopes: the spread of the units then depends on x.
 
 Both engines go through one function, probabilities_from_draws, which takes draws of the
 coefficients (S, P) and of the level SDs (S, K) and evaluates every draw at once; each draw's
@@ -112,6 +114,7 @@ def probabilities_from_draws(
     plan: PredictionPlan,
     point: tuple[np.ndarray, np.ndarray] | None = None,
     ordinal: tuple[np.ndarray, tuple[str, ...], np.ndarray | None] | None = None,
+    slopes: tuple[tuple[int, list[int], np.ndarray], ...] = (),
 ) -> pd.DataFrame:
     """One row per (kind, line setting, x value): probability with its 95% interval.
 
@@ -126,7 +129,12 @@ def probabilities_from_draws(
     be 0). Each draw's averaged probability uses its own SD total.
     probability is the median over draws, or, when point = (estimate, sds) is given, the
     probability at that point; low and high are the 2.5 and 97.5 percentiles over draws.
+    slopes gives each level with random slopes as (its position among sd_draws' columns, the
+    positions in terms of its slope terms, covariance draws (S, q, q) of its intercept at x = 0
+    and slopes); that level's column of sd_draws is then not used.
     """
+    if slopes and point is not None:
+        raise ValueError("predictions at a point estimate do not take random slopes yet")
     _check_terms(terms, plan)
     beta_draws = np.asarray(beta_draws, dtype=float)
     sd_draws = np.asarray(sd_draws, dtype=float)
@@ -140,7 +148,8 @@ def probabilities_from_draws(
             f"sd_draws must be (draws, levels) with {beta_draws.shape[0]} draws like "
             f"beta_draws; got shape {sd_draws.shape}"
         )
-    sd_total = np.sqrt(np.sum(np.square(sd_draws), axis=1))[:, None]  # (S, 1)
+    plain = [k for k in range(sd_draws.shape[1]) if k not in {s[0] for s in slopes}]
+    sd_total = np.sqrt(np.sum(np.square(sd_draws[:, plain]), axis=1))[:, None]  # (S, 1)
     if point is not None:
         estimate = np.asarray(point[0], dtype=float)
         point_sds = np.asarray(point[1], dtype=float)
@@ -161,8 +170,9 @@ def probabilities_from_draws(
     for setting in plan.line_settings():
         X = plan.model_rows(terms, setting)  # (A, P), one row per x value
         eta = beta_draws @ X.T  # (S, A): every draw at once
+        spread = _with_slopes(sd_total, slopes, X)  # (S, 1), or (S, A) with random slopes
         for kind in (CONDITIONAL, AVERAGED):
-            probs = _kind_probabilities(kind, eta, sd_total, cuts)
+            probs = _kind_probabilities(kind, eta, spread, cuts)
             if point is None:
                 # Category probabilities are averaged over draws, so that they add up to 1
                 # (medians need not); a binary outcome's is the median, as before.
@@ -182,6 +192,17 @@ def probabilities_from_draws(
                                             strict=True)
                 ]  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _with_slopes(sd_total: np.ndarray, slopes: tuple, X: np.ndarray) -> np.ndarray:
+    """(S, A) SD of the random part at each row of X: sd_total's levels plus r' Sigma r."""
+    if not slopes:
+        return sd_total
+    var = np.square(sd_total)
+    for _, positions, cov in slopes:
+        r = np.column_stack([np.ones(len(X)), X[:, positions]])  # (A, q)
+        var = var + np.einsum("aq,sqr,ar->sa", r, cov, r)
+    return np.sqrt(var)
 
 
 def predicted_probabilities(
@@ -229,7 +250,11 @@ def predictions_from_posterior(result: Any, data: Any, plan: PredictionPlan) -> 
     post = result.posterior
     terms = ["Intercept", *data.terms]
     cuts = (np.asarray(post.thresholds), data.categories, None) if data.ordinal else None
-    return probabilities_from_draws(terms, post.coefficients, post.sigma, plan, ordinal=cuts)
+    levels = getattr(post, "slopes", ())  # a checks.Posterior has them; plain draws may not
+    slopes = tuple((s.level, [1 + c for c in s.columns], s.cov) for s in levels)
+    return probabilities_from_draws(
+        terms, post.coefficients, post.sigma, plan, ordinal=cuts, slopes=slopes
+    )
 
 
 def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> pd.DataFrame | None:

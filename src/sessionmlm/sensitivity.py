@@ -41,7 +41,10 @@ def prior_sensitivity(post: Any, terms: list[str]) -> list[dict[str, Any]]:
     """
     components = {
         "coefficients": log_prior(post.priors["coefficients"], post.gamma),
-        "group_sd": log_prior(post.priors["group_sd"], post.sigma),
+        # The SDs as sampled (with random slopes, not the reported intercept SDs at x = 0).
+        "group_sd": log_prior(
+            post.priors["group_sd"], post.sigma if post.sampled_sds is None else post.sampled_sds
+        ),
     }
     if post.centred_thresholds is not None:
         components["thresholds"] = log_prior(post.priors["thresholds"], post.centred_thresholds)

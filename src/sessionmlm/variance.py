@@ -17,15 +17,36 @@ def median_odds_ratio(sd: np.ndarray | float) -> np.ndarray | float:
     return np.exp(np.sqrt(2.0) * np.asarray(sd) * Z75)
 
 
-def icc_by_level(sds: np.ndarray) -> np.ndarray:
+def icc_by_level(sds: np.ndarray, shares: np.ndarray | None = None) -> np.ndarray:
     """Latent-scale ICC per level, levels outermost first along the last axis.
 
     The ICC of level k is the correlation of two sessions that share a unit of level k (and so
-    every level above it): sum of variances down to k over the total with residual pi^2/3.
-    sds has shape (..., K); the result has the same shape.
+    every level that unit lies within): the sum of those levels' variances over the total with
+    residual pi^2/3. Nested levels (shares None) share every level above; crossed ones only
+    those of nesting(). sds has shape (..., K); the result has the same shape.
     """
     var = np.asarray(sds) ** 2
-    return np.cumsum(var, axis=-1) / (var.sum(axis=-1, keepdims=True) + LATENT_RESIDUAL)
+    K = var.shape[-1]
+    within = np.tril(np.ones((K, K), dtype=bool)) if shares is None else np.asarray(shares)
+    return (var @ within.T.astype(float)) / (var.sum(axis=-1, keepdims=True) + LATENT_RESIDUAL)
+
+
+def nesting(unit_of_session: tuple[np.ndarray, ...]) -> np.ndarray:
+    """(K, K) booleans: [k, j] when each unit of level k lies within one unit of level j <= k.
+
+    Two sessions of one unit of level k then share level j's unit too. A crossed client (seen
+    by several therapists) lies within no therapist: two of its sessions may have different
+    therapists.
+    """
+    K = len(unit_of_session)
+    out = np.zeros((K, K), dtype=bool)
+    for k in range(K):
+        for j in range(k + 1):
+            inner, outer = unit_of_session[k], unit_of_session[j]
+            parent = np.full(inner.max() + 1, -1, dtype=np.int64)
+            parent[inner] = outer
+            out[k, j] = bool(np.all(parent[inner] == outer))
+    return out
 
 
 def proportional_change_in_variance(null_sd: float, sd: float) -> float:
@@ -45,8 +66,10 @@ def proportional_changes(null: pd.DataFrame, fitted: pd.DataFrame) -> dict[str, 
     """Each level's proportional change in variance from a null model's variance table.
 
     null and fitted are variance.csv tables (level, sd, ...); None when their levels differ,
-    so there is nothing to compare.
+    so there is nothing to compare. Random slopes' rows (kind "slope") are left out: the
+    change is of the levels' intercept variances.
     """
+    null, fitted = _intercept_rows(null), _intercept_rows(fitted)
     null_sd = dict(zip(null["level"], null["sd"], strict=True))
     if set(null_sd) != set(fitted["level"]):
         return None
@@ -54,3 +77,8 @@ def proportional_changes(null: pd.DataFrame, fitted: pd.DataFrame) -> dict[str, 
         level: proportional_change_in_variance(null_sd[level], sd)
         for level, sd in zip(fitted["level"], fitted["sd"], strict=True)
     }
+
+
+def _intercept_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """A variance table's rows of the levels' random intercepts (all rows without `kind`)."""
+    return table[table["kind"] == "intercept"] if "kind" in table else table

@@ -19,6 +19,8 @@ from sessionmlm.engines import FitResult
 from sessionmlm.engines.bayes.model import Compiled, _shape_key, _standardise, compile_model
 from sessionmlm.engines.bayes.sampling import _quantity_names, _sample, diagnose, summarise
 from sessionmlm.engines.bayes.settings import BayesSettings
+from sessionmlm.engines.bayes.slopes import SCALE_NOTE
+from sessionmlm.engines.bayes.variance_table import correlations, icc_note
 from sessionmlm.model_data import ModelData
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,15 @@ def fit(
             + " per unit"
             for term, scale in zip(data.terms, std.scale, strict=True)
         },
+        "icc_note": icc_note(draws),
+        **(
+            {
+                "correlations": correlations(data, draws, diagnostics["per_quantity"]),
+                "random_slopes_note": SCALE_NOTE,
+            }
+            if data.slopes
+            else {}
+        ),  # fmt: skip
         "diagnostics": {k: v for k, v in diagnostics.items() if k != "per_quantity"},
         "attempts": attempts,
         "seed": s.seed,
@@ -128,7 +139,13 @@ def _priors(data: ModelData, s: BayesSettings) -> dict[str, str]:
         }
     else:
         first = {"intercept": s.intercept.describe() + " on the log-odds at the predictor means"}
+    slopes = {
+        "correlation": s.correlation.describe() + " on the correlations of each level's random "
+        "intercept and slopes (on the standardised scale)"
+    }
     return first | {
         "coefficients": s.coefficients.describe() + " per standard deviation of each predictor",
-        "group_sd": s.group_sd.describe() + " for each level's random-intercept SD",
-    }
+        "group_sd": s.group_sd.describe() + " for each level's random-intercept SD"
+        + (" and each random slope's SD per standard deviation of its term" if data.slopes
+           else ""),
+    } | (slopes if data.slopes else {})  # fmt: skip

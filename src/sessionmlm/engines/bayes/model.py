@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +43,13 @@ class Standardisation:
 def _shape_key(data: ModelData, s: BayesSettings) -> tuple:
     """What a compiled model is fixed to: shapes, outcome, priors (all baked in).
 
-    The outcome's type and number of categories set the likelihood and the thresholds' shape.
+    The outcome's type and number of categories set the likelihood and the thresholds' shape;
+    the random slopes (which columns of X vary over which level) set the effects' shapes.
     """
     outcome = (data.outcome_type, len(data.categories) if data.ordinal else 2)
-    priors = (s.intercept, s.coefficients, s.group_sd, s.thresholds)
-    return (data.X.shape, data.groups, data.n_units, outcome, priors)
+    priors = (s.intercept, s.coefficients, s.group_sd, s.thresholds, s.correlation)
+    slopes = tuple((g, tuple(data.slope_columns(g))) for g, _ in data.slopes)
+    return (data.X.shape, data.groups, data.n_units, outcome, priors, slopes)
 
 
 def _standardise(data: ModelData) -> Standardisation:
@@ -103,24 +106,45 @@ def ordinal_loglik(eta, thresholds, values: dict[str, Any]):
     return upper.sum() + lower.sum() + gaps.sum()
 
 
+def plain_levels(data: ModelData) -> list[str]:
+    """The grouping levels with a random intercept only (the model's `sigma`, in order)."""
+    return [g for g in data.groups if not data.slope_columns(g)]
+
+
+def effect_names(data: ModelData, group: str) -> list[str]:
+    """A level with random slopes: its effects, the intercept first, then each slope's term."""
+    return ["Intercept", *(data.terms[j] for j in data.slope_columns(group))]
+
+
 def build_model(data: ModelData, settings: BayesSettings):
     """The PyMC model: logit P(y=1) = alpha + Xs gamma + sum_k sigma_k z_k[unit_k].
 
     For an ordinal outcome, logit P(y <= k) = c_k - (Xs gamma + sum_k sigma_k z_k[unit_k])
     with ordered thresholds c (at the predictor means) in place of alpha.
+
+    A level with random slopes has, per unit, effects b = (intercept, slopes) ~ MVN(0, Sigma)
+    with Sigma's SDs from the group_sd prior and an LKJ prior on its correlations, non-centred
+    (b = z L', L = chol Sigma), adding b_0 + sum_j b_j Xs_j: all on the standardised scale, so
+    b_0 is the unit's intercept at the predictor means and b_j its slope per SD of term j
+    (sampling.py moves them to the data's scale). Its b is stored as `b_<level>`.
     """
     import pymc as pm
 
     values = _data_values(data, _standardise(data))
-    coords = {"term": list(data.terms), "level": list(data.groups)}
+    plain = plain_levels(data)
+    coords = {"term": list(data.terms), "level": plain}
     coords |= {g: list(ids) for g, ids in zip(data.groups, data.unit_ids, strict=True)}
+    coords |= {f"{g}_effect": effect_names(data, g) for g, _ in data.slopes}
 
-    def prior(name: str, p: Prior, **kwargs):
+    def prior(name: str, p: Prior, dist_only: bool = False, **kwargs):
         if p.dist == "normal":
             return pm.Normal(name, mu=p.mu, sigma=p.sigma, **kwargs)
         if p.dist == "half_normal":
-            return pm.HalfNormal(name, sigma=p.sigma, **kwargs)
-        return pm.HalfStudentT(name, nu=p.nu or 3.0, sigma=p.sigma, **kwargs)
+            family, params = pm.HalfNormal, {"sigma": p.sigma}
+        else:
+            family, params = pm.HalfStudentT, {"nu": p.nu or 3.0, "sigma": p.sigma}
+        # LKJCholeskyCov takes the SDs' prior as an unnamed distribution.
+        return family.dist(**params, **kwargs) if dist_only else family(name, **params, **kwargs)
 
     if data.ordinal:
         coords["threshold"] = list(data.threshold_names)
@@ -130,11 +154,27 @@ def build_model(data: ModelData, settings: BayesSettings):
             X = pm.Data("X", values["X"])  # (n, p), standardised
             gamma = prior("gamma", settings.coefficients, dims="term")  # (p,)
             eta = eta + X @ gamma  # (n, p) @ (p,) -> (n,)
-        sigma = prior("sigma", settings.group_sd, dims="level")  # (K,)
-        for k, group in enumerate(data.groups):
+        if plain:
+            sigma = prior("sigma", settings.group_sd, dims="level")  # (K without slopes,)
+        for group in data.groups:
             unit_of_session = pm.Data(f"{group}_of_session", values[f"{group}_of_session"])
-            z = pm.Normal(f"z_{group}", 0.0, 1.0, dims=group)  # (n_units_k,), non-centred
-            eta = eta + sigma[k] * z[unit_of_session]
+            columns = data.slope_columns(group)
+            if not columns:
+                z = pm.Normal(f"z_{group}", 0.0, 1.0, dims=group)  # (n_units_k,), non-centred
+                eta = eta + sigma[plain.index(group)] * z[unit_of_session]
+                continue
+            q = 1 + len(columns)
+            chol, _, _ = pm.LKJCholeskyCov(
+                f"chol_{group}", n=q, eta=settings.correlation.eta,
+                sd_dist=prior("", settings.group_sd, shape=q, dist_only=True),
+                compute_corr=True,
+            )  # fmt: skip
+            z = pm.Normal(f"z_{group}", 0.0, 1.0, dims=(group, f"{group}_effect"))  # (J, q)
+            # z L' written out (q is small): a matrix product would ask PyTensor for BLAS.
+            b = (z[:, None, :] * chol[None, :, :]).sum(axis=-1)
+            b = pm.Deterministic(f"b_{group}", b, dims=(group, f"{group}_effect"))
+            per_session = b[unit_of_session]  # (n, q)
+            eta = eta + per_session[:, 0] + (per_session[:, 1:] * X[:, columns]).sum(axis=1)
         if data.ordinal:
             cuts = len(data.categories) - 1
             thresholds = prior(
@@ -157,7 +197,11 @@ def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
 
     log.info("compiling the model (about a minute the first time on a machine, seconds after that)")
     start = time.perf_counter()
-    model = nutpie.compile_pymc_model(build_model(data, settings), freeze_model=False)
+    with warnings.catch_warnings():
+        # LKJCholeskyCov's initial point is compiled by PyTensor's C backend, which warns when
+        # pip's PyTensor finds no BLAS; its q x q products need none, and nutpie uses numba.
+        warnings.filterwarnings("ignore", "PyTensor could not link to a BLAS", UserWarning)
+        model = nutpie.compile_pymc_model(build_model(data, settings), freeze_model=False)
     seconds = time.perf_counter() - start
     log.info("compiled the model in %.1f s", seconds)
     return Compiled(model=model, shape=_shape_key(data, settings), compile_seconds=seconds)

@@ -14,11 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sessionmlm.checks import Posterior
-from sessionmlm.engines.bayes.model import Compiled, Standardisation, _data_values
+from sessionmlm.engines.bayes.model import Compiled, Standardisation, _data_values, plain_levels
 from sessionmlm.engines.bayes.settings import BayesSettings
+from sessionmlm.engines.bayes.slopes import (
+    correlation_draws,
+    level_slopes,
+    slope_sd_draws,
+)
+from sessionmlm.engines.bayes.variance_table import _flat, _interval, variance_table
 from sessionmlm.model_data import ModelData
-from sessionmlm.variance import icc_by_level, median_odds_ratio
+from sessionmlm.posterior import Posterior, SlopeDraws
+from sessionmlm.variance import icc_by_level, median_odds_ratio, nesting
 
 
 @dataclass
@@ -31,6 +37,9 @@ class Draws:
     seconds: float
     posterior: Posterior  # thinned joint draws, for the posterior checks
     thresholds: np.ndarray | None = None  # (c, d, categories - 1), data scale; ordinal only
+    slope_sds: np.ndarray | None = None  # (c, d, M) random slopes' SDs per unit of their terms
+    correlations: np.ndarray | None = None  # (c, d, P) of each level's intercept and slopes
+    shares: np.ndarray | None = None  # (K, K) levels shared by sessions of a unit: nesting()
 
 
 def kept_draws(n_sessions: int) -> int:
@@ -60,7 +69,7 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
     )
     seconds = time.perf_counter() - start
     post = trace.posterior
-    chains, n_draws = post["sigma"].shape[:2]
+    chains, n_draws = trace.sample_stats["diverging"].shape[:2]
     # Back to the data's scale: X beta = Xs gamma + mean . beta, so the shift mean . beta moves
     # into the intercept (subtracted) or into every threshold (added: they sit opposite eta).
     beta = post["gamma"].values / std.scale if data.terms else np.zeros((chains, n_draws, 0))
@@ -81,19 +90,57 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
     def flat(x: np.ndarray) -> np.ndarray:  # (c, d, ...) -> (c * d, ...)
         return x.reshape(total, *x.shape[2:])
 
+    slopes = level_slopes(data, post, std)
+    sds, z = _intercepts(data, post, slopes, (chains, n_draws))
     priors = {"coefficients": s.coefficients, "group_sd": s.group_sd}
+    sampled = [post["sigma"].values] if plain_levels(data) else []
+    sampled += [level.sampled_sds for level in slopes]
     posterior = Posterior(
         gamma=flat(post["gamma"].values) if data.terms else np.zeros((total, 0)),
         coefficients=flat(np.concatenate([intercept[..., None], beta], axis=-1)),
-        sigma=flat(post["sigma"].values),
-        z=tuple(flat(post[f"z_{g}"].values)[kept].copy() for g in data.groups),
+        sigma=flat(sds),
+        z=tuple(flat(zk)[kept].copy() for zk in z),
         priors=priors | ({"thresholds": s.thresholds} if data.ordinal else {}),
         kept=kept,
         thresholds=None if thresholds is None else flat(thresholds),
         centred_thresholds=None if centred is None else flat(centred),
+        slopes=tuple(
+            SlopeDraws(
+                level.level,
+                level.columns,
+                flat(level.cov),
+                flat(level.effects[..., 1:])[kept].copy(),
+            )
+            for level in slopes
+        ),  # fmt: skip
+        sampled_sds=flat(np.concatenate(sampled, axis=-1)) if slopes else None,
     )
-    sds = post["sigma"].values
-    return Draws(coefficients, sds, divergences, seconds, posterior, thresholds)
+    return Draws(
+        coefficients, sds, divergences, seconds, posterior, thresholds,
+        slope_sds=slope_sd_draws(slopes, (chains, n_draws)),
+        correlations=correlation_draws(slopes, (chains, n_draws)),
+        shares=nesting(data.unit_of_session) if data.groups else None,
+    )  # fmt: skip
+
+
+def _intercepts(
+    data: ModelData, post, slopes: list, shape: tuple[int, int]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(c, d, K) random-intercept SDs and, per level, its standardised unit deviations.
+
+    A level with slopes: its intercept at x = 0 (slopes.py), its deviations over their SD.
+    """
+    plain, by_level = plain_levels(data), {level.level: level for level in slopes}
+    sds, z = [], []
+    for k, group in enumerate(data.groups):
+        if k in by_level:
+            sd = by_level[k].sds[..., 0]
+            sds.append(sd)
+            z.append(by_level[k].effects[..., 0] / sd[..., None])
+        else:
+            sds.append(post["sigma"].values[..., plain.index(group)])
+            z.append(post[f"z_{group}"].values)
+    return (np.stack(sds, axis=-1) if sds else np.zeros((*shape, 0))), z
 
 
 def diagnose(draws: Draws, s: BayesSettings, names: list[str]) -> dict[str, Any]:
@@ -129,11 +176,15 @@ def diagnose(draws: Draws, s: BayesSettings, names: list[str]) -> dict[str, Any]
 
 
 def _reported(draws: Draws) -> np.ndarray:
-    """Stack every reported quantity: coefficients, thresholds, sds, ICCs, MORs -> (c, d, Q)."""
-    cuts = [] if draws.thresholds is None else [draws.thresholds]
+    """Every reported quantity stacked -> (c, d, Q).
+
+    Coefficients, thresholds, sds, ICCs, MORs, random slopes' SDs and correlations.
+    """
+    extra = [x for x in (draws.thresholds, draws.slope_sds, draws.correlations) if x is not None]
+    cuts, slopes = extra[: draws.thresholds is not None], extra[draws.thresholds is not None :]
     return np.concatenate(
-        [draws.coefficients, *cuts, draws.sds, icc_by_level(draws.sds),
-         median_odds_ratio(draws.sds)],
+        [draws.coefficients, *cuts, draws.sds, icc_by_level(draws.sds, draws.shares),
+         median_odds_ratio(draws.sds), *slopes],
         axis=-1,
     )  # fmt: skip
 
@@ -146,19 +197,14 @@ def _terms(data: ModelData) -> list[str]:
 def _quantity_names(data: ModelData) -> list[str]:
     cuts = [f"threshold {t}" for t in data.threshold_names] if data.ordinal else []
     levels = [f"{kind} {g}" for kind in ("sd", "icc", "mor") for g in data.groups]
-    return _terms(data) + cuts + levels
-
-
-def _flat(x: np.ndarray) -> np.ndarray:
-    """(c, d, Q) -> (c * d, Q), also for Q = 0 (an ordinal null model has no coefficients)."""
-    return x.reshape(x.shape[0] * x.shape[1], x.shape[-1])
-
-
-def _interval(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Posterior median and equal-tailed 95% interval over chains and draws: x is (c, d, Q)."""
-    flat = _flat(x)
-    low, mid, high = np.quantile(flat, [0.025, 0.5, 0.975], axis=0)
-    return mid, low, high
+    slopes = [f"sd {g}:{t}" for g, terms in data.slopes for t in terms]
+    pairs = [
+        f"correlation {g} {a}, {b}"
+        for g, terms in data.slopes
+        for i, a in enumerate(["Intercept", *terms])
+        for b in terms[i:]
+    ]
+    return _terms(data) + cuts + levels + slopes + pairs
 
 
 def summarise(
@@ -189,32 +235,7 @@ def summarise(
             "ess_tail": [per[t]["ess_tail"] for t in terms],
         }
     )
-    sd_mid, sd_low, sd_high = _interval(draws.sds)
-    icc_mid, icc_low, icc_high = _interval(icc_by_level(draws.sds))
-    mor_mid, mor_low, mor_high = _interval(median_odds_ratio(draws.sds))
-    groups = list(data.groups)
-    variance = pd.DataFrame(
-        {
-            "level": groups,
-            "sd": sd_mid,
-            "sd_low": sd_low,
-            "sd_high": sd_high,
-            "icc": icc_mid,
-            "mor": mor_mid,
-            "icc_low": icc_low,
-            "icc_high": icc_high,
-            "mor_low": mor_low,
-            "mor_high": mor_high,
-            "units": list(data.n_units),
-            "rhat": [max(per[f"{k} {g}"]["rhat"] for k in ("sd", "icc", "mor")) for g in groups],
-            "ess_bulk": [
-                min(per[f"{k} {g}"]["ess_bulk"] for k in ("sd", "icc", "mor")) for g in groups
-            ],
-            "ess_tail": [
-                min(per[f"{k} {g}"]["ess_tail"] for k in ("sd", "icc", "mor")) for g in groups
-            ],
-        }
-    )
+    variance = variance_table(data, draws, per)
     return estimates, variance, _thresholds(data, draws, per)
 
 

@@ -24,6 +24,21 @@ class Prior:
         return f"HalfStudentT(nu={self.nu or 3:g}, sigma={self.sigma:g})"
 
 
+@dataclass(frozen=True)
+class Correlation:
+    """The LKJ prior on the correlations of one level's random intercept and slopes.
+
+    eta = 1 is uniform over correlation matrices; larger eta pulls them towards 0 (eta = 2,
+    the default, gently, as brms' and rstanarm's defaults).
+    """
+
+    eta: float = 2.0
+
+    def describe(self) -> str:
+        """As reports show it: LKJ(eta=2)."""
+        return f"LKJ(eta={self.eta:g})"
+
+
 # Each prior of the model and the families it may take: locations are normal, SDs positive.
 PRIOR_FAMILIES = {
     "intercept": ("normal",),
@@ -35,7 +50,11 @@ PRIOR_FAMILIES = {
 
 @dataclass(frozen=True)
 class BayesSettings:
-    """Sampler, retry and prior settings; defaults are those documented in config/README.md."""
+    """Sampler, retry and prior settings; defaults are those documented in config/README.md.
+
+    correlation is the LKJ shape for the correlations of a level's random intercept and slopes
+    (config: priors.correlation: {eta: 2}); their SDs take group_sd.
+    """
 
     chains: int = 4
     draws: int = 2000
@@ -50,12 +69,14 @@ class BayesSettings:
     coefficients: Prior = Prior("normal", 2.5)
     group_sd: Prior = Prior("half_normal", 1.5)
     thresholds: Prior = Prior("normal", 2.5)  # ordinal outcomes: each threshold, ordered
+    correlation: Correlation = Correlation()  # levels with random slopes: LKJ shape
     cores: int = 2
 
     @classmethod
     def from_config(cls, settings: dict[str, Any], cores: int = 2) -> BayesSettings:
         """Build from the merged config dict (already checked against the schema)."""
-        known = {f for f in cls.__dataclass_fields__ if f not in PRIOR_FAMILIES}
+        priors_named = {*PRIOR_FAMILIES, "correlation"}
+        known = {f for f in cls.__dataclass_fields__ if f not in priors_named}
         unknown = sorted(set(settings) - known - {"priors"})
         if unknown:
             raise ValueError(
@@ -63,8 +84,11 @@ class BayesSettings:
             )
         priors = {}
         for name, spec in settings.get("priors", {}).items():
+            if name == "correlation":
+                priors[name] = _correlation(spec)
+                continue
             if name not in PRIOR_FAMILIES:
-                raise ValueError(f"unknown prior {name!r}; valid: {sorted(PRIOR_FAMILIES)}")
+                raise ValueError(f"unknown prior {name!r}; valid: {sorted(priors_named)}")
             prior = Prior(**spec)
             if prior.dist not in PRIOR_FAMILIES[name]:
                 raise ValueError(
@@ -82,3 +106,12 @@ class BayesSettings:
         return replace(
             self, draws=self.draws * 2**attempt, tune=self.tune * 2, target_accept=accept
         )
+
+
+def _correlation(spec: dict[str, Any]) -> Correlation:
+    """priors.correlation: {eta: positive number} (the schema checks it too)."""
+    unknown = sorted(set(spec) - {"eta"})
+    eta = spec.get("eta", Correlation.eta)
+    if unknown or not isinstance(eta, int | float) or not eta > 0:
+        raise ValueError(f"priors.correlation must be {{eta: a number > 0}}; got {spec!r}")
+    return Correlation(float(eta))

@@ -16,7 +16,7 @@ def test_programs_slopes_and_within_between_end_to_end(tmp_path, tiny_table):
     table = tiny_table.copy()
     therapists = table.therapist_id.unique()
     program = dict(zip(therapists, np.arange(len(therapists)) % 6, strict=True))
-    table.insert(0, "program_id", table.therapist_id.map(program).map("prog{}".format))
+    table["program_id"] = table.therapist_id.map(program).map("prog{}".format)  # 6 programs
     cohort = TINY_COHORT | {
         "levels": {"program": "program_id"} | TINY_COHORT["levels"],
         "within_between": {"predictors": ["caregiver_present"], "models": ["split"]},

@@ -182,6 +182,11 @@ def load_design(
             + f" or (1 | {DESIGN_GROUPS[-1][0]})."
         )
     problems += _program_problems(spec, raw, study, where)
+    reason = ML.cannot_fit(spec)
+    if reason:
+        problems.append(
+            f"{where}.formula: designs are fitted with {SIMULATION_ENGINE}, and {reason}."
+        )
     for effect in study["odds_ratios"]:
         if effect not in EFFECT_NAMES:
             problems.append(

@@ -80,7 +80,7 @@ def fit_replicate(
     shape and truth are grid point `point`'s generating model (generating_model).
     """
     reason = ML.cannot_fit(design.spec)
-    if reason:  # (1 | program/therapist/client) until the ml engine fits three levels
+    if reason:  # load_design refuses such designs; a design built another way is stopped here
         raise UserError(f"design {design.name}: {design.spec.formula!r}: {reason}.")
     seed = replicate_seed(design.seed, point, replicate)
     table = canonical(simulate_cohort(shape, truth, seed=seed))

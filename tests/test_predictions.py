@@ -353,3 +353,31 @@ def test_ml_ordinal_predictions_are_at_the_estimates_with_sorted_threshold_draws
     expected = category_probabilities(np.array([[x @ BETA[1:]]]), CUTS)[0, 0]
     assert at.loc[["a", "b", "c", "d"], "probability"].to_numpy() == pytest.approx(expected)
     assert (at.low <= at.probability).all() and (at.probability <= at.high).all()
+
+
+def test_averaged_predictions_at_the_estimates_carry_a_random_slope():
+    """The ml path (a point estimate): E[expit(eta + b0 + b1 x + v)] over the therapist's
+    correlated intercept and slope and the client's intercept, against a 3-D product
+    Gauss-Hermite integral."""
+    from sessionmlm.prediction_plan import PredictionPlan
+    from sessionmlm.predictions import AVERAGED, predicted_probabilities
+
+    s0, s1, rho, s_client = 0.8, 0.6, -0.4, 0.5
+    cov = np.array([[s0**2, rho * s0 * s1], [rho * s0 * s1, s1**2]])
+    plan = PredictionPlan("m", "x", (0.0, 1.0, 2.0), (), {}, {})
+    beta = np.array([-1.0, 0.5])
+    out = predicted_probabilities(
+        ["Intercept", "x"], beta, np.eye(2) * 1e-8, np.array([s0, s_client]), plan,
+        slopes=((0, ["x"], cov),),
+    )  # fmt: skip
+    averaged = out[out.kind == AVERAGED].set_index("x").probability
+    z, w = np.polynomial.hermite_e.hermegauss(40)
+    w = w / w.sum()
+    chol = np.linalg.cholesky(cov)
+    for x in plan.x_values:
+        b = chol @ np.array(np.meshgrid(z, z, indexing="ij")).reshape(2, -1)  # (2, 1600)
+        eta = beta[0] + beta[1] * x + b[0] + b[1] * x
+        eta = eta[:, None] + s_client * z[None, :]
+        weight = np.outer(np.outer(w, w).ravel(), w)
+        exact = float((weight / (1 + np.exp(-eta))).sum())
+        assert averaged[x] == pytest.approx(exact, abs=1e-6), x

@@ -15,8 +15,8 @@ from .test_workflow import SNAKEMAKE
 def test_programs_slopes_and_within_between_end_to_end(tmp_path, tiny_table):
     table = tiny_table.copy()
     therapists = table.therapist_id.unique()
-    program = dict(zip(therapists, np.arange(len(therapists)) % 6, strict=True))
-    table["program_id"] = table.therapist_id.map(program).map("prog{}".format)  # 6 programs
+    program = dict(zip(therapists, np.arange(len(therapists)) % 10, strict=True))
+    table["program_id"] = table.therapist_id.map(program).map("prog{}".format)  # 10 programs
     cohort = TINY_COHORT | {
         "levels": {"program": "program_id"} | TINY_COHORT["levels"],
         "within_between": {"predictors": ["caregiver_present"], "models": ["split"]},
@@ -40,7 +40,7 @@ def test_programs_slopes_and_within_between_end_to_end(tmp_path, tiny_table):
         variance = pd.read_csv(results / "programs" / engine / "variance.csv")
         assert list(variance.level) == ["program", "therapist", "client"], engine
         info = json.loads((results / "programs" / engine / "fit.json").read_text())
-        assert info["units"] == {"program": 6, "therapist": 30, "client": 80}, engine
+        assert info["units"] == {"program": 10, "therapist": 30, "client": 80}, engine
         terms = list(pd.read_csv(results / "split" / engine / "estimates.csv").term)
         assert terms[1:4] == ["caregiver_present (within client)",
                               "caregiver_present (between client)",

@@ -133,8 +133,6 @@ def probabilities_from_draws(
     positions in terms of its slope terms, covariance draws (S, q, q) of its intercept at x = 0
     and slopes); that level's column of sd_draws is then not used.
     """
-    if slopes and point is not None:
-        raise ValueError("predictions at a point estimate do not take random slopes yet")
     _check_terms(terms, plan)
     beta_draws = np.asarray(beta_draws, dtype=float)
     sd_draws = np.asarray(sd_draws, dtype=float)
@@ -163,7 +161,8 @@ def probabilities_from_draws(
                 f"point sds must have {sd_draws.shape[1]} values like sd_draws' columns; "
                 f"got shape {point_sds.shape}"
             )
-        point_total = np.array([[np.sqrt(np.sum(np.square(point_sds)))]])
+        point_total = np.array([[np.sqrt(np.sum(np.square(point_sds[plain])))]])
+        point_slopes = tuple((k, positions, cov[:1]) for k, positions, cov in slopes)
     cuts, categories, point_cuts = ordinal if ordinal is not None else (None, ("",), None)
 
     rows = []
@@ -179,7 +178,8 @@ def probabilities_from_draws(
                 mid = np.median(probs, axis=0) if cuts is None else probs.mean(axis=0)
             else:
                 at = None if cuts is None else np.asarray(point_cuts)[None, :]
-                mid = _kind_probabilities(kind, (X @ estimate)[None, :], point_total, at)[0]
+                at_spread = _with_slopes(point_total, point_slopes, X)  # (1, 1) or (1, A)
+                mid = _kind_probabilities(kind, (X @ estimate)[None, :], at_spread, at)[0]
             low, high = np.percentile(probs, [2.5, 97.5], axis=0)
             if cuts is None:  # one category, the outcome's 1
                 mid, low, high = mid[:, None], low[:, None], high[:, None]
@@ -214,8 +214,12 @@ def predicted_probabilities(
     draws: int = ML_DRAWS,
     seed: int = 1,
     categories: tuple[str, ...] | None = None,
+    slopes: tuple[tuple[int, list[str], np.ndarray], ...] = (),
 ) -> pd.DataFrame:
     """The ml engine's predictions: probabilities_from_draws at the point estimate.
+
+    slopes: per level with random slopes, (its position in sds, its slope terms, the
+    covariance (q, q) of its intercept at x = 0 and slopes at the estimates).
 
     Draws come from N(estimate, vcov); the SDs are held at their estimates in every draw.
     terms start with "Intercept"; the plan gives a value to every other term. With categories
@@ -226,15 +230,22 @@ def predicted_probabilities(
     sample = rng.multivariate_normal(estimate, vcov, size=draws, method="eigh")
     sds = np.asarray(sds, dtype=float).ravel()
     sd_draws = np.broadcast_to(sds, (draws, sds.size))
+    named = terms if categories is None else ["Intercept", *terms]
+    slopes = tuple(
+        (k, [named.index(t) for t in slope_terms], np.broadcast_to(cov, (draws, *np.shape(cov))))
+        for k, slope_terms, cov in slopes
+    )
     if categories is None:
         _check_terms(terms, plan)
-        return probabilities_from_draws(terms, sample, sd_draws, plan, point=(estimate, sds))
+        return probabilities_from_draws(
+            terms, sample, sd_draws, plan, point=(estimate, sds), slopes=slopes
+        )
     p = len(terms)
     beta = np.column_stack([np.zeros(draws), sample[:, :p]])  # the Intercept is 0
     cuts = (np.sort(sample[:, p:], axis=1), categories, estimate[p:])
     point = (np.r_[0.0, estimate[:p]], sds)
     return probabilities_from_draws(
-        ["Intercept", *terms], beta, sd_draws, plan, point=point, ordinal=cuts
+        ["Intercept", *terms], beta, sd_draws, plan, point=point, ordinal=cuts, slopes=slopes
     )
 
 
@@ -267,7 +278,11 @@ def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> 
     if not result.converged:
         return None
     vcov = result.info["vcov"]
-    sds = result.variance["sd"].to_numpy()
+    variance = result.variance
+    if "kind" in variance:  # random slopes: their SDs enter through the covariance below
+        variance = variance[variance["kind"] == "intercept"]
+    sds = variance["sd"].to_numpy()
+    slopes = _slope_covariances(result, data, list(variance["level"])) if data.slopes else ()
     names = [*data.terms, *data.threshold_names] if data.ordinal else ["Intercept", *data.terms]
     if vcov["terms"] != names:
         raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {names}")
@@ -277,8 +292,23 @@ def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> 
     terms = list(data.terms) if data.ordinal else names
     return predicted_probabilities(
         terms, estimate, np.array(vcov["matrix"]), sds, plan,
-        categories=data.categories if data.ordinal else None,
+        categories=data.categories if data.ordinal else None, slopes=slopes,
     )  # fmt: skip
+
+
+def _slope_covariances(result: Any, data: Any, levels: list[str]) -> tuple:
+    """Per level with random slopes: (position in levels, slope terms, covariance at x = 0)."""
+    sd = dict(zip(result.variance["level"], result.variance["sd"], strict=True))
+    correlations = {c["level"]: c for c in result.info.get("correlations", [])}
+    found = []
+    for group, terms in data.slopes:
+        scales = np.array([sd[group], *(sd[f"{group}:{t}"] for t in terms)])
+        corr = np.eye(len(scales))
+        c = correlations.get(group)
+        if c is not None and len(scales) == 2:  # ml fits one slope: one correlation
+            corr[0, 1] = corr[1, 0] = c["estimate"]
+        found.append((levels.index(group), list(terms), corr * np.outer(scales, scales)))
+    return tuple(found)
 
 
 def fit_json_predictions(

@@ -282,7 +282,8 @@ def predictions_from_estimates(result: Any, data: Any, plan: PredictionPlan) -> 
     if "kind" in variance:  # random slopes: their SDs enter through the covariance below
         variance = variance[variance["kind"] == "intercept"]
     sds = variance["sd"].to_numpy()
-    slopes = _slope_covariances(result, data, list(variance["level"])) if data.slopes else ()
+    has_slopes = bool(getattr(data, "slopes", ()))
+    slopes = _slope_covariances(result, data, list(variance["level"])) if has_slopes else ()
     names = [*data.terms, *data.threshold_names] if data.ordinal else ["Intercept", *data.terms]
     if vcov["terms"] != names:
         raise ValueError(f"the fit's vcov terms {vcov['terms']} differ from the model's {names}")

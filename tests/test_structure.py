@@ -181,3 +181,22 @@ def test_the_structure_of_the_demo_formulas_reaches_the_spec(tmp_path, tiny_tabl
     spec = load_config(config, workdir=tmp_path).cohorts["tiny"].models["wb"]
     assert spec.groups == ("therapist", "client")  # in level order, whatever the formula's
     assert spec.within_between == ("caregiver_present",)
+
+
+def test_nesting_is_checked_at_every_level_of_four(tmp_path, tiny_table):
+    table = tiny_table.copy()
+    therapists = table.therapist_id.unique()
+    table["program_id"] = table.therapist_id.map(
+        dict(zip(therapists, [f"p{i % 10}" for i in range(len(therapists))], strict=True))
+    )
+    moved = table.index[table.therapist_id == therapists[0]][-1:]  # one session elsewhere
+    table.loc[moved, "program_id"] = "p9"
+    levels = {"program": "program_id"} | TINY_COHORT["levels"]
+    models = {"m": "homework ~ caregiver_present + (1 | program/therapist/client)"}
+    cohort = load_config(cohort_file(tmp_path, table, levels=levels, models=models),
+                         workdir=tmp_path).cohorts["tiny"]  # fmt: skip
+    raw = pd.read_csv(cohort.data, dtype=str, keep_default_na=False)
+    _, check = to_canonical(raw, cohort, b"k")
+    text = "\n".join(str(p) for p in check.problems)
+    assert "a therapist_id appears under more than one program_id" in text
+    assert "client_id appears under more than one" not in text

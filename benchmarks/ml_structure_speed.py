@@ -1,10 +1,12 @@
 """Wall time of ml-engine fits with a program level and with a therapist's random slope.
 
-Demo-shaped data (680 sessions, 274 clients, 103 therapists) in 25 programs, from
-sessionmlm.simulate_levels, fitted with the default ml settings (profile intervals included):
+Demo-shaped data (680 sessions, 274 clients, 103 therapists; with programs, 25 of them), from
+sessionmlm.simulate_structures, each fitted with its generating model at the default ml
+settings (profile intervals included):
 
-- four levels: y ~ caregiver_present + licensed + (1 | program/therapist/client), target 5 s;
-- a slope: y ~ caregiver_present + licensed + (1 + caregiver_present | therapist)
+- four levels: homework ~ caregiver_present + licensed + (1 | program/therapist/client),
+  target 5 s;
+- a slope: homework ~ caregiver_present + licensed + (1 + caregiver_present | therapist)
   + (1 | client), target 2 s.
 
 Prints every repeat and the medians, split as fit.json's wall_seconds (optimise, hessian,
@@ -17,30 +19,31 @@ import argparse
 import statistics
 
 from sessionmlm.engines import ml
-from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import build_model_data
-from sessionmlm.simulate_levels import LevelsTruth, simulate_levels
+from sessionmlm.simulate_structures import Structure, simulate_structure
 
+DEMO = {"therapists": 103, "clients": 274, "sessions": 680}
+FIXED = {"intercept": -0.8, "coefficients": {"caregiver_present": 0.7, "licensed": -0.5}}
 MODELS = {
     "four levels": (
-        "y ~ caregiver_present + licensed + (1 | program/therapist/client)",
-        LevelsTruth(),
+        Structure(programs=25, sd={"program": 0.6, "therapist": 0.7, "client": 0.8},
+                  **DEMO, **FIXED),
         5.0,
     ),
     "random slope": (
-        "y ~ caregiver_present + licensed + (1 + caregiver_present | therapist) + (1 | client)",
-        LevelsTruth(sd_program=0.0, sd_slope=0.6, correlation=0.4),
+        Structure(slope_sd=0.6, correlation=0.4, sd={"therapist": 0.7, "client": 0.8},
+                  **DEMO, **FIXED),
         2.0,
     ),
-}
+}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    for name, (formula, truth, target) in MODELS.items():
-        data = build_model_data(simulate_levels(truth, seed=1), parse_formula(formula, "m"), {})
+    for name, (structure, target) in MODELS.items():
+        data = build_model_data(simulate_structure(structure, seed=1), structure.spec(), {})
         ml.fit(data, {"profile": False})  # warm-up: numba's kernels load
         runs = []
         for k in range(args.repeats):

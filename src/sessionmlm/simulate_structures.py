@@ -10,7 +10,13 @@ draw the structures issue 15 adds, on the scale the data are given in:
   as the engines report it;
 - an ordinal outcome: the same latent predictor plus logistic noise, cut at thresholds.
 
-Predictors: caregiver_present (0/1 per session, half present) and child_age (per client).
+Predictors, those named in Structure.coefficients: caregiver_present (0/1 per session, half
+present), child_age (per client, 5 to 17) and licensed (0/1 per therapist, 45% licensed).
+
+The design is balanced (so many clients per therapist, sessions per client) unless totals are
+given: then clients are spread over therapists, and sessions over clients, unevenly at random
+(1 to 6 each, as simulate.allocate places them), e.g. the demo's 680 sessions of 274 clients
+of 103 therapists.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.formula import ModelSpec, parse_formula
+from sessionmlm.simulate import allocate
+
+PREDICTORS = ("caregiver_present", "child_age", "licensed")
+SPREAD = (1, 6)  # clients per therapist and sessions per client when totals are given
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,8 @@ class Structure:
     therapists: int = 60
     clients_per_therapist: int = 6
     sessions_per_client: int = 4
+    clients: int = 0  # total clients, spread unevenly over therapists; 0: balanced
+    sessions: int = 0  # total sessions, spread unevenly over clients; 0: balanced
     programs: int = 0  # 0: no program level
     crossed: float = 0.0  # each session's chance of being with another therapist
     intercept: float = -0.5
@@ -43,6 +55,14 @@ class Structure:
     correlation: float = 0.0  # of a therapist's intercept and slope
     thresholds: tuple[float, ...] = ()  # an ordinal outcome's; () for a binary one
 
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.coefficients if name not in PREDICTORS]
+        if unknown:
+            raise ValueError(
+                f"Structure.coefficients: no predictor {', '.join(unknown)}; "
+                f"the simulated ones are {', '.join(PREDICTORS)}"
+            )
+
     @property
     def groups(self) -> tuple[str, ...]:
         """The grouping levels, outermost first."""
@@ -52,7 +72,8 @@ class Structure:
         """The model that generated the data."""
         therapist = "(1 + caregiver_present | therapist)" if self.slope_sd else "(1 | therapist)"
         outer = " + (1 | program)" if self.programs else ""
-        return f"homework ~ caregiver_present + child_age + {therapist}{outer} + (1 | client)"
+        fixed = " + ".join(self.coefficients)
+        return f"homework ~ {fixed} + {therapist}{outer} + (1 | client)"
 
     def spec(self) -> ModelSpec:
         """The formula's spec with the units' keys: crossed clients are identified alone."""
@@ -72,12 +93,27 @@ def _therapist_effects(s: Structure, rng: np.random.Generator) -> tuple[np.ndarr
     return effects[:, 0], effects[:, 1]
 
 
+def _allocation(s: Structure, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each client's therapist and each session's client, balanced unless s gives totals.
+
+    Totals draw from rng; balanced designs draw nothing (their data are as before totals).
+    """
+    if s.clients:
+        home = allocate(s.clients, s.therapists, SPREAD, rng)
+    else:
+        home = np.repeat(np.arange(s.therapists), s.clients_per_therapist)
+    if s.sessions:
+        client = allocate(s.sessions, len(home), SPREAD, rng)
+    else:
+        client = np.repeat(np.arange(len(home)), s.sessions_per_client)
+    return home, client
+
+
 def simulate_structure(s: Structure, seed: int) -> pd.DataFrame:
     """A canonical table (one row per session) drawn from s's model."""
     rng = np.random.default_rng(seed)
-    clients = s.therapists * s.clients_per_therapist
-    home = np.repeat(np.arange(s.therapists), s.clients_per_therapist)  # client -> therapist
-    client = np.repeat(np.arange(clients), s.sessions_per_client)
+    home, client = _allocation(s, rng)  # client -> therapist, session -> client
+    clients = len(home)
     therapist = home[client]
     if s.crossed:  # some sessions with another therapist, drawn at random
         moved = rng.random(len(client)) < s.crossed
@@ -86,11 +122,15 @@ def simulate_structure(s: Structure, seed: int) -> pd.DataFrame:
     program = np.arange(s.therapists) % max(s.programs, 1)  # therapist -> program
     caregiver = (rng.random(n) < 0.5).astype(float)
     age = rng.integers(5, 18, clients).astype(float)[client]
+    values = {"caregiver_present": caregiver, "child_age": age}
+    if "licensed" in s.coefficients:  # drawn only when used: other designs' data are unchanged
+        values["licensed"] = (rng.random(s.therapists) < 0.45).astype(float)[therapist]
     intercepts, slopes = _therapist_effects(s, rng)
+    eta = s.intercept
+    for name, coefficient in s.coefficients.items():
+        eta = eta + coefficient * values[name]
     eta = (
-        s.intercept
-        + s.coefficients["caregiver_present"] * caregiver
-        + s.coefficients["child_age"] * age
+        eta
         + intercepts[therapist]
         + slopes[therapist] * caregiver
         + s.sd["client"] * rng.standard_normal(clients)[client]
@@ -102,8 +142,7 @@ def simulate_structure(s: Structure, seed: int) -> pd.DataFrame:
             "program": [f"p{p}" for p in program[therapist]],
             "therapist": [f"t{t}" for t in therapist],
             "client": [f"c{c}" for c in client],
-            "caregiver_present": caregiver,
-            "child_age": age,
+            **values,
         }
     )
     # The therapists drawn: their sample correlation is what these data can tell of s.correlation.

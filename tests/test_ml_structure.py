@@ -232,16 +232,14 @@ def test_three_levels_recover_the_truth():
 
 def test_random_slope_recovers_the_truth():
     # 5 sessions per client on average: with 3 (1,350 sessions) seed 12's correlation went to
-    # the boundary (+1, no Wald interval), as binary data with few sessions per therapist often
-    # do; the design was enlarged after that run, the seed kept. Even so the boundary is common:
-    # on seeds 1-20 it was reached 12 times with the old generator (simulate_levels) and 13 with
-    # this one, seed 12 among them. When the generator changed, the seed became the first after
-    # 12 not at the boundary, 18 (chosen after those runs; the tolerances are as they were).
+    # the boundary (+1, no Wald interval); the design was enlarged after that run, the seed
+    # kept. The boundary was then found to be mostly the optimiser's (fitting._off_the_boundary):
+    # seeds 1-12 of this design now give one fit at +1, where there were about 8.
     from sessionmlm.simulate_structures import Structure
 
     truth = Structure(therapists=150, clients=450, sessions=2250, slope_sd=0.8,
                       correlation=0.5, sd={"therapist": 0.7, "client": 0.6}, **FIXED)  # fmt: skip
-    result = _fit(truth, seed=18)
+    result = _fit(truth, seed=12)
     coefficients, sds = _truths(truth)
     assert sorted(result.estimates.term) == sorted(coefficients)
     for row in result.estimates.itertuples():

@@ -228,6 +228,9 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
         key = "points_inside_outer" if "outer_points" in diagnostics else "points"
         if used == 1:
             method, advice = "the Laplace approximation", f"use quadrature (ml.{key}: 12)"
+        elif "outer_points" in diagnostics:  # the check adds points to both integrals
+            method = f"quadrature with {used} and {diagnostics['outer_points']} points"
+            advice = "set ml.points_inside_outer and ml.outer_points higher (12 and 9, say)"
         else:
             method = f"{used}-point quadrature"
             advice = f"set ml.{key} higher (40 or more for SDs around 3)"

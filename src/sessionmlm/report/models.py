@@ -55,10 +55,11 @@ def _thresholds_table(fit: Fit) -> str:
     )
 
 
-def model_section(fit: Fit, null: Fit | None = None) -> str:
+def model_section(fit: Fit, null: Fit | None = None, observation: str = "session") -> str:
     """One model under one engine: equation, priors, odds ratios, variance, diagnostics.
 
-    null: the same engine's model without predictors, for the proportional change in variance.
+    null: the same engine's model without predictors, for the proportional change in variance;
+    observation: the cohort's innermost level, as the notes name its units.
     """
     info, est, var = fit.info, fit.estimates, fit.variance
     wording = engine_of(fit).wording
@@ -109,7 +110,7 @@ def model_section(fit: Fit, null: Fit | None = None) -> str:
             f"{kind}, {info['n_obs']} sessions: {wording.estimates}",
         )
     )
-    parts.append(term_notes(fit))
+    parts.append(term_notes(fit, observation))
     parts.append(_thresholds_table(fit))
     parts.append(splits_table(fit))
     parts.append(_variance_table(fit, null))

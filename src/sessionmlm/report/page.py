@@ -213,7 +213,7 @@ def render_cohort_report(
         structure_section(desc),
         table1_section(desc),
         "<h2 id='models'>Models</h2>",
-        "".join(model_section(f, null_of(f, fits)) for f in every),
+        "".join(model_section(f, null_of(f, fits), cohort.session_level) for f in every),
         side_by_side,
         _forest(lead_fits, lead),
         joined("checks"),

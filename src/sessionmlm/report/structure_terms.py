@@ -73,7 +73,7 @@ def _part(term: str) -> tuple[str, str, str] | None:
     return (name, kind, level) if kind in ("within", "between") and level else None
 
 
-def part_phrase(term: str, groups: list[str]) -> str:
+def part_phrase(term: str, groups: list[str], observation: str = "session") -> str:
     """What a within/between part compares, in plain words ("" for other terms)."""
     found = _part(term)
     if found is None:
@@ -81,7 +81,7 @@ def part_phrase(term: str, groups: list[str]) -> str:
     name, kind, level = found
     if kind == "within":
         return (
-            f"within the same {level}: its {plural('session')} with more {name} than the "
+            f"within the same {level}: its {plural(observation)} with more {name} than the "
             f"{level}'s own average, against those with less"
         )
     i = groups.index(level) if level in groups else 0
@@ -93,12 +93,12 @@ def part_phrase(term: str, groups: list[str]) -> str:
     )
 
 
-def term_notes(fit: Any) -> str:
+def term_notes(fit: Any, observation: str = "session") -> str:
     """A note under the odds ratios naming within/between parts and interactions plainly."""
     groups = list(fit.info.get("units", {}))
     notes = []
     for name, parts in fit.info.get("within_between", {}).items():
-        said = "; ".join(f"<code>{escape(p)}</code>: {escape(part_phrase(p, groups))}"
+        said = "; ".join(f"<code>{escape(p)}</code>: {escape(part_phrase(p, groups, observation))}"
                          for p in parts)  # fmt: skip
         notes.append(
             f"<code>{escape(name)}</code> is split into parts ({said}). Where the parts "

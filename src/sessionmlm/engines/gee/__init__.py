@@ -49,14 +49,15 @@ def cannot_fit(spec: Any) -> str:
     """Why a population-averaged model does not fit this structure, or ""."""
     if spec.crossed:
         return (
-            "GEE needs independent clusters, and crossed levels (units shared between "
-            "therapists) leave none; the bayes engine fits crossed random intercepts"
+            f"GEE needs independent clusters, and crossed levels (units shared between "
+            f"{spec.groups[0]}s) leave none; the bayes engine fits crossed random intercepts"
         )
     if spec.slopes:
+        group = spec.slopes[0][0]
         return (
-            "GEE is population-averaged: it has no therapist-level effects, so no random "
-            "slopes; the fixed part of the slope model (an interaction with a unit-level "
-            "predictor, for example) is what it can estimate"
+            f"GEE is population-averaged: it has no {group}-level effects, so no random "
+            f"slopes; the same model without the random slope, or with an interaction with a "
+            f"{group}-level predictor, is what it can estimate"
         )
     return ""
 

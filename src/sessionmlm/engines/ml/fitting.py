@@ -26,7 +26,7 @@ from statsmodels.base.model import GenericLikelihoodModelResults, LikelihoodMode
 from sessionmlm.engines import FitResult
 from sessionmlm.engines.ml import cannot_fit_data
 from sessionmlm.engines.ml.optimise import _maximise, _newton_polish, _safe_loglike, inverse_metric
-from sessionmlm.engines.ml.profile import profile_interval
+from sessionmlm.engines.ml.profile import profile_correlation, profile_interval
 from sessionmlm.engines.ml.quadrature import ModeNotFoundError
 from sessionmlm.engines.ml.separation import (
     _describe_separating_rows,
@@ -186,6 +186,12 @@ def fit_model(data: ModelData, settings: MlSettings):
                 diagnostics.setdefault("profile_not_found", []).append(group)
             log.info("profile interval for sd %s: %.3f to %.3f (%d evaluations)",
                      group, low, high, evaluations)  # fmt: skip
+        if st.slope is not None and min(abs(sds[0]), abs(sds[-1])) > BOUNDARY_SD:
+            index = model.k_fixed + model.n_sd
+            low, high, evaluations = profile_correlation(model, params, loglik, index, H)
+            intervals[f"correlation {st.slope[0]}"] = (low, high)
+            log.info("profile interval for the correlation: %.3f to %.3f (%d evaluations)",
+                     low, high, evaluations)  # fmt: skip
     timings["profile"] = time.perf_counter() - start
     return result, loglik, diagnostics, intervals, timings, st
 
@@ -248,8 +254,9 @@ def _problems(diagnostics: dict[str, Any], s: MlSettings) -> tuple[list[str], li
         if group.startswith("correlation "):
             notes.append(
                 f"singular fit: the {group} of the random intercept and slope is estimated at "
-                "+1 or -1, so the data do not separate the two; the correlation is held there "
-                "and has no interval. A model without the random slope may fit as well."
+                "+1 or -1, so the data do not separate the two; the correlation is held there, "
+                "and its profile interval (when profiles are on) reaches that end. A model "
+                "without the random slope may fit as well."
             )
             continue
         if ":" in group:
@@ -331,6 +338,6 @@ def fit(data: ModelData, settings: dict[str, Any] | MlSettings, threads: int = 2
             "matrix": result.cov_params()[: model.k_fixed, : model.k_fixed].tolist(),
         },
         "summary": str(result.summary()).splitlines(),
-    } | _correlations(st, result)
+    } | _correlations(st, result, intervals)
     log.info("statsmodels summary:\n%s", "\n".join(info["summary"]))
     return FitResult(estimates=estimates, variance=variance, info=info, thresholds=thresholds)

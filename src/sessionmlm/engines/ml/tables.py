@@ -86,11 +86,12 @@ def _variance(data: ModelData, st: Structure, var: np.ndarray, intervals: dict) 
     )
 
 
-def _correlations(st: Structure, result) -> dict[str, Any]:
-    """fit.json's random-effect correlations (a slope model's), with Wald intervals on atanh.
+def _correlations(st: Structure, result, intervals: dict | None = None) -> dict[str, Any]:
+    """fit.json's random-effect correlations (a slope model's), with their 95% intervals.
 
-    atanh(rho) is what the optimiser moves; its Wald interval, mapped back by tanh, stays in
-    (-1, 1) and is far less skewed than one on rho itself.
+    The profile-likelihood interval where the fit computed one (intervals["correlation
+    <group>"]); else a Wald interval on the atanh scale, which the optimiser moves: mapped
+    back by tanh it stays in (-1, 1), but it covers poorly where the likelihood is flat.
     """
     if st.slope is None:
         return {}
@@ -98,15 +99,20 @@ def _correlations(st: Structure, result) -> dict[str, Any]:
     k = result.model.k_fixed + len(st.labels)
     r = float(result.params[k])
     se = float(np.sqrt(result.cov_params()[k, k]))
+    low, high = np.tanh(r - Z95 * se), np.tanh(r + Z95 * se)
+    kind = "Wald on the atanh scale"
+    profiled = (intervals or {}).get(f"correlation {group}")
+    if profiled is not None:
+        (low, high), kind = profiled, "profile likelihood"
     return {
         "correlations": [
             {
                 "level": group,
                 "terms": ["Intercept", term],
                 "estimate": float(np.tanh(r)),
-                "ci_low": float(np.tanh(r - Z95 * se)),
-                "ci_high": float(np.tanh(r + Z95 * se)),
-                "interval": "Wald on the atanh scale",
+                "ci_low": float(low),
+                "ci_high": float(high),
+                "interval": kind,
             }
         ],
         "icc_note": (

@@ -19,7 +19,7 @@ and the model (issue 15):
   therapists, fitted split (within_between) with (1 | therapist/client); each part covered;
 - slope: a therapist random slope of caregiver presence (SD 0.7, correlation -0.4 with the
   intercept), fitted with (1 + caregiver_present | therapist) + (1 | client); the slope SD's
-  profile interval and the correlation's Wald interval (atanh scale) are covered too.
+  profile interval and the correlation's profile interval are covered too.
 """
 
 import argparse

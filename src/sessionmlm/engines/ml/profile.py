@@ -100,48 +100,65 @@ def profile_interval(model, params, loglik, index, H) -> tuple[float, float, int
 
 
 CORRELATION_EDGE = 0.999  # an end the profile does not reach by here is +-1
+MAX_STEP = 0.5  # on the atanh scale: each profile point starts from the one before
 
 
 def profile_correlation(model, params, loglik, index, H) -> tuple[float, float, int]:
     """95% profile-likelihood interval for the correlation whose atanh is params[index].
 
-    Ends on the correlation's own scale, found by regula falsi between the estimate and
-    +-0.999. Where the profile has not dropped far enough by then, the data allow a perfect
-    correlation and the end is +-1. (A Wald interval on the atanh scale covered a true -0.4 in
-    about half of demo-shaped data sets: the likelihood is far from quadratic there.)
+    Walks outward from the estimate on the atanh scale, each profile point started from the
+    one before (a far jump can land the other parameters at the opposite correlation, since
+    flipping an SD's sign flips the correlation's), by secant steps of at most MAX_STEP; the
+    crossing of the signed root through +-1.96 is then refined by regula falsi. Where the
+    profile has not dropped far enough by +-0.999, the data allow a perfect correlation and
+    the end is +-1. (A Wald interval on the atanh scale covered a true -0.4 in about half of
+    demo-shaped data sets: the likelihood is far from quadratic there.)
     """
     before = model.evaluations
-    signed_root, _ = _profile(model, params, loglik, index, H)
-    rho = float(np.tanh(params[index]))
-
-    def root(r: float) -> float:
-        return signed_root(float(np.arctanh(r)))
-
+    signed_root, se = _profile(model, params, loglik, index, H)
+    first = min(Z95 * se, MAX_STEP) if np.isfinite(se) else MAX_STEP
+    estimate, edge = params[index], float(np.arctanh(CORRELATION_EDGE))
     ends = []
-    for target, edge in ((-Z95, -CORRELATION_EDGE), (Z95, CORRELATION_EDGE)):
-        if abs(rho) >= CORRELATION_EDGE and np.sign(edge) == np.sign(rho):
-            ends.append(float(np.sign(edge)))
-            continue
-        a, fa, b, fb = rho, -target, edge, root(edge) - target  # f = root - target
-        if not np.isfinite(fb) or abs(fb + target) < Z95:
-            ends.append(float(np.sign(edge)) if np.isfinite(fb) else np.nan)
-            continue
-        side = 0
-        for _ in range(30):  # regula falsi, Illinois variant (a stuck end's value halved)
-            c = b - fb * (b - a) / (fb - fa)
-            fc = root(c) - target
-            if not np.isfinite(fc):
-                c = np.nan
-                break
-            if abs(fc) < 5e-3:  # 0.005 in the signed root: well under 0.01 in the end
-                break
-            if np.sign(fc) == np.sign(fb):
-                b, fb = c, fc
-                fa = fa / 2 if side == -1 else fa
-                side = -1
-            else:
-                a, fa = c, fc
-                fb = fb / 2 if side == 1 else fb
-                side = 1
-        ends.append(float(c))
+    for direction in (-1.0, 1.0):
+        ends.append(_walk(signed_root, estimate, direction, first, edge))
     return ends[0], ends[1], model.evaluations - before
+
+
+def _walk(signed_root, estimate: float, direction: float, first: float, edge: float) -> float:
+    """One end of the correlation's interval (see profile_correlation), on its own scale."""
+    target = direction * Z95
+    if direction * estimate >= edge:
+        return direction  # the estimate is at this boundary
+    a, fa = estimate, -target  # f = signed root - target
+    b = min(estimate + direction * first, edge) if direction > 0 else max(estimate - first, -edge)
+    for _ in range(25):
+        fb = signed_root(b) - target
+        if not np.isfinite(fb):
+            return np.nan
+        if np.sign(fb) != np.sign(fa):
+            return float(np.tanh(_refine(signed_root, target, a, fa, b, fb)))
+        if abs(b) >= edge:
+            return direction
+        step = (b - a) * -fb / (fb - fa) if fb != fa else direction * MAX_STEP
+        step = direction * min(max(direction * step, 0.05), MAX_STEP)
+        a, fa, b = b, fb, float(np.clip(b + step, -edge, edge))
+    return np.nan
+
+
+def _refine(signed_root, target, a, fa, b, fb) -> float:
+    """Regula falsi (Illinois) for signed_root = target between a and b, which bracket it."""
+    side, c = 0, b
+    for _ in range(30):
+        c = b - fb * (b - a) / (fb - fa)
+        fc = signed_root(c) - target
+        if not np.isfinite(fc):
+            return np.nan
+        if abs(fc) < 5e-3:  # 0.005 in the signed root: well under 0.01 in the end
+            return c
+        if np.sign(fc) == np.sign(fb):
+            b, fb = c, fc
+            fa, side = (fa / 2 if side == -1 else fa), -1
+        else:
+            a, fa = c, fc
+            fb, side = (fb / 2 if side == 1 else fb), 1
+    return c

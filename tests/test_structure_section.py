@@ -131,8 +131,8 @@ def test_structure_section_starts_with_the_diagram_and_shows_no_small_bar(demo_d
     figures = svgs(html)
     assert "680 sessions" in "".join(figures[0].itertext())  # the diagram comes first
     assert html.index("<svg") < html.index("Units per level")
-    assert "39.4% of sessions with homework" in html  # base rate with the diagram
-    assert "<strong>39.4%</strong> of 680 sessions" in html  # and in the paragraph
+    assert "38.4% of sessions with homework" in html  # base rate with the diagram
+    assert "<strong>38.4%</strong> of 680 sessions" in html  # and in the paragraph
     counts = bar_counts(html)
     assert counts and not any(0 < n < 11 for n in counts)
     # The demo has 3 therapists with 5 clients and 5 clients with 6 sessions: merged.

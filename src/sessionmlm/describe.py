@@ -12,7 +12,7 @@ import pandas as pd
 from sessionmlm.config import Cohort
 from sessionmlm.outcomes import Outcome
 from sessionmlm.privacy import suppress
-from sessionmlm.structure import unit_key
+from sessionmlm.structure import joined_ids, unit_key
 
 
 def level_of(table: pd.DataFrame, column: str, levels: list[str]) -> str:
@@ -95,10 +95,7 @@ def unit_ids(table: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:
     """Each level's units as ids unique in the whole table (a client within its therapist)."""
     levels = list(cohort.levels)
     grouping, crossed = tuple(levels[:-1]), tuple(getattr(cohort, "crossed", ()))
-    ids = {
-        level: table[list(unit_key(level, grouping, crossed))].astype(str).agg("/".join, axis=1)
-        for level in grouping
-    }
+    ids = {level: joined_ids(table, list(unit_key(level, grouping, crossed))) for level in grouping}
     return pd.DataFrame(ids | {levels[-1]: table[levels[-1]]})
 
 

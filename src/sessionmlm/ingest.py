@@ -19,7 +19,7 @@ from sessionmlm.outcomes import coded_values, scored_values
 from sessionmlm.privacy import Privacy
 from sessionmlm.problems import SHOW_ROWS, Problem, Quirk, Validation, ValidationError
 from sessionmlm.pseudonyms import pseudonym_key, pseudonymise
-from sessionmlm.structure import unit_key
+from sessionmlm.structure import joined_ids, unit_key
 from sessionmlm.tables import ReadOptions, read_table
 from sessionmlm.variables import Variable, level_of, type_column
 
@@ -171,7 +171,7 @@ def to_canonical(
     # A unit is identified within its parent (as lme4's therapist/client), so a nesting error,
     # reported above, does not also look like a variable varying within a unit.
     units = {
-        level: text[[cohort.levels[k] for k in key]].agg("/".join, axis=1)
+        level: joined_ids(text, [cohort.levels[k] for k in key])
         for level in cohort.grouping_levels
         for key in [unit_key(level, cohort.grouping_levels, cohort.crossed)]
     }

@@ -15,6 +15,7 @@ import pandas as pd
 from sessionmlm.errors import UserError
 from sessionmlm.formula import ModelSpec
 from sessionmlm.model_terms import TermError, decompose, terms_of, with_interactions
+from sessionmlm.structure import joined_ids
 
 
 class ModelDataError(UserError):
@@ -303,7 +304,7 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
     for columns_of_key in spec.keys():
         # Nested units: a client is identified within its therapist, as lme4's a/b; a crossed
         # one (the cohort's `crossed:`) by its own id.
-        key = data[list(columns_of_key)].astype(str).agg("/".join, axis=1)
+        key = joined_ids(data, list(columns_of_key))
         codes, uniques = pd.factorize(key, sort=True)
         units.append(codes.astype(np.int64))
         ids.append(np.asarray([u.rsplit("/", 1)[-1] for u in uniques]))

@@ -25,6 +25,15 @@ def unit_key(level: str, grouping: tuple[str, ...], crossed: tuple[str, ...]) ->
     return (*unit_key(grouping[i - 1], grouping, crossed), level)
 
 
+def joined_ids(frame: Any, columns: list[str]) -> Any:
+    """One id per row from several id columns ("a/b/c"), vectorised.
+
+    A row-wise join costs seconds at 10^6 sessions.
+    """
+    first, *rest = (frame[c].astype(str) for c in columns)
+    return first.str.cat(rest, sep="/") if rest else first
+
+
 def crossed_problems(raw: dict[str, Any], grouping: tuple[str, ...], where: str) -> list[str]:
     """The cohort's `crossed:` names grouping levels below the outermost."""
     return [

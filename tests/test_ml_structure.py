@@ -186,6 +186,17 @@ def _within(estimate, low, high, truth, multiple=3.5):
     return abs(estimate - truth) < multiple * se
 
 
+def _assert_recovered(result, truth):
+    """Every coefficient and SD within 3.5 SEs of its truth (an SD's SE read off its skewed
+    profile interval's half-width, which still gives its scale)."""
+    coefficients, sds = _truths(truth)
+    assert sorted(result.estimates.term) == sorted(coefficients)
+    for row in result.estimates.itertuples():
+        assert _within(row.estimate, row.ci_low, row.ci_high, coefficients[row.term])
+    for row in result.variance.itertuples():
+        assert _within(row.sd, row.sd_low, row.sd_high, sds[row.level]), row
+
+
 def _fit(structure, seed):
     """The ml fit of structure's own model to data drawn from it."""
     from sessionmlm.engines import ml
@@ -220,13 +231,7 @@ def test_three_levels_recover_the_truth():
                       sd={"program": 0.6, "therapist": 0.7, "client": 0.8}, **FIXED)  # fmt: skip
     assert truth.spec().groups == ("program", "therapist", "client")
     result = _fit(truth, seed=11)
-    coefficients, sds = _truths(truth)
-    assert sorted(result.estimates.term) == sorted(coefficients)
-    for row in result.estimates.itertuples():
-        assert _within(row.estimate, row.ci_low, row.ci_high, coefficients[row.term])
-    for row in result.variance.itertuples():
-        # The profile interval is skewed; its half-width still gives the SE's scale.
-        assert _within(row.sd, row.sd_low, row.sd_high, sds[row.level]), row
+    _assert_recovered(result, truth)
     assert list(result.variance["kind"]) == ["intercept"] * 3
 
 
@@ -240,12 +245,7 @@ def test_random_slope_recovers_the_truth():
     truth = Structure(therapists=150, clients=450, sessions=2250, slope_sd=0.8,
                       correlation=0.5, sd={"therapist": 0.7, "client": 0.6}, **FIXED)  # fmt: skip
     result = _fit(truth, seed=12)
-    coefficients, sds = _truths(truth)
-    assert sorted(result.estimates.term) == sorted(coefficients)
-    for row in result.estimates.itertuples():
-        assert _within(row.estimate, row.ci_low, row.ci_high, coefficients[row.term])
-    for row in result.variance.itertuples():
-        assert _within(row.sd, row.sd_low, row.sd_high, sds[row.level]), row
+    _assert_recovered(result, truth)
     assert list(result.variance["kind"]) == ["intercept", "intercept", "slope"]
     assert np.isnan(result.variance["icc"].iloc[2])
     (correlation,) = result.info["correlations"]

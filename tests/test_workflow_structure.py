@@ -2,17 +2,15 @@
 and a model one engine does not fit, through the real workflow and into the report."""
 
 import json
-import os
-import subprocess
 
 import numpy as np
 import pandas as pd
 
-from .conftest import ROOT, TINY_COHORT, write_project
-from .test_workflow import SNAKEMAKE
+from .conftest import TINY_COHORT, write_project
+from .test_workflow import snakemake
 
 
-def test_programs_slopes_and_within_between_end_to_end(tmp_path, tiny_table):
+def test_programs_slopes_and_within_between_end_to_end(tmp_path, tiny_table, monkeypatch):
     table = tiny_table.copy()
     therapists = table.therapist_id.unique()
     program = dict(zip(therapists, np.arange(len(therapists)) % 10, strict=True))
@@ -27,11 +25,8 @@ def test_programs_slopes_and_within_between_end_to_end(tmp_path, tiny_table):
         },
     }  # fmt: skip
     write_project(tmp_path, {"tiny": cohort}, {"data/tiny/sessions.csv": table})
-    run = subprocess.run(
-        [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--cores", "2"],
-        capture_output=True, text=True, timeout=1200,
-        env=os.environ | {"SESSIONMLM_KEY": "test-key"},
-    )  # fmt: skip
+    monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
+    run = snakemake(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     # The workflow said at the start which engine would not fit which model, and why.
     assert "tiny/slope: gee will not fit it: GEE is population-averaged" in run.stderr

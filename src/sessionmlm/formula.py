@@ -3,7 +3,7 @@
 Supported: an outcome, fixed main effects, an intercept (implicit or `1`), interactions
 (`a:b`, or `a*b` for `a + b + a:b`), nested random intercepts `(1 | program/therapist/client)`
 or `(1 | therapist) + (1 | client)`, and correlated random slopes on one grouping factor,
-`(1 + caregiver_present | therapist)`. Anything else (transformations, code, slopes without an
+`(1 + x | therapist)`. Anything else (transformations, code, slopes without an
 intercept) is refused with a message: a formula is parsed, never evaluated.
 """
 
@@ -27,7 +27,7 @@ class ModelSpec:
     groups lists the random-intercept grouping factors outermost first, e.g.
     ("therapist", "client") for `(1 | therapist/client)`. interactions holds each `a:b` term as
     its predictors; slopes each grouping factor with random slopes and their predictors, e.g.
-    (("therapist", ("caregiver_present",)),). The cohort file adds the rest: within_between
+    (("therapist", ("x",)),). The cohort file adds the rest: within_between
     names predictors split into within- and between-unit parts, and unit_keys gives, per
     group, the level columns that together identify one of its units (() means each group
     within the one before it, as `therapist/client`).
@@ -71,7 +71,7 @@ def _tokens(text: str, formula: str) -> list[tuple[str, str]]:
             raise FormulaError(
                 f"formula {formula!r}: cannot read {bad!r}. Formulas may hold column names, "
                 "'~', '+', ':', '*', '1' and random effects such as (1 | therapist/client) "
-                "or (1 + caregiver_present | therapist)."
+                "or (1 + x | therapist)."
             )
         kind = match.lastgroup
         tokens.append((kind, match.group(kind)))
@@ -212,7 +212,7 @@ def _random_term(term, formula, name) -> tuple[list[str], tuple[str, ...]]:
     if values[-1] != ")" or values.count("|") != 1:
         raise FormulaError(
             f"model {name!r}: cannot read {text!r} in {formula!r}; write random effects "
-            "as (1 | therapist/client) or (1 + caregiver_present | therapist)"
+            "as (1 | therapist/client) or (1 + x | therapist)"
         )
     bar = values.index("|")
     effects, inner = term[1:bar], term[bar + 1 : -1]
@@ -224,14 +224,14 @@ def _random_term(term, formula, name) -> tuple[list[str], tuple[str, ...]]:
     else:
         raise FormulaError(
             f"model {name!r}: {text!r} in {formula!r} is not supported; random effects "
-            "start with the intercept, as (1 | therapist) or (1 + caregiver_present | therapist)"
+            "start with the intercept, as (1 | therapist) or (1 + x | therapist)"
         )
     for i, (kind, value) in enumerate(effects):
         expected = "+" if i % 2 == 0 else "name"
         if (expected == "+" and value != "+") or (expected == "name" and kind != "name"):
             raise FormulaError(
                 f"model {name!r}: cannot read the random slopes in {text!r}; write them as "
-                "(1 + caregiver_present | therapist): predictor names joined by '+'"
+                "(1 + x | therapist): predictor names joined by '+'"
             )
         if kind == "name":
             slope.append(value)

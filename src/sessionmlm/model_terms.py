@@ -83,8 +83,8 @@ def with_interactions(
 ) -> tuple[np.ndarray, list[str]]:
     """Append one product column per combination of the interacting predictors' columns.
 
-    `ebp:licensed` gives `ebp[CPP]:licensed`, ... (one per non-reference level). A product
-    that is constant in the model's sessions (no licensed therapist delivered CPP) cannot be
+    `g:z` gives `g[b]:z`, ... (one per non-reference level of g). A product that is
+    constant in the model's sessions (no session of level b with z other than 0) cannot be
     estimated and is an error naming it.
     """
     if not spec.interactions:

@@ -19,7 +19,7 @@ import json
 import os
 import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -335,10 +335,9 @@ def not_fitted_result(engine: str, data: Any, settings: Any, reason: str) -> Fit
     """
     estimates = pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "p_value"])
     variance = pd.DataFrame(columns=VARIANCE_COLUMNS)
-    plain = settings.__dict__ if hasattr(settings, "__dict__") else dict(settings)
     info = data.record() | {
         "engine": engine,
-        "settings": {k: v for k, v in plain.items() if isinstance(v, int | float | str | bool)},
+        "settings": asdict(settings) if is_dataclass(settings) else dict(settings),
         "converged": False,
         "status": "not fitted",
         "not_fitted": reason,

@@ -162,7 +162,7 @@ CASES = [
          errors=(r"column 'ebp': 200 distinct text values in 200 sessions", r"Map them to a few categories under codes\.ebp")),
     Case("empty_column", ".csv", cells("child_age", range(len(BASE)), ""),
          errors=(r"column 'child_age': has no values: every cell is empty or a missing code",)),
-    Case("header_only", ".csv", raw=header_only, errors=(r"s\.csv: the file has a header \(16 columns\) but no data rows",)),
+    Case("header_only", ".csv", raw=header_only, errors=(r"s\.csv: the file has a header \(17 columns\) but no data rows",)),
     Case("excel_error_text", ".csv", cells("ebp_attitudes", [7], "#DIV/0!"),
          cohort={"models": {"m": "homework ~ ebp_attitudes + (1 | therapist/client)"}},
          errors=(r"column 'ebp_attitudes', rows 9 \(1 in all\): spreadsheet error value\(s\) \['#DIV/0!'\]",

@@ -6,26 +6,28 @@ the key and what to change.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sessionmlm import engines as registry
+from sessionmlm.cohort_models import build_models
 from sessionmlm.designs import SIMULATION_ENGINE, load_design
 from sessionmlm.documents import (
     ConfigError,
+    closest,
     load_schema,
     merge,
     project_path,
     read_yaml,
     schema_problems,
 )
-from sessionmlm.formula import FormulaError, ModelSpec, parse_formula
-from sessionmlm.outcomes import Outcome, model_outcome_problems, read_outcomes
+from sessionmlm.double_coded import DoubleCoding, read_double_coding
+from sessionmlm.formula import ModelSpec
+from sessionmlm.items import expand_items
+from sessionmlm.outcomes import Outcome, read_outcomes
 from sessionmlm.prediction_plan import PredictionSetting, check_setting
 from sessionmlm.privacy import Privacy
-from sessionmlm.structure import complete_spec, crossed_problems, unused_within_between
 from sessionmlm.tables import ReadOptions, TableError, read_columns
 
 DEFAULT_META_ANALYSIS = {"engine": "auto", "method": "REML", "hksj": True}
@@ -57,6 +59,11 @@ class Cohort:
     labels: dict[str, str] = field(default_factory=dict)  # column -> phrase for the report
     predictions: PredictionSetting = field(default_factory=PredictionSetting)
     crossed: tuple[str, ...] = ()  # levels whose units may sit under several parents
+    items: tuple[str, ...] = ()  # coded items: outcomes fitted by the model templates
+    item_models: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # model -> (item, template)
+    double_coding: DoubleCoding | None = None  # the double-coded table, for reliability
 
     @property
     def data_files(self) -> list[Path]:
@@ -72,8 +79,14 @@ class Cohort:
         """
         return replace(
             self, models={}, engines=(), engine_settings={}, labels={},
-            predictions=PredictionSetting(),
+            predictions=PredictionSetting(), item_models={},
+            double_coding=self._coding_for_ingest(),
         )  # fmt: skip
+
+    def _coding_for_ingest(self) -> DoubleCoding | None:
+        """Ingest reads the double-coded table only when its codes feed the models."""
+        coding = self.double_coding
+        return coding if coding is not None and coding.models_use != "primary" else None
 
     @property
     def grouping_levels(self) -> tuple[str, ...]:
@@ -101,11 +114,6 @@ class WorkflowConfig:
     meta_analysis: dict[str, Any] = field(default_factory=dict)
 
 
-def _closest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=3)
-    return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""
-
-
 def _data_files(
     data: str | dict[str, str], levels: dict[str, str], where: str, workdir: Path
 ) -> tuple[dict[str, Path], list[str]]:
@@ -113,7 +121,7 @@ def _data_files(
     named = {"sessions": data} if isinstance(data, str) else dict(data)
     allowed = ["sessions", *(f"{level}s" for level in list(levels)[:-1])]
     problems = [
-        f"{where}: data.{key}: not a table name; use {', '.join(allowed)}." + _closest(key, allowed)
+        f"{where}: data.{key}: not a table name; use {', '.join(allowed)}." + closest(key, allowed)
         for key in named
         if key not in allowed
     ]
@@ -151,6 +159,9 @@ def build_cohort(
     )
     if problems:
         return None, problems
+    raw, item_models, found = expand_items(raw, where)
+    if found:
+        return None, found
     levels = dict(raw["levels"])
     outcomes, found = read_outcomes(raw, where)
     if found:
@@ -181,7 +192,7 @@ def build_cohort(
     def need(source: str, key: str) -> None:
         if source not in header:
             problems.append(
-                f"{where}: {key}: column {source!r} is not in {names}." + _closest(source, header)
+                f"{where}: {key}: column {source!r} is not in {names}." + closest(source, header)
             )
 
     for level, source in levels.items():
@@ -210,7 +221,7 @@ def build_cohort(
         for column in raw.get(key, {}):
             if column not in canonical:
                 problems.append(
-                    f"{where}: {key}.{column}: no such column.{_closest(column, sorted(canonical))}"
+                    f"{where}: {key}.{column}: no such column.{closest(column, sorted(canonical))}"
                 )
             elif column in outcomes and (key != "codes" or outcomes[column].from_codes):
                 problems.append(
@@ -222,7 +233,7 @@ def build_cohort(
             problems.append(
                 f"{where}: labels.{column}: no such column; label a predictor column (by its "
                 f"name after `columns` renaming) or an outcome ({', '.join(outcomes)}), or "
-                f"remove the line.{_closest(column, sorted(canonical - set(levels)))}"
+                f"remove the line.{closest(column, sorted(canonical - set(levels)))}"
             )
         elif not label.strip():
             problems.append(
@@ -237,49 +248,16 @@ def build_cohort(
     problems += found
     fitted_by = {e: registry.get(e).outcome_types for e in settings}  # outcome types it fits
     ordinal_outcomes = {name for name, outcome in outcomes.items() if outcome.ordinal}
-    models = {}
-    for model_name, formula in raw["models"].items():
-        try:
-            spec = parse_formula(formula, model_name)
-        except FormulaError as error:
-            problems.append(f"{where}: models.{model_name}: {error}")
-            continue
-        problems += model_outcome_problems(spec, outcomes, fitted_by, where)
-        for term in spec.predictors:
-            if term in levels or term in outcomes:
-                what = "a level id" if term in levels else "an outcome"
-                problems.append(
-                    f"{where}: models.{model_name}: {term!r} is {what}, not a predictor."
-                )
-            elif term not in canonical:
-                problems.append(
-                    f"{where}: models.{model_name}: term {term!r} names no column."
-                    f"{_closest(term, sorted(canonical - set(levels)))}"
-                )
-        groupable = list(levels)[:-1]
-        for group in spec.groups:
-            if group not in groupable:
-                problems.append(
-                    f"{where}: models.{model_name}: grouping {group!r} is not a level; "
-                    f"random intercepts may use {', '.join(groupable)}."
-                )
-        if not spec.groups:
-            problems.append(
-                f"{where}: models.{model_name}: no random intercept; add e.g. "
-                f"(1 | {'/'.join(groupable)})."
-            )
-        elif set(spec.groups) <= set(groupable):
-            spec, found = complete_spec(spec, raw, tuple(groupable), where)
-            problems += found
-        models[model_name] = spec
-    problems += crossed_problems(raw, tuple(levels)[:-1], where)
-    problems += unused_within_between(raw, models, where)
+    models, found = build_models(raw, outcomes, levels, canonical, fitted_by, where)
+    problems += found
     # The setting's messages reach fit.json and the report: the file as the project names it.
     predictions, found = check_setting(
         raw.get("predictions"), models, raw.get("variables", {}),
         project_path(config_file, workdir),
         ordinal={n for n, spec in models.items() if spec.outcome in ordinal_outcomes},
     )  # fmt: skip
+    problems += found
+    coding, found = read_double_coding(raw, outcomes, levels, header, where, workdir)
     problems += found
     if problems:
         return None, problems
@@ -304,6 +282,9 @@ def build_cohort(
         labels={k: " ".join(v.split()) for k, v in raw.get("labels", {}).items()},
         predictions=predictions,
         crossed=tuple(raw.get("crossed", [])),
+        items=tuple(raw.get("items", {})),
+        item_models=item_models,
+        double_coding=coding,
     )
     return cohort, []
 
@@ -330,7 +311,7 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
         missing = [name for name in wanted if name not in by_stem]
         problems += [
             f"config/config.yaml: cohorts: no file {cohorts_dir / (name + '.yaml')}."
-            f"{_closest(name, sorted(by_stem))}"
+            f"{closest(name, sorted(by_stem))}"
             for name in missing
         ]
         files = [by_stem[name] for name in wanted if name in by_stem]

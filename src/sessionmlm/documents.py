@@ -107,3 +107,9 @@ def project_path(path: Path | str, root: Path | str | None = None) -> str:
     """
     full, base = Path(path).resolve(), Path(root or Path.cwd()).resolve()
     return str(full.relative_to(base)) if full.is_relative_to(base) else Path(path).name
+
+
+def closest(name: str, choices: list[str]) -> str:
+    """" Closest: 'a', 'b'." for a misspelt name, or "" when nothing is close."""
+    close = difflib.get_close_matches(name, choices, n=3)
+    return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sessionmlm.cells import CodeMatcher, as_code, recode, whole_floats
 from sessionmlm.config import Cohort
+from sessionmlm.double_coded import codes_for_models, load_double_coded
 from sessionmlm.outcomes import coded_values, scored_values
 from sessionmlm.privacy import Privacy
 from sessionmlm.problems import SHOW_ROWS, Problem, Quirk, Validation, ValidationError
@@ -366,4 +367,22 @@ def _check_size(cohort: Cohort, text: pd.DataFrame, table: pd.DataFrame) -> list
 def ingest(cohort: Cohort, privacy: Privacy) -> tuple[pd.DataFrame, Validation]:
     """Read, map, validate and pseudonymise one cohort's data."""
     joined, found = join_tables(cohort)
+    coding = cohort.double_coding
+    if coding is not None and coding.models_use != "primary" and not found:
+        joined, found = _other_codes(cohort, joined)
     return to_canonical(joined, cohort, pseudonym_key(privacy), found)
+
+
+def _other_codes(cohort: Cohort, joined: Joined) -> tuple[Joined, list[Problem]]:
+    """The items' codes of double-coded sessions from the coder(s) models_use names."""
+    coding = cohort.double_coding
+    items = {i: cohort.outcomes[i] for i in cohort.items} or dict(cohort.outcomes)
+    session = cohort.levels[cohort.session_level]
+    coded, problems = load_double_coded(
+        coding, items, joined.table, session, cohort.missing, cohort.read
+    )
+    if problems:
+        return joined, problems
+    table, said = codes_for_models(joined.table, coding, coded, items, session)
+    quirk = Quirk(coding.data.name, "", coded.sessions, said)
+    return Joined(table, joined.origin, joined.files, [*joined.quirks, quirk]), []

@@ -1,7 +1,8 @@
 """Outcomes: what a cohort's models may have left of `~`, from the cohort file to a column.
 
-A cohort has one outcome (`outcome:`) or several (`outcomes:`, name -> definition); no outcome
-is primary, each model names its own. An outcome is
+A cohort has one outcome (`outcome:`) or several (`outcomes:`, name -> definition), and may list
+coded items (`items:`, defined the same way; items.py); no outcome is primary, each model names
+its own. An outcome is
 - binary from codes (`positive`/`negative`, in one column or the union of several);
 - binary from an ordinal column (`at_least`): 1 where the code is at least that one;
 - ordinal (`order`, its codes lowest first), stored as the category index 0..K-1 with its
@@ -73,7 +74,7 @@ class Outcome:
 
 def read_outcomes(raw: dict[str, Any], where: str) -> tuple[dict[str, Outcome], list[str]]:
     """The cohort's outcomes by name, from `outcome:` or `outcomes:` (schema-checked already)."""
-    if ("outcome" in raw) == ("outcomes" in raw):
+    if ("outcome" in raw) == ("outcomes" in raw) and not ("items" in raw and "outcome" not in raw):
         return {}, [
             f"{where}: give the outcome under outcome: (one outcome) or outcomes: (several, "
             f"name -> definition){', not both' if 'outcome' in raw else ''}."
@@ -85,7 +86,11 @@ def read_outcomes(raw: dict[str, Any], where: str) -> tuple[dict[str, Outcome], 
                         "formulas (outcome.name, for example homework)."]  # fmt: skip
         entries = {entry.get("name", entry.get("column")): ("outcome", entry)}
     else:
-        entries = {name: (f"outcomes.{name}", entry) for name, entry in raw["outcomes"].items()}
+        entries = {
+            name: (f"outcomes.{name}", entry) for name, entry in raw.get("outcomes", {}).items()
+        }
+    # Coded items are outcomes too, each fitted by the cohort's templates (items.py).
+    entries |= {n: (f"items.{n}", e) for n, e in raw.get("items", {}).items() if n not in entries}
     outcomes, problems = {}, []
     for name, (key, entry) in entries.items():
         found = _entry_problems(name, key, entry, f"{where}: {key}")

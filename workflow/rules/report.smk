@@ -5,6 +5,11 @@ rule report:
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
         thresholds=lambda wc: fit_outputs(wc.cohort, "thresholds.csv"),
+        reliability=lambda wc: (
+            [f"results/{wc.cohort}/reliability.csv"]
+            if COHORTS[wc.cohort].double_coding
+            else []
+        ),
         code=stage_code("report", *engines.engine_names()),
     output:
         report=report(

@@ -10,6 +10,7 @@ run_job(
     results_dir=snakemake.params.results_dir,
     descriptives=snakemake.input.descriptives,
     validation=snakemake.params.validation,
+    reliability=(snakemake.input.reliability or [None])[0],
     out=snakemake.output.report,
     tables={
         "comparison": snakemake.output.comparison,

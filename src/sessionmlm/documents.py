@@ -110,6 +110,6 @@ def project_path(path: Path | str, root: Path | str | None = None) -> str:
 
 
 def closest(name: str, choices: list[str]) -> str:
-    """ " Closest: 'a', 'b'." for a misspelt name, or "" when nothing is close."""
+    """The hint (" Closest: 'a', 'b'.") for a misspelt name, or "" when nothing is close."""
     close = difflib.get_close_matches(name, choices, n=3)
     return f" Closest: {', '.join(repr(c) for c in close)}." if close else ""

@@ -36,6 +36,15 @@ rule report:
             category="{cohort}",
             labels={"cohort": "{cohort}", "table": "PSIS-LOO comparison (bayes)"},
         ),
+        overview=report(
+            "results/{cohort}/overview.csv",
+            caption="../report/overview.rst",
+            category="{cohort}",
+            labels={
+                "cohort": "{cohort}",
+                "table": "odds ratios by predictor and outcome",
+            },
+        ),
         sensitivity=report(
             "results/{cohort}/prior_sensitivity.csv",
             caption="../report/prior_sensitivity.rst",

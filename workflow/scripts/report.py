@@ -17,5 +17,6 @@ run_job(
         "predicted": snakemake.output.predicted,
         "loo": snakemake.output.loo,
         "sensitivity": snakemake.output.sensitivity,
+        "overview": snakemake.output.overview,
     },
 )

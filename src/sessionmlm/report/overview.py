@@ -192,3 +192,9 @@ def units_phrase(levels: list[str]) -> str:
     """'programs, therapists, clients and sessions' for the question."""
     names = [plural(level) for level in levels[::-1]]
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def phrase_maker(desc: dict, cohort):
+    """Term -> words, with the cohort's labels and reference levels and Table 1's kinds."""
+    kinds = {name: e["kind"] for entries in desc["table1"].values() for name, e in entries.items()}
+    return lambda term: _phrase(term, kinds, cohort.labels, cohort.reference)

@@ -20,7 +20,9 @@ from sessionmlm.report import fits as fitted
 from sessionmlm.report.appendix import appendix_section
 from sessionmlm.report.comparison import comparison_section
 from sessionmlm.report.fits import Fit, badge, engine_of, lead_engine, load_fit, null_of
+from sessionmlm.report.item_folds import item_fold, items_section
 from sessionmlm.report.models import model_section
+from sessionmlm.report.overview import grid_cells, overview_section, phrase_maker
 from sessionmlm.report.plain_language import plain_language
 from sessionmlm.report.posterior import check_warnings, predictive_section, sensitivity_section
 from sessionmlm.report.predictions import (
@@ -28,17 +30,18 @@ from sessionmlm.report.predictions import (
     prediction_source,
     predictions_section,
 )
+from sessionmlm.report.reliability import flagged_items, reliability_section
 from sessionmlm.report.side_by_side import side_by_side_section
 from sessionmlm.report.structure import structure_section
 from sessionmlm.report.table1 import table1_section
 from sessionmlm.report.tables import report_tables
 
 
-def _glance(fits: list[Fit]) -> str:
-    """One row per fit: did it pass its checks, and what to look at."""
+def _glance(fits: list[Fit], flagged: dict[str, str], item_of: dict[str, str]) -> str:
+    """One row per fit: did it pass its checks, and what to look at (flagged items marked)."""
     rows = [
         [
-            escape(f.model),
+            escape(f.model) + (" †" if item_of.get(f.model) in flagged else ""),
             escape(f.engine),
             badge(f),
             escape("; ".join(f.info["problems"] + f.info.get("warnings", [])
@@ -116,13 +119,16 @@ def render_cohort_report(
     desc: dict,
     validation: dict,
     fits: list[Fit],
+    reliability: pd.DataFrame | None = None,
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     """The whole cohort report as one HTML string, and the tables that go beside it.
 
     The tables (report_tables) are "comparison" (likelihood-ratio tests), "predicted", "loo"
-    and "sensitivity", computed once for the page and the files alike. With several outcomes,
-    the posterior checks, prior sensitivity and plain language come once per outcome, for its
-    main model (its last), and the predicted probabilities once per predictions model.
+    and "sensitivity", computed once for the page and the files alike, and "overview" (the
+    answer-first grid of every engine). reliability is reliability.csv, when the cohort has a
+    double-coded table. Coded items' sections fold, one item each (item_folds.py). With several
+    outcomes, the posterior checks, prior sensitivity and plain language come once per outcome,
+    for its main model (its last), and the predicted probabilities once per predictions model.
     """
     models = list(dict.fromkeys(f.model for f in fits))
     every, fits = fits, [f for f in fits if f.fitted]  # not fitted: said in Models, then left
@@ -134,10 +140,13 @@ def render_cohort_report(
     tests = likelihood_ratio_tests(likelihood)
     criteria = information_criteria(likelihood) if likelihood else None
     levels = list(cohort.levels)
-    side_by_side = side_by_side_section(fits, levels)
     comparison = comparison_section(loo_rows, criteria, tests, cohort.session_level)
     mains = _mains(cohort, models)
     many = len(mains) > 1
+    item_of = {m: item for m, (item, _) in cohort.item_models.items()}
+    flagged = flagged_items(reliability)
+    cells = grid_cells(fits, mains)
+    item_parts: dict[str, list[str]] = {item: [] for item in cohort.items}
     sections: dict[str, list[tuple[str, str]]] = {
         k: [] for k in ("checks", "sensitivity", "plain", "predicted")
     }
@@ -146,15 +155,16 @@ def render_cohort_report(
         checks = predictive_section(own, last, outcome, levels)
         sensitivity = sensitivity_section(own, last, levels[:-1])
         main = next((f for f in lead_fits if f.model == last), None)
-        sections["checks"].append(
-            (outcome, _named(checks, "checks", "Posterior predictive checks", outcome, many))
-        )
-        sections["sensitivity"].append(
-            (outcome, _named(sensitivity, "sensitivity", "Prior sensitivity", outcome, many))
-        )
+        checks = _named(checks, "checks", "Posterior predictive checks", outcome, many)
+        sensitivity = _named(sensitivity, "sensitivity", "Prior sensitivity", outcome, many)
         plain = _plain_section(main, lead, desc, cohort)
         if many:
             plain = plain.replace("<h2 id='plain'>", f"<h2 id='plain-{escape(outcome)}'>", 1)
+        if outcome in item_parts:  # folded with the item's models below
+            item_parts[outcome] += [plain, checks, sensitivity]
+            continue
+        sections["checks"].append((outcome, checks))
+        sections["sensitivity"].append((outcome, sensitivity))
         sections["plain"].append((outcome, plain))
     sources = []
     for model in prediction_models(cohort):
@@ -183,13 +193,35 @@ def render_cohort_report(
     def joined(key: str) -> str:
         return "".join(html for _, html in sections[key])
 
+    folds = [
+        item_fold(
+            item,
+            [f for f in every if item_of.get(f.model) == item],
+            [
+                "".join(model_section(f, null_of(f, fits), cohort.session_level)
+                        for f in every if item_of.get(f.model) == item),
+                side_by_side_section([f for f in fits if item_of.get(f.model) == item], levels)
+                .replace("id='engines'", f"id='engines-{escape(item)}'"),
+                *parts,
+            ],
+            flagged.get(item),
+        )
+        for item, parts in item_parts.items()
+    ]  # fmt: skip
+    plain_fits = [f for f in fits if f.model not in item_of]
+    side_by_side = side_by_side_section(plain_fits, levels)
+    words = phrase_maker(desc, cohort)
+    coding = cohort.double_coding
     toc = [
+        ("overview", "The answer first"),
         ("glance", "At a glance"),
         ("structure", "Study structure"),
         ("table1", "Table 1 by level"),
+        ("reliability", "Reliability of the codes") if reliability is not None else None,
         ("models", "Models"),
         ("engines", "Engines side by side") if side_by_side else None,
-        ("forest", "Odds ratios across models"),
+        ("forest", "Odds ratios across models") if plain_fits else None,
+        ("items", "Coded items, one by one") if folds else None,
         *toc_entries("checks"),
         ("comparison", "Model comparison") if comparison else None,
         *toc_entries("predicted"),
@@ -208,14 +240,22 @@ def render_cohort_report(
         f"{' and '.join(f'<code>{escape(name)}</code>' for name in cohort.outcomes)} "
         f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
+        overview_section(cells, lead, levels, words, flagged, reliability is not None),
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
-        _glance(every),
+        _glance(every, flagged, item_of),
         structure_section(desc),
         table1_section(desc),
+        reliability_section(reliability, coding.thresholds if coding else {}),
         "<h2 id='models'>Models</h2>",
-        "".join(model_section(f, null_of(f, fits), cohort.session_level) for f in every),
+        "".join(
+            model_section(f, null_of(f, fits), cohort.session_level)
+            for f in every
+            if f.model not in item_of
+        ),
+        "<p>The coded items' models are under Coded items, one by one.</p>" if folds else "",
         side_by_side,
-        _forest(lead_fits, lead),
+        _forest([f for f in lead_fits if f.model not in item_of], lead) if plain_fits else "",
+        items_section(folds, list(dict.fromkeys(t for _, t in cohort.item_models.values()))),
         joined("checks"),
         comparison,
         joined("predicted"),
@@ -223,7 +263,7 @@ def render_cohort_report(
         joined("plain"),
         appendix_section(cohort, validation, fits),
     ]
-    tables = report_tables(sources, posterior, loo_rows, tests)
+    tables = {**report_tables(sources, posterior, loo_rows, tests), "overview": cells}
     return page(f"sessionmlm: {cohort.name}", "".join(body)), tables
 
 
@@ -234,6 +274,7 @@ def write_cohort_report(
     validation: str,
     out: str,
     tables: dict[str, str] | None = None,
+    reliability: str | None = None,
 ) -> None:
     """Read a cohort's results and write its report and the tables beside it.
 
@@ -245,7 +286,8 @@ def write_cohort_report(
     fits = [load_fit(folder, m, e) for m in cohort.models for e in cohort.engines]
     desc = json.loads(Path(descriptives).read_text())
     check = json.loads(Path(validation).read_text())
-    html, frames = render_cohort_report(cohort, desc, check, fits)
+    coded = pd.read_csv(reliability) if reliability else None
+    html, frames = render_cohort_report(cohort, desc, check, fits, coded)
     for name, path in (tables or {}).items():
         atomic.write_text(path, frames[name].to_csv(index=False, float_format="%.6g"))
     atomic.write_text(out, html)

@@ -154,8 +154,9 @@ def load_double_coded(
         codes, position = _scale(outcome)
         column = outcome.sources[0]
         cells = table[column].str.strip()
-        absent_code = (cells.isna() | (cells == "")).to_numpy()
-        absent_code |= is_missing.match(cells.fillna(""))[0].notna().to_numpy()
+        absent_code = (cells.isna() | (cells == "")).to_numpy() | (
+            is_missing.match(cells.fillna(""))[0].notna().to_numpy()
+        )
         cells = cells.where(~absent_code)
         values = cells.map(lambda c, at=position: at.get(as_code(c)), na_action="ignore")
         outside = (cells.notna() & values.isna()).to_numpy()

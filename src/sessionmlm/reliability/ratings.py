@@ -78,6 +78,14 @@ def validate_scale(scale: list, kind: str) -> tuple:
     return codes
 
 
+def shown(value: object) -> str:
+    """A rating as the user wrote it: 7 for a 7 stored as 7.0 next to missing cells."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else str(number)
+    return repr(value)
+
+
 def read_ratings(ratings: pd.DataFrame, scale: list, kind: str) -> Ratings:
     """Check every rating against the scale (all problems at once) and encode positions."""
     if not isinstance(ratings, pd.DataFrame):
@@ -96,7 +104,7 @@ def read_ratings(ratings: pd.DataFrame, scale: list, kind: str) -> Ratings:
             if value in position:
                 matrix[i, j] = position[value]
             else:
-                bad.setdefault(repr(value), []).append(f"{unit} ({column})")
+                bad.setdefault(shown(value), []).append(f"{unit} ({column})")
     if bad:
         listed = "; ".join(
             f"{value} at {', '.join(places[:SHOWN_ROWS])}"

@@ -102,6 +102,8 @@ def _rows(r: Ratings, paired: Ratings, seed: int, n_boot: int) -> list[Row]:
     weights_all = weights if n == n_all else unit_weights(n_all, n_boot, seed)
     method = f"bootstrap over units, {n_boot} resamples"
     one_category = int((counts.sum(axis=0) > 0).sum()) == 1
+    # Gwet's coefficients also see the units rated once, which may add a category.
+    one_category_all = int((counts_all.sum(axis=0) > 0).sum()) == 1
     used = {"units": n, "raters": paired.raters_used()}
     gwet_used = {"units": n, "raters": r.raters_used()}
     left, left_gwet = _left_out(r), _left_out(r, gwet=True)
@@ -118,8 +120,9 @@ def _rows(r: Ratings, paired: Ratings, seed: int, n_boot: int) -> list[Row]:
     ordinal_note = "unweighted: ordinal distances ignored" if r.kind == "ordinal" else ""
     rows = [boot("percent agreement", agreement.percent_agreement, weights, left)]
     rows.append(_cohen(paired, used, join(ordinal_note, left), one_category))
-    rows.append(_fleiss(counts_all, gwet_used, join(ordinal_note, left_gwet), one_category))
-    ac1_note = "all ratings in one category: AC1 equals percent agreement" if one_category else ""
+    rows.append(_fleiss(counts_all, gwet_used, join(ordinal_note, left_gwet), one_category_all))
+    ac1_note = "all ratings in one category: AC1 equals percent agreement"
+    ac1_note = ac1_note if one_category_all else ""
     rows.append(boot("Gwet's AC1", agreement.gwet_ac1, weights_all,
                      join(ordinal_note, ac1_note, left_gwet), counts_all, gwet_used))  # fmt: skip
     for level in ("nominal", "ordinal", "interval"):

@@ -70,6 +70,13 @@ class Cohort:
         """Every input file: the sessions table, then any per-level tables."""
         return [self.data, *self.unit_data.values()]
 
+    @property
+    def input_files(self) -> list[Path]:
+        """The data files, and the double-coded table when its codes feed the models."""
+        coding = self.double_coding
+        used = coding is not None and coding.models_use != "primary"
+        return [*self.data_files, *([coding.data] if used else [])]
+
     def for_ingest(self) -> Cohort:
         """The cohort as ingest and describe see it: the columns models need, not the models.
 

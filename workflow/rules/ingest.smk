@@ -3,7 +3,7 @@
 # place: a cohort that fails validation keeps every earlier result as it was.
 rule ingest:
     input:
-        data=lambda wc: COHORTS[wc.cohort].data_files,
+        data=lambda wc: COHORTS[wc.cohort].for_ingest().input_files,
         code=stage_code("ingest"),
     output:
         staged=temp("results/{cohort}/staged-sessions.parquet"),

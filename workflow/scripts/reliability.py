@@ -7,5 +7,5 @@ run_job(
     snakemake.log[0],
     run_reliability,
     snakemake.params.cohort,
-    out=snakemake.output.reliability,
+    out=snakemake.output.staged,
 )

@@ -8,6 +8,7 @@ from html import escape
 import pandas as pd
 
 from sessionmlm.htmlparts import html_table, num
+from sessionmlm.reliability.choice import chosen_icc
 
 SHOWN = {  # column heading -> statistics, the first with an estimate shown
     "agreement": ("percent agreement",),
@@ -34,6 +35,8 @@ def flag_note(item: str, reason: str) -> str:
 
 
 def _cell(rows: pd.DataFrame, names: tuple[str, ...]) -> str:
+    if "ICC(2,1)" in names:
+        names = tuple(filter(None, [chosen_icc(rows)]))
     for name in names:
         row = rows[rows.statistic == name]
         if not row.empty and math.isfinite(row.estimate.iloc[0]):

@@ -17,6 +17,7 @@ from sessionmlm.config import Cohort
 from sessionmlm.double_coded import Coded, load_double_coded
 from sessionmlm.problems import Validation, ValidationError
 from sessionmlm.reliability import item_reliability
+from sessionmlm.reliability.choice import chosen_icc
 from sessionmlm.tables import ReadOptions, read_table
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,15 @@ HELD_TO = {
 def flags(table: pd.DataFrame, kind: str, thresholds: dict[str, float]) -> list[str]:
     """The reasons an item's reliability is below the thresholds ([] when it is not).
 
-    table is item_reliability's table; ICC(2,1) is used when every coder rated every unit it
-    was computed on, else ICC(1,1) (item_reliability leaves the other's estimate empty).
+    table is item_reliability's table; the ICC is ICC(2,1) when the coders were crossed, else
+    ICC(1,1) (reliability/choice.py).
     """
     estimates = dict(zip(table.statistic, table.estimate, strict=True))
     reasons = []
     for key, limit in thresholds.items():
         held = HELD_TO[key] if key == "kappa" else HELD_TO[key][kind]
+        if key == "icc" and held:
+            held = tuple(filter(None, [chosen_icc(table)]))
         value = next((estimates[s] for s in held if np.isfinite(estimates.get(s, np.nan))), None)
         name = next((s for s in held if np.isfinite(estimates.get(s, np.nan))), "")
         if value is not None and value < limit:

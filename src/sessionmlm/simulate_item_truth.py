@@ -18,6 +18,9 @@ DEMO_CODING, the demo cohort's: 10 items, five binary and five ordinal, with pos
 negative and null effects on the cohort's predictors; three are unreliable (a low attention):
 pe_psychoeducation, pe_problem_solving and pe_cognitive_restructuring. Six coders R01..R06 with
 fixed severities (SD 0.30); 20% of the sessions are double-coded, a quarter of those by three.
+The double-coded table (double_coded.csv) holds every code of those sessions, one row per
+(session, coder), the primary coder's row included with the same codes as sessions.csv, so
+that reliability is computed from it alone.
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ SPREAD = {"attention": 0.98, "sd_therapist": 0.8, "sd_client": 0.8}
 UNRELIABLE = {"attention": 0.4}  # binary; the ordinal one attends less (weighted kappa)
 
 # The ordinal items' thresholds give every code at least 6% of the sessions and the binary
-# items' intercepts 34% to 56% with code 1 (large demo-shaped cohorts); reliability is the
+# items' intercepts 33% to 56% with code 1 (large demo-shaped cohorts); reliability is the
 # mean of three cohorts of 70,000 sessions, every one double-coded (seeds 21 to 23).
 DEMO_ITEMS = (
     ItemParameters(

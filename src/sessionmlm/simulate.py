@@ -7,7 +7,9 @@ cohort, whose truth (DEMO_TRUTH) adds program variance and a caregiver effect th
 within and between clients (simulate_parameters.py). Each session also has an ordinal
 item, how extensively homework was covered (codes 0 to 4), drawn from a cumulative logit with
 its own effects and random intercepts, and from its own random stream: the other columns are
-the same, seed for seed, as before the item existed.
+the same, seed for seed, as before the item existed. A truth with coding (the demo's) adds
+coded practice-element items, each session's primary coder and a table of every code of the
+double-coded sessions (simulate_items.py), also from their own stream.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sessionmlm.simulate_item_truth import DOUBLE_CODED_FILE, CodingParameters
+from sessionmlm.simulate_items import simulate_items
 from sessionmlm.simulate_parameters import (
     DEMO_TRUTH,
     EBPS,
@@ -33,6 +37,7 @@ from sessionmlm.simulate_parameters import (
 __all__ = [  # the parameter types are imported from here too
     "EBPS", "ORDINAL_COLUMN", "ORDINAL_NAME", "CohortShape", "OrdinalParameters",
     "TrueParameters", "DEMO_TRUTH", "truth_record", "allocate", "simulate_cohort",
+    "simulate_coded_cohort",
     "canonical", "write_cohort", "main",
 ]  # fmt: skip
 
@@ -65,6 +70,19 @@ def simulate_cohort(
     The programs, their random intercepts and the clients' caregiver propensities come from a
     child stream of the seed (as the ordinal item from another), so that with sd_program 0 and
     no propensity the other columns are the same, seed for seed, as before programs existed.
+    A truth with coding adds the primary coder and the items' codes as the last columns.
+    """
+    return simulate_coded_cohort(shape, truth, seed)[0]
+
+
+def simulate_coded_cohort(
+    shape: CohortShape = DEFAULT_SHAPE, truth: TrueParameters = DEFAULT_TRUTH, seed: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Draw the cohort (simulate_cohort's table) and every code of its double-coded sessions.
+
+    The second table, None when truth has no coding, has session_id, coder_id and the items,
+    one row per (session, coder), by session, the primary coder's row (the same codes as the
+    first table's) first.
     """
     rng = np.random.default_rng(seed)
     extra = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
@@ -158,7 +176,15 @@ def simulate_cohort(
             "child_age": child_age[client_of_session],
         }
     )
-    return pd.concat([table, ts], axis=1)
+    table = pd.concat([table, ts], axis=1)
+    if truth.coding is None:
+        return table, None
+    # Each EBP as a 0/1 indicator, named as the engines name its term (reference MAP).
+    indicators = {f"ebp[{e}]": (ebp == e).astype(float) for e in EBPS[1:]}
+    units = ((program_of_session, shape.programs), *units)
+    codes, double = simulate_items(truth.coding, predictors | indicators, units, seed)
+    double.insert(0, "session_id", table.session_id.to_numpy()[double.pop("session")])
+    return pd.concat([table, codes], axis=1), double
 
 
 def caregiver_effect(
@@ -219,11 +245,16 @@ EFFECT_NAMES = (*SCALAR_TERMS, *(f"ebp[{e}]" for e in EBPS[1:]))
 REFERENCE = {"ebp": EBPS[0]}
 
 
-def canonical(table: pd.DataFrame, ordinal: OrdinalParameters = DEFAULT_ORDINAL) -> pd.DataFrame:
+def canonical(
+    table: pd.DataFrame,
+    ordinal: OrdinalParameters = DEFAULT_ORDINAL,
+    coding: CodingParameters | None = None,
+) -> pd.DataFrame:
     """A simulated table in canonical form, as ingest would give it but with the raw ids.
 
     For simulation studies, which need no pseudonyms and no file round trip. The ordinal item
-    is the outcome `extensiveness`, its categories (ordinal's) recorded as ingest records them.
+    is the outcome `extensiveness`, its categories (ordinal's) recorded as ingest records them;
+    so are coding's ordinal items, each under its column's name (binary ones are 0/1 floats).
     """
     out = table.rename(
         columns={
@@ -236,9 +267,12 @@ def canonical(table: pd.DataFrame, ordinal: OrdinalParameters = DEFAULT_ORDINAL)
     out["homework"] = (table.hw_assigned | table.hw_reviewed).astype(float)
     # The codes 0..K-1 are the category indices; ingest records the categories the same way.
     out[ORDINAL_NAME] = table[ORDINAL_COLUMN].astype(float)
-    out.attrs["variables"] = {
-        ORDINAL_NAME: {"type": "ordinal", "categories": list(ordinal.categories)}
-    }
+    variables = {ORDINAL_NAME: {"type": "ordinal", "categories": list(ordinal.categories)}}
+    for item in coding.items if coding else ():
+        out[item.name] = table[item.name].astype(float)
+        if item.kind == "ordinal":
+            variables[item.name] = {"type": "ordinal", "categories": list(item.categories)}
+    out.attrs["variables"] = variables
     out["caregiver_present"] = (table.caregiver_present == "Y").astype(float)
     out["ebp"] = out["ebp"].astype("string")
     out[list(NUMERIC)] = out[list(NUMERIC)].astype(float)
@@ -246,10 +280,15 @@ def canonical(table: pd.DataFrame, ordinal: OrdinalParameters = DEFAULT_ORDINAL)
 
 
 def write_cohort(out_dir: Path, shape: CohortShape, truth: TrueParameters, seed: int) -> None:
-    """Write sessions.csv and truth.json to out_dir; the same seed gives the same bytes."""
+    """Write sessions.csv and truth.json to out_dir (and double_coded.csv, with coding).
+
+    The same seed gives the same bytes.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = simulate_cohort(shape, truth, seed)
+    table, double = simulate_coded_cohort(shape, truth, seed)
     table.to_csv(out_dir / "sessions.csv", index=False, lineterminator="\n")
+    if double is not None:
+        double.to_csv(out_dir / DOUBLE_CODED_FILE, index=False, lineterminator="\n")
     record = truth_record(shape, truth, seed)
     (out_dir / "truth.json").write_text(json.dumps(record, indent=2) + "\n")
 
@@ -258,10 +297,11 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: sessionmlm-simulate OUT_DIR [--seed N] [--therapists N] ..."""
     parser = argparse.ArgumentParser(
         prog="sessionmlm-simulate",
-        description="Simulate a coded-session cohort (sessions.csv) and its true parameters "
-        "(truth.json) shaped like the reference study, with the demo cohort's truth.",
+        description="Simulate a coded-session cohort (sessions.csv), its double-coded sessions "
+        "(double_coded.csv) and its true parameters (truth.json) shaped like the reference "
+        "study, with the demo cohort's truth.",
     )
-    parser.add_argument("out_dir", type=Path, help="folder to write sessions.csv and truth.json")
+    parser.add_argument("out_dir", type=Path, help="folder to write the files to")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     d = CohortShape()
     parser.add_argument("--therapists", type=int, default=d.n_therapists)
@@ -279,7 +319,8 @@ def main(argv: list[str] | None = None) -> None:
         write_cohort(args.out_dir, shape, DEMO_TRUTH, args.seed)
     except ValueError as error:
         parser.error(str(error))
-    print(f"wrote {args.out_dir / 'sessions.csv'} and {args.out_dir / 'truth.json'}")
+    written = ["sessions.csv", "truth.json"] + [DOUBLE_CODED_FILE] * (DEMO_TRUTH.coding is not None)
+    print("wrote " + ", ".join(str(args.out_dir / name) for name in written))
 
 
 if __name__ == "__main__":

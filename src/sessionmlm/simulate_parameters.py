@@ -7,13 +7,17 @@ named as the engines name their terms. The drawing is in simulate.py.
 TrueParameters() is the reference study's model: its programs exist in the data but have no
 variance (sd_program 0) and caregiver presence has one effect at every level. DEMO_TRUTH, the
 demo cohort's, adds a program random intercept and gives caregiver presence different effects
-within and between clients (a client-level propensity makes its client means differ).
+within and between clients (a client-level propensity makes its client means differ), and
+codes ten practice-element items with six coders, a share of sessions double-coded
+(DEMO_CODING, simulate_item_truth.py).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+
+from sessionmlm.simulate_item_truth import DEMO_CODING, CodingParameters
 
 EBPS = ("MAP", "TF-CBT", "CBITS", "Seeking Safety", "CPP", "Triple P")
 ORDINAL_COLUMN = "hw_extensiveness"  # the ordinal item's column in sessions.csv (codes 0..K-1)
@@ -160,6 +164,9 @@ class TrueParameters:
     sd_caregiver_slope: float = 0.0
     caregiver_slope_correlation: float = 0.0
     extensiveness: OrdinalParameters = field(default_factory=OrdinalParameters)
+    # Coded practice-element items, their coders and double coding (simulate_item_truth.py);
+    # None: no items, no coder column (the reference study's table).
+    coding: CodingParameters | None = None
 
     @property
     def caregiver_split(self) -> bool:
@@ -179,7 +186,7 @@ class TrueParameters:
         caregiver_present is its within-client effect: a model that does not split it
         estimates a blend of its parts (between the within and the between effects).
         """
-        skip = {"ebp", "extensiveness"}
+        skip = {"ebp", "extensiveness", "coding"}
         skip |= {k for k in asdict(self) if k.startswith("caregiver_") and k != "caregiver_present"}
         scalar = {
             k: v for k, v in asdict(self).items() if not k.startswith("sd_") and k not in skip
@@ -203,6 +210,7 @@ DEMO_TRUTH = TrueParameters(
     sd_caregiver_slope=0.7,
     caregiver_slope_correlation=-0.4,
     extensiveness=OrdinalParameters(sd_program=0.5),
+    coding=DEMO_CODING,
 )
 
 
@@ -223,8 +231,14 @@ def truth_record(shape: CohortShape, truth: TrueParameters, seed: int) -> dict:
     column, categories and thresholds (named as thresholds.csv names them). within_between
     holds caregiver presence's true parts: the terms "caregiver_present (within client)", ...
     of a model splitting it; coefficients.caregiver_present is its within-client effect.
+    A truth with coding adds the coders and double coding (`coding`) and each item (`items`).
     """
     ordinal = truth.extensiveness
+    coding = truth.coding
+    items = {} if coding is None else {
+        "coding": coding.record(),
+        "items": {item.name: item.record() for item in coding.items},
+    }  # fmt: skip
     return {
         "seed": seed,
         "shape": shape.record(),
@@ -256,6 +270,7 @@ def truth_record(shape: CohortShape, truth: TrueParameters, seed: int) -> dict:
             "reference": {"ebp": "MAP"},
             "variance": _variance(ordinal.sd_program, ordinal.sd_therapist, ordinal.sd_client),
         },
+        **items,
     }
 
 

@@ -9,8 +9,9 @@ tool writes names files as the project does instead:
 - the sessionmlm checkout, when the project is elsewhere: `<sessionmlm>/src/...`;
 - an installed package: `<site-packages>/numpy/...` (any environment's, also another
   machine's); Python's own library `<python>/...`; the virtual environment `<venv>/...`;
-- the temporary folder `<tmp>/...`; any home folder `~/...` (no user name, anyone's);
-- any other absolute path: `…/` and its last part (`/opt/x/data.csv` -> `…/data.csv`).
+- any home folder `~/...` (no user name, anyone's);
+- any other absolute path, one in the temporary folder too (pytest's are named after the
+  user): `…/` and its last part (`/opt/x/data.csv` -> `…/data.csv`).
 
 Windows drive paths (C: and a backslash) are not rewritten: the workflow runs on POSIX systems.
 """
@@ -22,7 +23,6 @@ import re
 import site
 import sys
 import sysconfig
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,6 @@ def machine_folders(
     site_packages: Iterable[Path | str] = (),
     python: Path | str | None = None,
     venv: Path | str | None = None,
-    temp: Path | str | None = None,
     home: Path | str | None = None,
 ) -> Folders:
     """Folders that outputs must not name, each with its replacement, longest first.
@@ -52,7 +51,7 @@ def machine_folders(
     Each folder is listed as given and resolved (a symlinked /tmp), so either spelling matches.
     """
     named = [(project, PROJECT), (checkout, "<sessionmlm>"), (python, "<python>"),
-             (venv, "<venv>"), (temp, "<tmp>"), (home, "~")]  # fmt: skip
+             (venv, "<venv>"), (home, "~")]  # fmt: skip
     named += [(folder, "<site-packages>") for folder in site_packages]
     pairs = {}
     for folder, name in named:
@@ -77,7 +76,6 @@ def _this_machine(project: str) -> Folders:
         site_packages=[*site.getsitepackages(), site.getusersitepackages()],
         python=sysconfig.get_paths()["stdlib"],
         venv=sys.prefix if sys.prefix != sys.base_prefix else None,
-        temp=tempfile.gettempdir(),
         home=Path.home(),
     )
 

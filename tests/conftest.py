@@ -56,7 +56,8 @@ def machine_path_lines(root: Path) -> list[str]:
     Outputs name files relative to the project (src/sessionmlm/machine_paths.py): never the
     folder itself, this checkout, the temporary folder, a home folder or a Python environment.
     """
-    folders = {str(root), str(root.resolve()), str(ROOT), str(ROOT.resolve()), sys.prefix,
+    root = root.resolve()
+    folders = {str(root), str(ROOT), str(ROOT.resolve()), sys.prefix,
                tempfile.gettempdir() + "/"}  # fmt: skip
     pattern = re.compile(
         "|".join(re.escape(f) for f in folders) + r"|/root\b|/home/|/Users/|(?<!<)site-packages"

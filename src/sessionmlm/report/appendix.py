@@ -81,15 +81,26 @@ def reproduce_command(cohort: Cohort) -> str:
 def reproduce_note(cohort: Cohort, made_by: set[str]) -> str:
     """How to remake the report from a fresh clone: where its files go, the one command."""
     project = Path.cwd().resolve()  # the project: where snakemake ran the report job
-    inside = all(Path(f).resolve().is_relative_to(project) for f in cohort.data_files)
+
+    def inside(path: Path) -> bool:
+        return Path(path).resolve().is_relative_to(project)
+
     data = ", ".join(f"<code>{escape(project_path(f))}</code>" for f in cohort.data_files)
-    data = f"its data as {data}" if inside else "its data where its <code>data</code> key says"
+    data = (
+        f"its data as {data}"
+        if all(inside(f) for f in cohort.data_files)
+        else "its data where its <code>data</code> key says"
+    )
+    named = f"<code>{escape(project_path(cohort.config_file))}</code>"
+    outside = f"({named}) in the folder <code>cohorts_dir</code> names"
+    where = f"at {named}" if inside(cohort.config_file) else outside
     return (
         f"<p>Reproduce in a fresh clone of the sessionmlm repository "
-        f"(version {escape(', '.join(sorted(made_by)))}): put the cohort file at "
-        f"<code>{escape(project_path(cohort.config_file))}</code> and {data} (the demo's are "
-        "in the repository), set the same pseudonym key (<code>SESSIONMLM_KEY</code> or the "
-        "file <code>.sessionmlm_key</code>), then from the clone's root run "
+        f"(version {escape(', '.join(sorted(made_by)) or 'unknown')}): put the cohort file "
+        f"{where} and {data} (the demo's are "
+        "in the repository), keep <code>config/config.yaml</code> as it was run and give the "
+        "same pseudonym key (its <code>privacy</code> settings say where the key is read "
+        "from), then from the clone's root run "
         f"<code>{escape(reproduce_command(cohort))}</code>. It makes the Python environment "
         "from the lock on first use, as <code>make demo</code> does. The same seeds give the "
         "same numbers.</p>"

@@ -85,9 +85,6 @@ def scrub(text: str, folders: Folders) -> str:
     text = _SITE.sub("<site-packages>", text)
     if folders:
         names = dict(folders)
-        known = re.compile(
-            _START + "(" + "|".join(re.escape(folder) for folder, _ in folders) + r")(/|(?![\w.-]))"
-        )
 
         def named(match: re.Match) -> str:
             name, slash = names[match[1]], match[2]
@@ -95,9 +92,16 @@ def scrub(text: str, folders: Folders) -> str:
                 return "" if slash else PROJECT  # data/x.csv, not ./data/x.csv
             return name + slash
 
-        text = known.sub(named, text)
+        text = _known(folders).sub(named, text)
     text = _HOME.sub("~", text)
     return _ANY.sub(_last_part, text)
+
+
+@functools.cache  # one pattern per set of folders, not one per log line
+def _known(folders: Folders) -> re.Pattern:
+    """Any of the folders (longest first, as listed), then "/" or the end of the path."""
+    either = "|".join(re.escape(folder) for folder, _ in folders)
+    return re.compile(_START + f"({either})" + r"(/|(?![\w.-]))")
 
 
 def _last_part(match: re.Match) -> str:

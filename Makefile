@@ -8,10 +8,15 @@ READY := $(VENV)/.ready
 # client has no controller to answer (docs/upstream/slurm-plugin-startup.md).
 LOCAL := SLURM_CONF=/dev/null
 
-.PHONY: demo test lint lock bench
+.PHONY: demo test lint lock bench run
 demo: $(READY)
 	$(LOCAL) $(VENV)/bin/snakemake --profile workflow/profiles/default
 	@echo "Report: results/demo/report.html (index: results/index.html)"
+
+# Remake given results, as a report's appendix says: make run TARGETS=results/<cohort>/report.html
+# (the same environment as `make demo`; ARGS adds snakemake options, e.g. ARGS=-n to plan only).
+run: $(READY)
+	$(LOCAL) $(VENV)/bin/snakemake --profile workflow/profiles/default $(ARGS) $(TARGETS)
 
 test: lint
 	$(VENV)/bin/python -m pytest

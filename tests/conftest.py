@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,6 +48,29 @@ def write_project(folder: Path, cohorts: dict[str, dict], tables: dict[str, obje
         path.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(path, index=False)
     return folder
+
+
+def machine_path_lines(root: Path) -> list[str]:
+    """Lines of the text files under root that name a machine path, as "file: line".
+
+    Outputs name files relative to the project (src/sessionmlm/machine_paths.py): never the
+    folder itself, this checkout, the temporary folder, a home folder or a Python environment.
+    """
+    root = root.resolve()
+    folders = {str(root), str(ROOT), str(ROOT.resolve()), sys.prefix,
+               tempfile.gettempdir() + "/"}  # fmt: skip
+    pattern = re.compile(
+        "|".join(re.escape(f) for f in folders) + r"|/root\b|/home/|/Users/|(?<!<)site-packages"
+    )
+    found = []
+    for path in sorted(root.rglob("*")):
+        try:
+            text = path.read_text() if path.is_file() else ""
+        except UnicodeDecodeError:  # a binary table (parquet): checked by its text outputs
+            continue
+        found += [f"{path.relative_to(root)}: {line[:300]}"
+                  for line in text.splitlines() if pattern.search(line)]  # fmt: skip
+    return found
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -203,13 +203,37 @@ def test_appendix_has_the_config_as_run_settings_and_the_command(demo_cohort, mo
     assert "<td>cohort file</td><td>config/cohorts/demo.yaml</td>" in appendix
     assert "<td>data file(s)</td><td>data/demo/sessions.csv</td>" in appendix
     assert str(ROOT) not in html
-    assert "results/demo/report.html</code>" in appendix
+    # The command that remakes it in a fresh clone (tests/test_workflow.py runs it, planning).
+    assert "<code>make run TARGETS=results/demo/report.html</code>" in appendix
+    assert "put the cohort file at <code>config/cohorts/demo.yaml</code> and its data as " \
+        "<code>data/demo/sessions.csv</code>" in appendix  # fmt: skip
     assert "<td>full/bayes settings</td><td>chains: 4, draws: 2000</td>" in appendix
     # The version of sessionmlm that made the fits; "unknown" for fits from before it was recorded.
     assert "<td>sessionmlm</td><td>unknown</td>" in appendix
     full.info["sessionmlm_version"] = "0.1.0"
     html, _ = render_cohort_report(demo_cohort, DESC, {"input_hash": "abc"}, [full])
     assert re.search(r"<td>sessionmlm</td><td[^>]*>0\.1\.0</td>", html.split("id='appendix'")[1])
+
+
+def test_appendix_names_data_outside_the_project_without_machine_paths(
+    demo_config, tmp_path, monkeypatch
+):
+    """A cohort file may name its data by an absolute path: shown without the machine's folders."""
+    data = ROOT / "data" / "demo" / "sessions.csv"  # outside the project, in this checkout
+    text = (ROOT / "config" / "cohorts" / "demo.yaml").read_text()
+    assert "data: data/demo/sessions.csv\n" in text
+    (tmp_path / "config" / "cohorts").mkdir(parents=True)
+    (tmp_path / "config" / "cohorts" / "demo.yaml").write_text(
+        text.replace("data: data/demo/sessions.csv\n", f"data: {data}\n")
+    )
+    cohort = load_config(demo_config, workdir=tmp_path).cohorts["demo"]
+    monkeypatch.chdir(tmp_path)
+    html, _ = render_cohort_report(cohort, DESC, {"input_hash": "abc"}, [fit("full", True)])
+    appendix = html.split("id='appendix'")[1]
+    assert "data: &lt;sessionmlm&gt;/data/demo/sessions.csv" in appendix  # the file as run
+    assert "and its data where its <code>data</code> key says" in appendix
+    assert "<td>data file(s)</td><td>sessions.csv</td>" in appendix
+    assert str(ROOT) not in html and str(tmp_path) not in html
 
 
 def test_why_the_engines_differ_is_told_in_the_cohorts_levels():

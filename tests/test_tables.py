@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ import yaml
 from sessionmlm.config import ConfigError, load_config
 from sessionmlm.ingest import ingest
 from sessionmlm.privacy import Privacy
+from sessionmlm.stages.job import user_errors
 from sessionmlm.tables import ReadOptions, TableError, read_columns, read_table
 
 from .conftest import TINY_COHORT, write_project
@@ -119,6 +121,43 @@ def test_unreadable_files_are_named_with_what_to_do(tmp_path):
     broken.write_bytes(b"not a spreadsheet")
     with pytest.raises(TableError, match="broken.xlsx: cannot be read as .xlsx"):
         read_table(broken)
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta", ".xlsx", ".parquet"])
+def test_a_file_cut_short_is_named_with_what_to_do(tmp_path, tiny_table, suffix):
+    """An interrupted copy: the project's TableError naming the file, not the reader's own."""
+    path = write_as(tiny_table, tmp_path / f"s{suffix}")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(TableError) as error:
+        read_table(path)
+    assert str(error.value).startswith(f"s{suffix}: cannot be read as {suffix}: ")
+    assert str(error.value).endswith("export it again.") and str(tmp_path) not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "suffix, when",
+    # Stata writes its value labels after the data, so a cut file fails on its first row; an
+    # SPSS file's header and first rows read, and reading every row finds it short.
+    [(".dta", "config"), (".sav", "ingest")],
+)
+def test_a_damaged_spss_or_stata_file_stops_plainly(
+    tmp_path, tiny_table, monkeypatch, suffix, when
+):
+    monkeypatch.setenv("SESSIONMLM_KEY", "k")
+    cohort = cohort_with(tmp_path, tiny_table, f"data/s{suffix}")  # the intact file loads
+    data = tmp_path / "data" / f"s{suffix}"
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    config["cohorts_dir"] = str(tmp_path / "config" / "cohorts")
+    said = re.escape(f"s{suffix}: cannot be read as {suffix}: ") + ".*export it again"
+    if when == "config":
+        with pytest.raises(ConfigError, match=f"data: {said}"):
+            load_config(config, workdir=tmp_path)
+        return
+    assert load_config(config, workdir=tmp_path).cohorts["tiny"] == cohort
+    with pytest.raises(SystemExit, match=f"^sessionmlm: {said}"):
+        with user_errors():  # what the ingest job does: the message, no traceback
+            ingest(cohort, PRIVACY)
 
 
 def test_a_wrong_sheet_or_format_stops_at_config_time(tmp_path, tiny_table):

@@ -3,6 +3,8 @@
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from sessionmlm.simulate import TrueParameters, simulate_cohort
 
-from .conftest import ROOT, TINY, TINY_COHORT, write_project
+from .conftest import ROOT, TINY, TINY_COHORT, machine_path_lines, write_project
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -25,10 +27,26 @@ def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
+def fresh_clone(folder: Path) -> Path:
+    """This checkout's files as a fresh clone has them: tracked and new, none ignored or made."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():  # not a file deleted in the working tree
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, folder / name)
+    return folder
+
+
+def test_tiny_cohort_end_to_end(tiny_project, tiny_table, tmp_path_factory):
     run = snakemake(tiny_project)
     assert run.returncode == 0, run.stderr[-3000:]
     results = tiny_project / "results"
+    # No machine path (this temporary folder, the checkout, a home, the venv) in any output.
+    assert machine_path_lines(results) == []
+    assert machine_path_lines(tiny_project / "logs") == []
     last_column = {"bayes": "prob_positive", "ml": "p_value", "gee": "p_value"}
     for model in ["null", "small"]:
         for engine, last in last_column.items():
@@ -87,6 +105,27 @@ def test_tiny_cohort_end_to_end(tiny_project, tiny_table):
             text = path.read_text()
             assert not [i for i in raw_ids if re.search(rf"\b{i}\b", text)], path
     assert "tiny/report.html" in (results / "index.html").read_text()
+
+    # The appendix's reproduce command, in a fresh clone with the cohort's files put where the
+    # appendix says, plans the report. The environment is this one, already made (READY=).
+    appendix = report.split("id='appendix'")[1]
+    cohort_file, data_file = re.search(
+        r"put the cohort file at <code>(.+?)</code> and its data as <code>(.+?)</code>", appendix
+    ).groups()
+    command = re.search(r"run <code>(make run TARGETS=results/tiny/report\.html)</code>", appendix)
+    clone = fresh_clone(tmp_path_factory.mktemp("clone"))
+    for name in (cohort_file, data_file):
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(tiny_project / name, clone / name)
+    venv = Path(sys.executable).parents[1]
+    planned = subprocess.run(
+        [*shlex.split(command[1]), f"VENV={venv}", "READY=", "ARGS=-n"],
+        cwd=clone, capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},  # the clone's own src/
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    assert re.search(r"^report\s+1$", planned.stdout, re.M), planned.stdout[-2000:]
+    assert "output: results/tiny/report.html" in planned.stdout
 
     # A second run has nothing to do.
     again = snakemake(tiny_project, "-n")
@@ -304,6 +343,12 @@ def test_many_cohorts_one_broken_the_others_run_then_pool(tmp_path, monkeypatch)
     run = snakemake(tmp_path, *profile)
     assert run.returncode != 0 and "cohort 'zeta' was not run" in run.stderr
     assert (results / "zeta" / "report.html").read_text() == "an earlier report"
+    # The broken cohorts' problems name their files relative to the project.
+    assert (
+        "- config/cohorts/zeta.yaml: models.m: term 'caregiver' names no column"
+        in (tmp_path / "logs" / "cohort_problems" / "zeta.log").read_text()
+    )
+    assert machine_path_lines(tmp_path / "logs") == [] and machine_path_lines(results) == []
 
     for name in ["west", "zeta"]:  # the county drops the two broken clinics for now
         (tmp_path / "config" / "cohorts" / f"{name}.yaml").unlink()

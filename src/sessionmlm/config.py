@@ -140,7 +140,8 @@ def _data_files(
         path = path if path.is_absolute() else workdir / path
         if not path.exists():
             label = "data" if isinstance(data, str) else f"data.{key}:"
-            problems.append(f"{where}: {label} file {value!r} does not exist (looked at {path}).")
+            looked = project_path(path, workdir)
+            problems.append(f"{where}: {label} file {value!r} does not exist (looked at {looked}).")
         files[key] = path
     return files, problems
 
@@ -160,7 +161,7 @@ def build_cohort(
     raw: dict, config_file: Path, defaults: dict[str, dict], workdir: Path
 ) -> tuple[Cohort | None, list[str]]:
     """Check one cohort document and build a Cohort; return (cohort or None, problems)."""
-    where = str(config_file)
+    where = project_path(config_file, workdir)  # messages reach logs: no machine path
     problems = schema_problems(
         without_unlisted_engines(raw, "cohort.schema.json"), "cohort.schema.json", where
     )
@@ -336,7 +337,9 @@ def load_config(config: dict, workdir: Path | str = ".") -> WorkflowConfig:
     for file in files:
         cohort, found = _load_cohort(file, defaults, workdir)
         if cohort is not None and cohort.name in cohorts:
-            found.append(f"{file}: cohort name {cohort.name!r} is used twice.")
+            found.append(
+                f"{project_path(file, workdir)}: cohort name {cohort.name!r} is used twice."
+            )
         if found:
             broken[file.stem] = found
         elif cohort is not None:
@@ -362,7 +365,8 @@ def _load_cohort(file: Path, defaults: dict, workdir: Path) -> tuple[Cohort | No
         return None, error.problems
     cohort, found = build_cohort(raw if raw is not None else {}, file, defaults, workdir)
     if cohort is not None and cohort.name != file.stem:
-        found.append(f"{file}: name {cohort.name!r} must match the file name {file.stem!r}.")
+        where = project_path(file, workdir)
+        found.append(f"{where}: name {cohort.name!r} must match the file name {file.stem!r}.")
     return cohort, found
 
 

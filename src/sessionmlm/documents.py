@@ -84,9 +84,9 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(path.read_text(), Loader=_StringKeyLoader)  # noqa: S506 (safe loader)
     except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML: {error}"]) from error
+        raise ConfigError([f"{project_path(path)}: not valid YAML: {error}"]) from error
     except OSError as error:
-        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from error
+        raise ConfigError([f"{project_path(path)}: cannot read: {error.strerror}"]) from error
 
 
 def merge(defaults: dict, overrides: dict) -> dict:

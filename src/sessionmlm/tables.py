@@ -10,11 +10,15 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from sessionmlm.errors import UserError
+from sessionmlm.machine_paths import scrub, this_machine
 
 log = logging.getLogger(__name__)
 DELIMITED = (".csv", ".tsv", ".txt")
@@ -22,7 +26,7 @@ EXACT = 2.0**53  # floats below this are whole numbers exactly; above, written a
 SUFFIXES = (*DELIMITED, ".parquet", ".xlsx", ".sav", ".dta")
 
 
-class TableError(ValueError):
+class TableError(UserError):
     """A data file cannot be read; the message names the file and what to do."""
 
 
@@ -160,13 +164,17 @@ def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None
             import pyreadstat
 
             reader = pyreadstat.read_sav if suffix == ".sav" else pyreadstat.read_dta
-            frame, _ = reader(
-                str(path), apply_value_formats=options.value_labels, row_limit=nrows or 0
-            )
+            try:
+                frame, _ = reader(
+                    str(path), apply_value_formats=options.value_labels, row_limit=nrows or 0
+                )
+            except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError) as error:
+                raise unreadable(path, error) from None
     except TableError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, IndexError) as error:
-        raise TableError(f"{path.name}: cannot be read as {suffix}: {error}") from None
+    # A damaged .xlsx is a broken zip archive; pyreadstat's own errors are caught above.
+    except (ValueError, OSError, pd.errors.ParserError, IndexError, zipfile.BadZipFile) as error:
+        raise unreadable(path, error) from None
     if nrows is not None:
         frame = frame.head(nrows)
     if frame.empty:
@@ -177,6 +185,18 @@ def read_table(path: Path, options: ReadOptions | None = None, nrows: int | None
     text = frame if suffix in DELIMITED else as_text(frame)
     text.attrs["quirks"] = quirks
     return text
+
+
+def unreadable(path: Path, error: Exception) -> TableError:
+    """A reader's error as a TableError naming the file, with what to do.
+
+    Readers' messages may hold the file's absolute path: it is written as the project names it.
+    """
+    said = scrub(str(error), this_machine()).rstrip(".")
+    return TableError(
+        f"{path.name}: cannot be read as {path.suffix.lower()}: {said}. If the file is damaged "
+        "or cut short (an interrupted copy, download or export), export it again."
+    )
 
 
 def _with_error_cells(frame: pd.DataFrame, path: Path, sheet: str | int) -> pd.DataFrame:
@@ -246,5 +266,9 @@ def read_columns(path: Path, options: ReadOptions | None = None) -> list[str]:
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
-        return [str(c) for c in pq.read_schema(path).names if not c.startswith("__index")]
+        try:
+            names = pq.read_schema(path).names
+        except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            raise unreadable(path, error) from None
+        return [str(c) for c in names if not c.startswith("__index")]
     return list(read_table(path, options, nrows=1).columns)

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from sessionmlm import __version__, atomic
+from sessionmlm.machine_paths import scrub_strings, this_machine
 
 ESTIMATE_COLUMNS = [
     "term", "estimate", "std_error", "ci_low", "ci_high",
@@ -324,7 +325,9 @@ def write_result(
         ordered = required + [c for c in frame.columns if c not in required]
         atomic.write_text(path, frame[ordered].to_csv(index=False, float_format="%.6g"))
     info = {"sessionmlm_version": __version__} | result.info
-    atomic.write_text(fit_json, json.dumps(info, indent=2, default=_json_default) + "\n")
+    # An engine's problems may quote an error that names a file: no machine path in outputs.
+    info = scrub_strings(json.loads(json.dumps(info, default=_json_default)), this_machine())
+    atomic.write_text(fit_json, json.dumps(info, indent=2) + "\n")
 
 
 def not_fitted_result(engine: str, data: Any, settings: Any, reason: str) -> FitResult:

@@ -8,6 +8,7 @@ from pathlib import Path
 from sessionmlm.config import Cohort
 from sessionmlm.documents import project_path
 from sessionmlm.htmlparts import html_table
+from sessionmlm.machine_paths import scrub, this_machine
 from sessionmlm.report.fits import Fit
 
 
@@ -25,6 +26,8 @@ def _config_as_run(cohort: Cohort) -> str:
         text = Path(cohort.config_file).read_text()
     except OSError:
         return ""
+    # A path written in it (data: /home/<user>/...) is shown without the machine's folders.
+    text = scrub(text, this_machine())
     return (
         "<h3>Cohort file as run</h3><p class='note'>"
         f"{escape(project_path(cohort.config_file))}; the global defaults are in "
@@ -65,8 +68,40 @@ def appendix_section(cohort: Cohort, validation: dict, fits: list[Fit]) -> str:
     return (
         "<h2 id='appendix'>Reproducibility</h2>"
         + record
-        + "<p>Reproduce from the repository root, with the same config, input file and "
-        "pseudonym key: <code>.venv/bin/snakemake --profile workflow/profiles/default "
-        f"results/{escape(cohort.name)}/report.html</code>. The same seeds give the same "
-        "numbers.</p>" + _config_as_run(cohort)
+        + reproduce_note(cohort, made_by)
+        + _config_as_run(cohort)
+    )
+
+
+def reproduce_command(cohort: Cohort) -> str:
+    """The command that remakes this report in a fresh clone (Makefile target `run`)."""
+    return f"make run TARGETS=results/{cohort.name}/report.html"
+
+
+def reproduce_note(cohort: Cohort, made_by: set[str]) -> str:
+    """How to remake the report from a fresh clone: where its files go, the one command."""
+    project = Path.cwd().resolve()  # the project: where snakemake ran the report job
+
+    def inside(path: Path) -> bool:
+        return Path(path).resolve().is_relative_to(project)
+
+    data = ", ".join(f"<code>{escape(project_path(f))}</code>" for f in cohort.data_files)
+    data = (
+        f"its data as {data}"
+        if all(inside(f) for f in cohort.data_files)
+        else "its data where its <code>data</code> key says"
+    )
+    named = f"<code>{escape(project_path(cohort.config_file))}</code>"
+    outside = f"({named}) in the folder <code>cohorts_dir</code> names"
+    where = f"at {named}" if inside(cohort.config_file) else outside
+    return (
+        f"<p>Reproduce in a fresh clone of the sessionmlm repository "
+        f"(version {escape(', '.join(sorted(made_by)) or 'unknown')}): put the cohort file "
+        f"{where} and {data} (the demo's are "
+        "in the repository), keep <code>config/config.yaml</code> as it was run and give the "
+        "same pseudonym key (its <code>privacy</code> settings say where the key is read "
+        "from), then from the clone's root run "
+        f"<code>{escape(reproduce_command(cohort))}</code>. It makes the Python environment "
+        "from the lock on first use, as <code>make demo</code> does. The same seeds give the "
+        "same numbers.</p>"
     )

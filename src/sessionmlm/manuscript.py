@@ -59,6 +59,12 @@ def table_files(models: Iterable[str], engines: Iterable[str], suffix: str) -> l
     return [f"{FOLDER}/{stem}.{suffix}" for stem in stems]
 
 
+def every_file(cohort: Any) -> list[str]:
+    """A cohort's (config.Cohort) manuscript tables as DOCX and CSV, under results/{cohort}/."""
+    return [name for suffix in ("docx", "csv")
+            for name in table_files(cohort.models, cohort.engines, suffix)]  # fmt: skip
+
+
 def table_number(models: Iterable[str], engines: Iterable[str], model: str, engine: str) -> int:
     """A model table's number: 2 for the first model's first engine, then on (Table 1 is 1)."""
     pairs = [(m, e) for m in models for e in list(engines)]

@@ -5,7 +5,10 @@ rule report:
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
         thresholds=lambda wc: fit_outputs(wc.cohort, "thresholds.csv"),
-        manuscript=lambda wc: manuscript_tables(wc.cohort),
+        manuscript=lambda wc: [
+            f"results/{wc.cohort}/{name}"
+            for name in manuscript.every_file(COHORTS[wc.cohort])
+        ],
         code=stage_code("report", *engines.engine_names()),
     output:
         report=report(

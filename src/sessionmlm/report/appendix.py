@@ -47,7 +47,7 @@ def _run_record(f: Fit) -> str:
 def _manuscript_tables(cohort: Cohort, fits: list[Fit]) -> str:
     """Links to the Word (and CSV) tables beside the report, numbered as in them."""
     shown = {(f.model, f.engine) for f in fits if f.fitted and f.info["converged"]}
-    what = ["Table 1 by level"] + [
+    what = ["characteristics by level"] + [
         f"{model}, {engine}" + ("" if (model, engine) in shown else " (not reported: no numbers)")
         for model in cohort.models
         for engine in cohort.engines

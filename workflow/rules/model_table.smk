@@ -1,33 +1,6 @@
-# Manuscript tables beside the report: Table 1 and each fit's odds ratios as APA-style Word
-# files (DOCX), with the same cells as CSV. Numbered as the report lists them.
+# Each fit's odds ratios beside the report as an APA-style Word table (DOCX) and the same cells
+# as CSV, numbered after Table 1 in the order of the cohort's models, then engines.
 from sessionmlm import manuscript
-
-
-def manuscript_tables(cohort):
-    c = COHORTS[cohort]
-    return [
-        f"results/{cohort}/{name}"
-        for suffix in ("docx", "csv")
-        for name in manuscript.table_files(c.models, c.engines, suffix)
-    ]
-
-
-rule table1:
-    input:
-        descriptives="results/{cohort}/descriptives.json",
-        code=stage_code("table1"),
-    output:
-        csv="results/{cohort}/tables/table1.csv",
-        docx="results/{cohort}/tables/table1.docx",
-    log:
-        "logs/table1/{cohort}.log",
-    conda:
-        ENV
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/table1.py"
 
 
 rule model_table:

@@ -156,7 +156,7 @@ def _note(fit: FitFiles, engine: engines.Engine, posterior: bool, observation: s
             "(listwise deletion)."
         )
     parts += [f"Warning: {w}" for w in info.get("warnings", [])]
-    return " ".join(parts)
+    return " ".join(p for p in parts if p)  # an engine may have no dependence note
 
 
 def model_table(fit: FitFiles, number: int, observation: str = "session") -> ApaTable:

@@ -92,10 +92,10 @@ def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
     with edited(project, "report/posterior.py"):
         assert planned(project) == downstream
 
-    # An engine reruns its own fits (both models), not the other engine's, not ingest or
-    # check_model; the report uses every engine's wording, so it reruns too.
+    # An engine reruns its own fits (both models) and their manuscript tables, not the other
+    # engine's, not ingest or check_model; the report uses every engine's wording, so it reruns.
     with edited(project, "engines/gee/fitting.py"):
-        assert planned(project) == {"fit": 2} | downstream
+        assert planned(project) == {"fit": 2, "model_table": 2} | downstream
         assert fits_planned(project) == {"null/gee", "small/gee"}
 
     # A module inside an engine's folder reruns that engine's fits only.
@@ -109,7 +109,7 @@ def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
     with edited(project, "model_data.py"):
         assert planned(project)["check_model"] == 2
     with edited(project, "describe.py"):
-        assert planned(project) == {"describe": 1} | downstream
+        assert planned(project) == {"describe": 1, "table1": 1} | downstream
     with edited(project, "tables.py"):
         assert planned(project)["ingest"] == 1
 

@@ -67,12 +67,14 @@ def project(folder: Path) -> Path:
 
 
 def expected_jobs() -> dict[str, int]:
-    """Jobs per rule of project(): four per cohort, a check per model, a fit per model and
-    engine, index and all."""
-    per_cohort = {rule: len(ENGINES) for rule in ("ingest", "accept", "describe", "report")}
+    """Jobs per rule of project(): five per cohort, a check per model, a fit and a manuscript
+    table per model and engine, index and all."""
+    per_cohort = {rule: len(ENGINES) for rule in ("ingest", "accept", "describe", "table1",
+                                                  "report")}  # fmt: skip
     checks = len(TINY_COHORT["models"]) * len(ENGINES)
     fits = sum(len(TINY_COHORT["models"]) * len(engines) for engines in ENGINES.values())
-    return per_cohort | {"check_model": checks, "fit": fits, "index": 1, "all": 1}
+    return per_cohort | {"check_model": checks, "fit": fits, "model_table": fits, "index": 1,
+                         "all": 1}  # fmt: skip
 
 
 def job_stats(log: str) -> dict[str, int]:

@@ -10,6 +10,10 @@ rule report:
             if COHORTS[wc.cohort].double_coding
             else []
         ),
+        manuscript=lambda wc: [
+            f"results/{wc.cohort}/{name}"
+            for name in manuscript.every_file(COHORTS[wc.cohort])
+        ],
         code=stage_code("report", *engines.engine_names()),
     output:
         report=report(

@@ -9,6 +9,7 @@ from sessionmlm.config import Cohort
 from sessionmlm.documents import project_path
 from sessionmlm.htmlparts import html_table
 from sessionmlm.machine_paths import scrub, this_machine
+from sessionmlm.manuscript import table_files
 from sessionmlm.report.fits import Fit
 
 
@@ -46,6 +47,27 @@ def _run_record(f: Fit) -> str:
     return text
 
 
+def _manuscript_tables(cohort: Cohort, fits: list[Fit]) -> str:
+    """Links to the Word (and CSV) tables beside the report, numbered as in them."""
+    shown = {(f.model, f.engine) for f in fits if f.fitted and f.info["converged"]}
+    what = ["characteristics by level"] + [
+        f"{model}, {engine}" + ("" if (model, engine) in shown else " (not reported: no numbers)")
+        for model in cohort.models
+        for engine in cohort.engines
+    ]
+    docx, csv = (table_files(cohort.models, cohort.engines, s) for s in ("docx", "csv"))
+    items = "".join(
+        f"<li>Table {n}: {escape(text)}: <a href='{escape(d)}'>Word</a>, "
+        f"<a href='{escape(c)}'>CSV</a></li>"
+        for n, (text, d, c) in enumerate(zip(what, docx, csv, strict=True), start=1)
+    )
+    return (
+        "<h3 id='manuscript'>Manuscript tables</h3><p class='note'>APA-style tables for a "
+        "manuscript, beside this report in the tables/ folder; a fit that failed its checks "
+        f"or was not fitted has a table that says why, with no numbers.</p><ul>{items}</ul>"
+    )
+
+
 def appendix_section(cohort: Cohort, validation: dict, fits: list[Fit]) -> str:
     """Inputs, each fit's run record and settings, package versions, and the cohort file."""
     versions: dict[str, str] = {}
@@ -67,6 +89,7 @@ def appendix_section(cohort: Cohort, validation: dict, fits: list[Fit]) -> str:
     )
     return (
         "<h2 id='appendix'>Reproducibility</h2>"
+        + _manuscript_tables(cohort, fits)
         + record
         + reproduce_note(cohort, made_by)
         + _config_as_run(cohort)

@@ -13,10 +13,15 @@ def test_committed_config_and_demo_cohort_load(demo_config):
     loaded = load_config(demo_config, workdir=ROOT)
     demo = loaded.cohorts["demo"]
     # `null:` stays a string key; the ordinal item's models come first, so `full` stays main.
+    items = ["pe_agenda", "pe_psychoeducation", "pe_rapport", "pe_skill_practice",
+             "pe_cognitive_restructuring", "pe_problem_solving", "pe_praise", "pe_modeling",
+             "pe_feedback", "pe_relaxation"]  # fmt: skip
     assert list(demo.models) == [
         "extensiveness_null", "extensiveness_full", "null", "controls", "slope",
-        "full_within_between", "full",
+        "full_within_between", *(f"{item}-item_full" for item in items), "full",
     ]  # fmt: skip
+    assert demo.items == tuple(items) and demo.double_coding.coder == "coder_id"
+    assert demo.outcomes["pe_rapport"].ordinal and not demo.outcomes["pe_agenda"].ordinal
     assert demo.models["controls"].predictors == ("ebp", "n_ebps_trained")
     assert set(demo.models["full"].predictors) == {
         "ebp", "n_ebps_trained", "caregiver_present", "stressful_event", "child_age", "licensed",
@@ -29,7 +34,7 @@ def test_committed_config_and_demo_cohort_load(demo_config):
     assert split.within_between == ("caregiver_present",) and not demo.models["full"].within_between
     assert split.predictors == demo.models["full"].predictors
     assert demo.models["slope"].slopes == (("therapist", ("caregiver_present",)),)
-    assert list(demo.outcomes) == ["homework", "extensiveness"]
+    assert list(demo.outcomes) == ["homework", "extensiveness", *items]
     assert demo.outcomes["homework"].sources == ("hw_assigned", "hw_reviewed")
     assert demo.outcomes["extensiveness"].categories == ("0", "1", "2", "3", "4")
     assert demo.models["extensiveness_full"].predictors == demo.models["full"].predictors

@@ -1,8 +1,9 @@
 """Open the real HTML reports in a real headless Chromium, as a reader's laptop would.
 
-The workflow runs once (two cohorts and a small design simulation); then every page is loaded
-at 1280x800 and checked: no console errors or warnings, no fetches, every section, every figure
-drawn and titled, nothing wider than the window, and it prints. Full-page screenshots go to
+The workflow runs once (two cohorts, one of them a coding study with items and double coding,
+and a small design simulation); then every page is loaded at 1280x800 and checked: no console
+errors or warnings, no fetches, every section, every figure drawn and titled, the answer on the
+first screen, nothing wider than the window (also at 768 px), and it prints. Full-page screenshots go to
 $SESSIONMLM_SCREENSHOTS (else a temporary folder); their paths are printed.
 """
 
@@ -20,6 +21,8 @@ from sessionmlm.simulate import TrueParameters, simulate_cohort
 
 from .browser.cdp import Browser, Page
 from .conftest import ROOT, TINY, TINY_COHORT, write_project
+from .test_double_coded import tables as coding_tables
+from .test_items import coding_cohort
 from .test_resume import DESIGN
 from .test_workflow import SNAKEMAKE
 
@@ -33,17 +36,17 @@ PAGES = {
     "power": "designs/plan/power.html",
 }
 # What each page must show: the ids of its <h2> sections.
-COHORT_IDS = ["glance", "structure", "table1", "models", "engines", "comparison", "forest",
+COHORT_IDS = ["overview", "glance", "structure", "table1", "models", "engines", "comparison", "forest",
               "checks", "predicted", "plain", "appendix"]  # fmt: skip
 BAYES_IDS = ["sensitivity"]  # sections from the bayes engine's posterior checks
 SECTIONS = {
     "north": ("id", COHORT_IDS + BAYES_IDS),
-    "south": ("id", COHORT_IDS),
+    "south": ("id", COHORT_IDS + ["reliability", "items"]),  # a coding study
     "index": ("id", ["cohorts", "across"]),
     "power": ("id", ["answer", "curves", "study", "accuracy"]),
 }  # fmt: skip
 NARROW = (768, 800)  # a laptop window at half the screen: wide tables scroll in their box
-CHECKS = ["console", "requests", "sections", "figures", "overflow", "narrow", "pdf"]
+CHECKS = ["console", "requests", "sections", "figures", "overflow", "narrow", "pdf", "answer"]
 
 # Everything the checks need, measured in the page as laid out.
 FACTS = """(() => {
@@ -61,6 +64,7 @@ FACTS = """(() => {
     .filter(el => el.getBoundingClientRect().right > view + 0.5 && !clipped(el)));
   return {
     scrollWidth: root.scrollWidth, clientWidth: view, innerWidth: window.innerWidth,
+    innerHeight: window.innerHeight,
     wide: [...wide].filter(el => !wide.has(el.parentElement)).map(el => {
       const r = el.getBoundingClientRect();
       return `${name(el)} "${text(el)}": ${Math.round(r.width)} px wide, `
@@ -68,6 +72,10 @@ FACTS = """(() => {
     }),
     h2: [...document.querySelectorAll('h2')].map(h => ({id: h.id, text: text(h)})),
     ids: [...document.querySelectorAll('[id]')].map(el => el.id),
+    answerBottom: (() => {  // where the overview's figure ends: the answer's last line
+      const f = document.querySelector('#overview ~ figure');
+      return f ? f.getBoundingClientRect().bottom + window.scrollY : null;
+    })(),
     anchors: [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href')),
     links: [...document.querySelectorAll('a[href]:not([href^="#"])')].map(a => a.href),
     svgs: [...document.querySelectorAll('svg')].map(s => {
@@ -107,9 +115,18 @@ def problems(page: Page, sections: tuple[str, list[str]], pdf: Path) -> dict[str
            "an <svg> without a <title> (alt text)")
            for i, f in enumerate(facts["figures"]) if not f["title"]],
         "overflow": overflow(facts),
+        "answer": answer_below(facts),
         "pdf": [] if pdf_bytes > 1024 and pdf.read_bytes().startswith(b"%PDF") else [
             f"printToPDF gave {pdf_bytes} bytes"],
     }  # fmt: skip
+
+
+def answer_below(facts: dict) -> list[str]:
+    """A cohort report opens with the answer on one screen: question, sentences and grid."""
+    bottom, screen = facts["answerBottom"], facts["innerHeight"]
+    if bottom is None or bottom <= screen:
+        return []
+    return [f"the overview ends {bottom:.0f} px down, below the first screen ({screen} px)"]
 
 
 def overflow(facts: dict) -> list[str]:
@@ -136,8 +153,14 @@ def results(tmp_path_factory) -> Path:
     spec = {k: v for k, v in TINY_COHORT.items() if k != "bayes"} | {"engines": ["ml", "gee"]}
     cohorts = {c: spec | {"name": c, "data": f"data/{c}/sessions.csv"} for c in COHORTS}
     cohorts["north"] = TINY_COHORT | {"name": "north", "data": "data/north/sessions.csv"}
-    tables = {f"data/{c}/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=seed)
-              for seed, c in enumerate(COHORTS, start=4)}  # fmt: skip
+    sessions, double = coding_tables(seed=5)  # south is a coding study: items, double coding
+    cohorts["south"] = coding_cohort(
+        name="south",
+        data="data/south/sessions.csv",
+        double_coded={"data": "data/south/double.csv", "coder": "coder_id", "primary": "coder_id"},
+    )
+    tables = {"data/north/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=4),
+              "data/south/sessions.csv": sessions, "data/south/double.csv": double}  # fmt: skip
     write_project(folder, cohorts, tables)
     config_file = folder / "config" / "config.yaml"
     config = yaml.safe_load(config_file.read_text())
@@ -217,6 +240,15 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
     assert "an <svg> without a <title>" in found["figures"][1]
     assert 'div "wide": 3000 px wide' in found["overflow"][0]
     assert not found["pdf"]
+    # An overview whose figure starts below the first screen fails the answer check.
+    late = tmp_path / "late.html"
+    late.write_text("<!DOCTYPE html><html><body><h2 id='overview'>A</h2><div style='height:900px'>"
+                    "</div><figure><svg><title>t</title><rect width='60' height='60'/></svg>"
+                    "</figure></body></html>")  # fmt: skip
+    assert (
+        "below the first screen (800 px)"
+        in answer_below(browser.open(late, *LAPTOP).evaluate(FACTS))[0]
+    )
     # 1,000 px fits a laptop window but not a half-screen one: only the narrow check sees it.
     half = tmp_path / "half.html"
     half.write_text("<!DOCTYPE html><html><body><div style='width:1000px'>x</div></body></html>")

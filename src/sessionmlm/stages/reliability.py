@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 # Which statistic each threshold is held to, per kind of item; the first with an estimate.
 HELD_TO = {
-    "kappa": ("Cohen's kappa", "Fleiss' kappa"),
+    # Unweighted kappa ignores how far apart two ratings are: ordinal items are held to the
+    # ordinal alpha and the ICC instead.
+    "kappa": {"binary": ("Cohen's kappa", "Fleiss' kappa"), "ordinal": ()},
     "alpha": {"binary": ("Krippendorff's alpha (nominal)",),
               "ordinal": ("Krippendorff's alpha (ordinal)",)},
     "icc": {"binary": (), "ordinal": ("ICC(2,1)", "ICC(1,1)")},
@@ -40,7 +42,7 @@ def flags(table: pd.DataFrame, kind: str, thresholds: dict[str, float]) -> list[
     estimates = dict(zip(table.statistic, table.estimate, strict=True))
     reasons = []
     for key, limit in thresholds.items():
-        held = HELD_TO[key] if key == "kappa" else HELD_TO[key][kind]
+        held = HELD_TO[key][kind]
         if key == "icc" and held:
             held = tuple(filter(None, [chosen_icc(table)]))
         value = next((estimates[s] for s in held if np.isfinite(estimates.get(s, np.nan))), None)

@@ -113,3 +113,30 @@ def test_a_named_coder_feeds_the_models_where_they_coded(tmp_path, monkeypatch):
         sessions[sessions.coder_id == "B"].session_id
     )
     assert (table.hw_assigned != primary.hw_assigned).sum() == by_b.sum()
+
+
+def test_sources_of_codes_are_compared_with_each_other(tmp_path):
+    from sessionmlm.stages.reliability import run_reliability
+
+    sessions, double = tables()
+    tiny = project(tmp_path, double, sources={"first": ["A"], "others": ["B", "C"]})
+    out = tmp_path / "reliability.csv"
+    run_reliability(tiny, str(out))
+    table = pd.read_csv(out)
+    assert set(table.comparison) == {"all coders", "first vs others"}
+    pair = table[table.comparison == "first vs others"].set_index(["item", "statistic"])
+    # Every double-coded session has A and B or C: A's code against the first of B's and C's.
+    assert (pair[pair.estimate.notna()].units == 40).all()
+    assert pair.estimate["hw_reviewed", "Cohen's kappa"] == 1  # copied by every coder
+    # The non-primary coders flip hw_assigned: A and "others" (B's code) agree only where both
+    # flipped, that is where C was the primary coder (each session's first row).
+    primary = double.groupby("session_id", sort=False).coder_id.first()
+    assert pair.estimate["hw_assigned", "percent agreement"] == pytest.approx(
+        (primary == "C").mean()
+    )
+    assert not table[table.comparison != "all coders"].flagged.any()
+
+
+def test_a_coder_in_two_sources_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"sources: coders \['B'\] are in more than one"):
+        project(tmp_path, tables()[1], sources={"x": ["A", "B"], "y": ["B", "C"]})

@@ -224,7 +224,9 @@ def test_appendix_names_data_outside_the_project_without_machine_paths(
     assert "data: data/demo/sessions.csv\n" in text
     (tmp_path / "config" / "cohorts").mkdir(parents=True)
     (tmp_path / "config" / "cohorts" / "demo.yaml").write_text(
-        text.replace("data: data/demo/sessions.csv\n", f"data: {data}\n")
+        text.replace("data: data/demo/sessions.csv\n", f"data: {data}\n").replace(
+            "data: data/demo/double_coded.csv", f"data: {data.with_name('double_coded.csv')}"
+        )
     )
     cohort = load_config(demo_config, workdir=tmp_path).cohorts["demo"]
     monkeypatch.chdir(tmp_path)

@@ -40,6 +40,7 @@ class DoubleCoding:
     coders: tuple[str, ...] = ()  # every coder id (as text); empty: not declared
     models_use: str = "primary"  # whose codes feed the models
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> coder ids
 
 
 def read_double_coding(
@@ -81,12 +82,17 @@ def read_double_coding(
     if use not in SOURCES and coders and as_code(use) not in coders:
         problems.append(f"{key}.models_use: {use!r} is neither primary, consensus nor a coder "
                         f"in double_coded.coders.{closest(use, list(coders))}")  # fmt: skip
+    grouped = [as_code(c) for ids in entry.get("sources", {}).values() for c in ids]
+    twice = sorted({c for c in grouped if grouped.count(c) > 1})
+    if twice:
+        problems.append(f"{key}.sources: coders {twice} are in more than one source.")
     if use != "primary" and primary is None:
         problems.append(f"{key}.models_use: {use} replaces the codes of double-coded sessions; "
                         "name the sessions table's coder column under primary.")  # fmt: skip
     coding = DoubleCoding(
         path, session, entry["coder"], primary, coders, use,
         {**DEFAULT_THRESHOLDS, **entry.get("thresholds", {})},
+        {name: tuple(as_code(c) for c in ids) for name, ids in entry.get("sources", {}).items()},
     )  # fmt: skip
     return (None if problems else coding), problems
 
@@ -216,3 +222,16 @@ def codes_for_models(
             else f"coder {coding.models_use}'s codes where they coded the session")  # fmt: skip
     return table, (f"double_coded.models_use: the models use {what}; {changed} item codes of "
                    "the sessions table were replaced.")  # fmt: skip
+
+
+def source_ratings(ratings: pd.DataFrame, sources: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """One column per source: each session's code from that source's coders (their first code).
+
+    Sessions coded by one source only have a single rating and are left out by the statistics.
+    """
+    columns = {
+        name: ratings[[c for c in ids if c in ratings]].bfill(axis=1).iloc[:, 0]
+        if any(c in ratings for c in ids) else pd.Series(np.nan, index=ratings.index)
+        for name, ids in sources.items()
+    }  # fmt: skip
+    return pd.DataFrame(columns, index=ratings.index)

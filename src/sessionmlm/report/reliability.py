@@ -54,6 +54,8 @@ def reliability_section(table: pd.DataFrame | None, thresholds: dict[str, float]
     """Per item: agreement and chance-corrected reliability with 95% intervals, flags first."""
     if table is None:
         return ""
+    pairs = table[table.comparison != "all coders"]
+    table = table[table.comparison == "all coders"]
     order = list(dict.fromkeys(table.sort_values("flagged", ascending=False, kind="stable").item))
     rows = []
     for item in order:
@@ -77,4 +79,20 @@ def reliability_section(table: pd.DataFrame | None, thresholds: dict[str, float]
         "session and Fleiss' with more; alpha is ordinal for ordinal items; ICC is the two-way "
         "random, absolute-agreement, single-rater ICC(2,1) (ICC(A,1)) where the coders were "
         "crossed, else the one-way ICC(1,1). Every statistic is in reliability.csv.</p>"
+        + _sources(pairs)
     )
+
+
+def _sources(pairs: pd.DataFrame) -> str:
+    """Sources of codes compared with each other (double_coded.sources), per item."""
+    if pairs.empty:
+        return ""
+    rows = [
+        [f"<code>{escape(item)}</code>", escape(comparison), str(int(own.units.max())),
+         *(_cell(own, names) for names in SHOWN.values())]
+        for (item, comparison), own in pairs.groupby(["item", "comparison"], sort=False)
+    ]  # fmt: skip
+    return "<h3 id='sources'>Sources compared</h3>" + html_table(
+        ["item", "sources", "sessions", *SHOWN], rows,
+        "Each source's code of a session (its first coder's) against the other's",
+    )  # fmt: skip

@@ -7,6 +7,7 @@ association with an unreliable code is attenuated.
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import numpy as np
@@ -14,9 +15,9 @@ import pandas as pd
 
 from sessionmlm import atomic
 from sessionmlm.config import Cohort
-from sessionmlm.double_coded import Coded, load_double_coded
+from sessionmlm.double_coded import Coded, load_double_coded, source_ratings
 from sessionmlm.problems import Validation, ValidationError
-from sessionmlm.reliability import item_reliability
+from sessionmlm.reliability import compare_sources, item_reliability
 from sessionmlm.reliability.choice import chosen_icc
 from sessionmlm.tables import ReadOptions, read_table
 
@@ -63,10 +64,25 @@ def item_table(cohort: Cohort, coded: Coded) -> pd.DataFrame:
         log.info("%s: %s%s", item, kind, f"; flagged: {'; '.join(reasons)}" if reasons else "")
         table.insert(0, "item", item)
         table.insert(1, "kind", kind)
+        table.insert(2, "comparison", "all coders")
         table["flagged"] = bool(reasons)
         table["flag_reason"] = "; ".join(reasons)
-        frames.append(table)
+        frames += [table, *source_tables(cohort, coded, item)]
     return pd.concat(frames, ignore_index=True)
+
+
+def source_tables(cohort: Cohort, coded: Coded, item: str) -> list[pd.DataFrame]:
+    """The item's statistics between each pair of sources (double_coded.sources), unflagged."""
+    by_source = source_ratings(coded.ratings[item], cohort.double_coding.sources)
+    scale, kind = list(range(len(coded.scales[item]))), coded.kinds[item]
+    frames = []
+    for a, b in itertools.combinations(by_source.columns, 2):
+        table = compare_sources(by_source[a], by_source[b], scale, kind)
+        table.insert(0, "item", item)
+        table.insert(1, "kind", kind)
+        table.insert(2, "comparison", f"{a} vs {b}")
+        frames.append(table.assign(flagged=False, flag_reason=""))
+    return frames
 
 
 def run_reliability(cohort: Cohort, out: str) -> None:

@@ -23,6 +23,7 @@ from sessionmlm.ingest import ingest
 from sessionmlm.model_data import build_model_data
 from sessionmlm.privacy import Privacy
 from sessionmlm.pseudonyms import pseudonymise
+from sessionmlm.report.coders import coders_section
 from sessionmlm.stages.all_codes import run_all_codes
 
 from .conftest import write_project
@@ -53,7 +54,9 @@ def small_codes() -> pd.DataFrame:
 
 def test_each_other_coders_codes_become_a_row_of_the_session():
     # s1 and s2 have primary A and B, s3 A, s4 none (missing in the sessions table).
-    joined = long_table(small_sessions(), "session", ["A", "B", "A", None], small_codes(), ["a", "b"])
+    joined = long_table(
+        small_sessions(), "session", ["A", "B", "A", None], small_codes(), ["a", "b"]
+    )
     table = joined.table
     # The four sessions' own rows, then s1 by B, s2 by A and by C, s4 by B: A's row of s1 is
     # its primary coder's, not added again; its differing code a is counted, not used.
@@ -75,7 +78,9 @@ def test_each_other_coders_codes_become_a_row_of_the_session():
 
 
 def test_each_session_weighs_one_in_a_coder_model_after_listwise_deletion():
-    joined = long_table(small_sessions(), "session", ["A", "B", "A", None], small_codes(), ["a", "b"])
+    joined = long_table(
+        small_sessions(), "session", ["A", "B", "A", None], small_codes(), ["a", "b"]
+    )
     spec = parse_formula("b ~ x + (1 | therapist/client)", "m")
     tiny = type("C", (), {})()  # what coder_models reads of a cohort
     tiny.double_coding = type("D", (), {"all_codes": True})()
@@ -166,3 +171,35 @@ def test_the_stage_joins_both_tables_under_pseudonyms(tmp_path, monkeypatch):
     assert (extra.licensed.to_numpy() == first.licensed.to_numpy()).all()
     assert (extra[CODER].to_numpy() != first[CODER].to_numpy()).all()
     assert not {"A", "B", "C"} & set(table[CODER])
+
+
+def write_fit(folder, estimates, variance, info):
+    folder.mkdir(parents=True)
+    pd.DataFrame(estimates).to_csv(folder / "estimates.csv", index=False)
+    pd.DataFrame(variance).to_csv(folder / "variance.csv", index=False)
+    (folder / "fit.json").write_text(json.dumps(info))
+
+
+def test_the_report_section_sets_each_item_model_beside_its_coder_model(tmp_path):
+    tiny = project(tmp_path, all_codes=True)
+    results = tmp_path / "results" / "tiny"
+    assert coders_section(tiny, results) == ""  # nothing fitted yet: no section
+    row = {"term": "licensed", "estimate": 0.5, "ci_low": 0.3, "ci_high": 0.7,
+           "odds_ratio": 1.65, "or_low": 1.35, "or_high": 2.01}  # fmt: skip
+    info = {"status": "ok", "converged": True, "outcome_type": "binary"}
+    write_fit(results / "hw_assigned-small" / "bayes", [row],
+              [{"level": "client", "sd": 0.5, "sd_low": 0.2, "sd_high": 0.9}], info)  # fmt: skip
+    coder = results / "hw_assigned-small-coders" / "bayes"
+    write_fit(coder, [{**row, "estimate": 0.6, "odds_ratio": 1.82, "or_low": 1.5, "or_high": 2.2}],
+              [{"level": "coder", "sd": 0.3, "sd_low": 0.1, "sd_high": 0.7}],
+              {**info, "n_obs": 280, "units": {CODER: 3},
+               "all_codes": {"note": "Each of a session's m codes weighs 1/m."}})  # fmt: skip
+    pd.DataFrame({CODER: ["R-1a2b"], "severity": [0.2], "ci_low": [-0.1], "ci_high": [0.5],
+                  "prob_positive": [0.9]}).to_csv(coder / "coders.csv", index=False)  # fmt: skip
+    html = coders_section(tiny, results)
+    assert "<h2 id='coders'>" in html and "weighs 1/m" in html
+    assert "0.30 (0.10 to 0.70)" in html  # the coder SD with its interval
+    assert "1.65 (1.35 to 2.01)" in html and "1.82 (1.50 to 2.20)" in html
+    # The shift: (0.6 - 0.5) over the first fit's SD, (0.7 - 0.3) / 3.92.
+    assert f"{0.1 / (0.4 / 3.92):.2f}" == "0.98" and "<td class='num'>0.98</td>" in html
+    assert "R-1a2b" in html and "0.20 (-0.10 to 0.50)" in html

@@ -14,8 +14,9 @@ client, therapist and program share (their reliability), and taken as independen
 inflate the client SD and, with it, the coefficients (tried on the simulator: client SD 1.3
 against 0.8, coefficients 20% larger, with 40% of sessions double-coded). A session random
 intercept is no cure: informed by the double-coded sessions alone, it takes up that agreement
-(an SD of several log-odds for a reliable item) and moves every coefficient to another scale
-(given the session's shared noise), no longer comparable with the single-coder model's. With
+(large for a reliable item: the coders share most of the session's noise) and moves every
+coefficient to another scale (given the session's shared noise, larger by the ratio of the
+latent SDs), no longer comparable with the single-coder model's. With
 weights, a session whose coders agree gives the single-coder likelihood exactly, plus what it
 tells of the coders' severities; where they disagree it tells each coder's lean, and its
 weighted likelihood is more cautious than a joint model of the codes would be. The coefficients
@@ -80,9 +81,15 @@ def coder_models(cohort: Any) -> dict[str, ModelSpec]:
     }
 
 
+def fits_coder_model(engine: str, spec: ModelSpec) -> bool:
+    """Whether an engine fits a coder model: crossed random intercepts and weighted rows."""
+    chosen = registry.get(engine)
+    return chosen.weights and not chosen.cannot_fit(spec)
+
+
 def coder_engines(cohort: Any, spec: ModelSpec) -> tuple[str, ...]:
-    """The cohort's engines that fit a coder model (crossed random intercepts)."""
-    return tuple(e for e in cohort.engines if not registry.get(e).cannot_fit(spec))
+    """The cohort's engines that fit a coder model."""
+    return tuple(e for e in cohort.engines if fits_coder_model(e, spec))
 
 
 def all_codes_problems(
@@ -123,11 +130,11 @@ def all_codes_problems(
                             "within_between.models.")  # fmt: skip
     spec = next((models[m] for m in item_models if m in models), None)
     if spec is not None and not any(
-        not registry.get(e).cannot_fit(with_coder(spec, session)) for e in engines
+        fits_coder_model(e, with_coder(spec, session)) for e in engines
     ):
         problems.append(f"{key}: none of the cohort's engines ({', '.join(engines)}) fits a "
-                        "coder random intercept crossed with the levels; add an engine that "
-                        "fits crossed random intercepts (bayes) to engines.")  # fmt: skip
+                        "coder random intercept crossed with the levels with weighted rows; add "
+                        "an engine that does (bayes) to engines.")  # fmt: skip
     return problems
 
 

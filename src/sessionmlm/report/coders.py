@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sessionmlm.all_codes import CODER, coder_engines, coder_models
+from sessionmlm.all_codes import CODER, coder_engines, coder_model_name, coder_models
 from sessionmlm.config import Cohort
 from sessionmlm.htmlparts import html_table, num
 from sessionmlm.report.fits import Fit, badge, load_fit
@@ -25,9 +25,12 @@ Z95 = 3.92  # a normal 95% interval's width in SDs: the shift column's yardstick
 def coder_pairs(cohort: Cohort, results_dir: Path) -> list[tuple[Fit, Fit, pd.DataFrame]]:
     """(item model's fit, its coder model's fit, coders.csv) for each fitted coder model."""
     pairs = []
-    for name, spec in coder_models(cohort).items():
-        single = name.removesuffix(spec.name[len(spec.name.rsplit("-", 1)[0]) :])
-        for engine in coder_engines(cohort, spec):
+    models = coder_models(cohort)
+    for single in cohort.item_models:
+        name = coder_model_name(single)
+        if name not in models:
+            continue
+        for engine in coder_engines(cohort, models[name]):
             folder = results_dir / name / engine
             if not (folder / "fit.json").is_file() or not (results_dir / single / engine).is_dir():
                 continue

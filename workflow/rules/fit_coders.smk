@@ -2,20 +2,7 @@
 # model's coder twin (<item>-<template>-coders) fitted to the table of every code (all_codes.smk) by
 # the engines that fit a coder intercept crossed with the levels. The coder models are not
 # among the cohort's models, so the fit rule never sees them; ruleorder settles the one path
-# both could write.
-from sessionmlm.all_codes import coder_engines, coder_models
-
-
-def coder_outputs(cohort, name):
-    """One output file of every (coder model, engine) pair of a cohort; [] without all_codes."""
-    c = COHORTS[cohort]
-    return [
-        f"results/{cohort}/{model}/{engine}/{name}"
-        for model, spec in coder_models(c).items()
-        for engine in coder_engines(c, spec)
-    ]
-
-
+# both could write; coder_outputs (common.smk) lists the fits.
 ruleorder: fit_coders > fit
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionmlm import engines as registry
+from sessionmlm.all_codes import all_codes_problems
 from sessionmlm.cohort_models import build_models
 from sessionmlm.designs import SIMULATION_ENGINE, load_design
 from sessionmlm.documents import (
@@ -267,6 +268,10 @@ def build_cohort(
     problems += found
     coding, found = read_double_coding(raw, outcomes, levels, header, where, workdir)
     problems += found
+    wanted = bool((raw.get("double_coded") or {}).get("all_codes"))
+    problems += all_codes_problems(
+        wanted, models, item_models, engines, canonical, list(levels)[-1], where
+    )
     if problems:
         return None, problems
     cohort = Cohort(

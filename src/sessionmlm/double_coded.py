@@ -39,6 +39,7 @@ class DoubleCoding:
     primary: str | None = None  # the sessions table's column naming each session's coder
     coders: tuple[str, ...] = ()  # every coder id (as text); empty: not declared
     models_use: str = "primary"  # whose codes feed the models
+    all_codes: bool = False  # item models fitted again with every code and a coder intercept
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> coder ids
 
@@ -89,10 +90,18 @@ def read_double_coding(
     if use != "primary" and primary is None:
         problems.append(f"{key}.models_use: {use} replaces the codes of double-coded sessions; "
                         "name the sessions table's coder column under primary.")  # fmt: skip
+    all_codes = bool(entry.get("all_codes", False))
+    if all_codes and primary is None:
+        problems.append(f"{key}.all_codes: every code enters the models with its coder, so the "
+                        "sessions table's coder column must be named under primary.")  # fmt: skip
+    if all_codes and use != "primary":
+        problems.append(f"{key}.all_codes: the sessions table's codes must be the primary "
+                        f"coder's; models_use {use} replaces them. Leave models_use out, or "
+                        "all_codes.")  # fmt: skip
     coding = DoubleCoding(
         path, session, entry["coder"], primary, coders, use,
-        {**DEFAULT_THRESHOLDS, **entry.get("thresholds", {})},
-        {name: tuple(as_code(c) for c in ids) for name, ids in entry.get("sources", {}).items()},
+        all_codes=all_codes, thresholds={**DEFAULT_THRESHOLDS, **entry.get("thresholds", {})},
+        sources={n: tuple(as_code(c) for c in ids) for n, ids in entry.get("sources", {}).items()},
     )  # fmt: skip
     return (None if problems else coding), problems
 

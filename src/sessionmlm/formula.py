@@ -30,7 +30,9 @@ class ModelSpec:
     (("therapist", ("x",)),). The cohort file adds the rest: within_between
     names predictors split into within- and between-unit parts, and unit_keys gives, per
     group, the level columns that together identify one of its units (() means each group
-    within the one before it, as `therapist/client`).
+    within the one before it, as `therapist/client`). weight_by names a column whose units'
+    rows together weigh one in the likelihood (each of a session's m codes 1/m: all_codes.py);
+    "" weighs every row one.
     """
 
     name: str
@@ -42,11 +44,13 @@ class ModelSpec:
     slopes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     within_between: tuple[str, ...] = ()
     unit_keys: tuple[tuple[str, ...], ...] = ()
+    weight_by: str = ""
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every canonical column the model reads."""
         keys = [c for key in self.unit_keys for c in key if c not in self.groups]
+        keys += [self.weight_by] if self.weight_by and self.weight_by not in self.groups else []
         return (self.outcome, *self.predictors, *self.groups, *dict.fromkeys(keys))
 
     @property

@@ -46,6 +46,8 @@ class ModelData:
     slopes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Per predictor split into within- and between-unit parts, its parts' terms, innermost first.
     parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (n,) each row's weight in the likelihood (spec.weight_by); None: every row weighs one.
+    weights: np.ndarray | None = None
 
     @property
     def nested(self) -> bool:
@@ -120,6 +122,12 @@ class ModelData:
             found["within_between"] = {name: list(parts) for name, parts in self.parts}
         if not self.nested:
             found["crossed"] = True
+        if self.weights is not None:
+            found["weights"] = {
+                "by": self.spec.weight_by,
+                "rows": int(len(self.weights)),
+                "total": round(float(self.weights.sum()), 6),
+            }
         return found
 
     def outcome_summary(self) -> dict[str, Any]:
@@ -316,6 +324,9 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
     slopes = tuple(
         (group, tuple(t for p in names for t in terms_of(p, terms))) for group, names in spec.slopes
     )
+    weights = None
+    if spec.weight_by:  # the kept rows of one unit weigh one together
+        weights = 1.0 / data.groupby(spec.weight_by)[spec.outcome].transform("size").to_numpy(float)
     return ModelData(
         spec=spec,
         y=y,
@@ -331,4 +342,5 @@ def build_model_data(table: pd.DataFrame, spec: ModelSpec, reference: dict[str, 
         categories=categories,
         slopes=slopes,
         parts=parts,
+        weights=weights,
     )

@@ -18,6 +18,7 @@ os.environ.update(
 )
 
 from sessionmlm import engines  # noqa: E402
+from sessionmlm.all_codes import coder_engines, coder_models  # noqa: E402
 from sessionmlm.code_deps import stage_files  # noqa: E402
 from sessionmlm.config import ConfigError, load_config  # noqa: E402
 from sessionmlm.designs import SIMULATION_ENGINE  # noqa: E402
@@ -129,4 +130,17 @@ def replicate_outputs(design):
         f"results/designs/{design}/replicates/point{p + 1:03d}-chunk{c + 1:04d}.csv"
         for p in range(len(d.points))
         for c in range(len(d.chunks()))
+    ]
+
+
+# Every code in the models (double_coded.all_codes): the coder models' fits (fit_coders.smk).
+
+
+def coder_outputs(cohort, name):
+    """One output file of every (coder model, engine) pair of a cohort; [] without all_codes."""
+    c = COHORTS[cohort]
+    return [
+        f"results/{cohort}/{model}/{engine}/{name}"
+        for model, spec in coder_models(c).items()
+        for engine in coder_engines(c, spec)
     ]

@@ -5,6 +5,7 @@ rule report:
         estimates=lambda wc: fit_outputs(wc.cohort, "estimates.csv"),
         variance=lambda wc: fit_outputs(wc.cohort, "variance.csv"),
         thresholds=lambda wc: fit_outputs(wc.cohort, "thresholds.csv"),
+        coders=lambda wc: coder_outputs(wc.cohort, "coders.csv"),
         reliability=lambda wc: (
             [f"results/{wc.cohort}/reliability.csv"]
             if COHORTS[wc.cohort].double_coding

@@ -156,7 +156,9 @@ class Engine:
     it fits ("binary", "ordinal"): a cohort asking it for another is stopped at config load.
     cannot_fit(spec) says in a sentence why it does not fit a model's structure (crossed
     groups, random slopes, depth), or "" when it does: such a fit is not attempted, and its
-    fit.json says why (not_fitted_result).
+    fit.json says why (not_fitted_result). weights: whether it uses ModelData.weights (rows
+    weighing less than one, spec.weight_by); an engine that would ignore them is not given such
+    a model.
     """
 
     name: str
@@ -170,6 +172,7 @@ class Engine:
     compares_models_by: str = ""
     code: tuple[str, ...] = ()  # modules, e.g. "sessionmlm.intervals"
     outcome_types: tuple[str, ...] = ("binary",)
+    weights: bool = False
     cannot_fit: Callable[[Any], str] = lambda spec: ""  # noqa: E731
     module: str = field(default="", compare=False)  # set on registration
 

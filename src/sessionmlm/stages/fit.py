@@ -29,14 +29,16 @@ def run_fit(
     privacy: Privacy,
     levels: tuple[str, ...],
     predictions: dict[str, Any] | None = None,
-) -> None:
+    notes: dict[str, Any] | None = None,
+) -> engines.FitResult:
     """Fit one model of a cohort with one engine and write the output contract.
 
     settings are the engine's typed settings (Cohort.engine_settings). The engine's after-fit
     steps (posterior checks, predicted probabilities, ...) run here while the fit is in memory
     and add their keys to fit.json. predictions is the cohort's `predictions:` setting when
     this is its predictions model (PredictionSetting.for_model), else None. privacy gives the
-    small-cell threshold, levels the cohort's id columns (never grouped by).
+    small-cell threshold, levels the cohort's id columns (never grouped by). notes are added
+    to fit.json (a coder model's all_codes record). Returns the fit, for steps of its own.
 
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
@@ -59,7 +61,7 @@ def run_fit(
         result.info["cohort"] = cohort
         write_result(result, outputs["estimates"], outputs["variance"], outputs["fit"],
                      outputs["thresholds"])  # fmt: skip
-        return
+        return result
     result = chosen.fit(data, settings, threads=threads)
     result.info["cohort"] = cohort
     result.info["input_hash"] = file_hash(sessions)
@@ -68,8 +70,10 @@ def run_fit(
     for step in chosen.after_fit:
         log.info("%s", step.what)
         result.info.update(step.run(fitted))
+    result.info.update(notes or {})
     write_result(
         result, outputs["estimates"], outputs["variance"], outputs["fit"], outputs["thresholds"]
     )
     level = logging.INFO if result.converged else logging.WARNING
     log.log(level, "%s/%s/%s: %s", cohort, spec.name, engine, result.info["status"])
+    return result

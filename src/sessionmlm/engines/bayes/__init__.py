@@ -94,6 +94,7 @@ ENGINE = Engine(
     ),
     rank=1,
     outcome_types=("binary", "ordinal"),
+    weights=True,
     after_fit=(
         AfterFit(
             "checks",

@@ -49,7 +49,8 @@ def _shape_key(data: ModelData, s: BayesSettings) -> tuple:
     outcome = (data.outcome_type, len(data.categories) if data.ordinal else 2)
     priors = (s.intercept, s.coefficients, s.group_sd, s.thresholds, s.correlation)
     slopes = tuple((g, tuple(data.slope_columns(g))) for g, _ in data.slopes)
-    return (data.X.shape, data.groups, data.n_units, outcome, priors, slopes)
+    weighted = data.weights is not None
+    return (data.X.shape, data.groups, data.n_units, outcome, priors, slopes, weighted)
 
 
 def _standardise(data: ModelData) -> Standardisation:
@@ -58,6 +59,8 @@ def _standardise(data: ModelData) -> Standardisation:
 
 def _data_values(data: ModelData, std: Standardisation) -> dict[str, np.ndarray]:
     values = _ordinal_values(data) if data.ordinal else {"y": data.y.astype(np.float64)}
+    if data.weights is not None and not data.ordinal:
+        values["w"] = data.weights.astype(np.float64)
     if data.terms:
         values["X"] = (data.X - std.mean) / std.scale
     for group, units in zip(data.groups, data.unit_of_session, strict=True):
@@ -77,12 +80,14 @@ def _ordinal_values(data: ModelData) -> dict[str, np.ndarray]:
     """
     y = data.y.astype(np.int64)
     last = len(data.categories) - 1
+    # Weighted rows (ModelData.weights) enter each term times their weight.
+    w = np.ones(len(y)) if data.weights is None else data.weights.astype(np.float64)
     return {
         "y_upper": np.minimum(y, last - 1),
         "y_lower": np.maximum(y - 1, 0),
-        "has_upper": (y < last).astype(np.float64),
-        "has_lower": (y > 0).astype(np.float64),
-        "n_inner": np.bincount(y, minlength=last + 1)[1:last].astype(np.float64),
+        "has_upper": (y < last) * w,
+        "has_lower": (y > 0) * w,
+        "n_inner": np.bincount(y, weights=w, minlength=last + 1)[1:last],
     }
 
 
@@ -186,6 +191,10 @@ def build_model(data: ModelData, settings: BayesSettings):
             # The checks compute their own log-likelihood (checks.py), so the likelihood can be a
             # Potential rather than an observed variable.
             pm.Potential("obs", ordinal_loglik(eta, thresholds, shared))
+        elif data.weights is not None:
+            # Weighted rows: each row's log-likelihood times its weight, as a Potential.
+            y, w = pm.Data("y", values["y"]), pm.Data("w", values["w"])
+            pm.Potential("obs", (w * pm.logp(pm.Bernoulli.dist(logit_p=eta), y)).sum())
         else:
             pm.Bernoulli("obs", logit_p=eta, observed=pm.Data("y", values["y"]))
     return model

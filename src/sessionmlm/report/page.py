@@ -18,6 +18,7 @@ from sessionmlm.figures import forest_plot, plural
 from sessionmlm.htmlparts import html_table, page, sentence
 from sessionmlm.report import fits as fitted
 from sessionmlm.report.appendix import appendix_section
+from sessionmlm.report.coders import coders_section
 from sessionmlm.report.comparison import comparison_section
 from sessionmlm.report.fits import Fit, badge, engine_of, lead_engine, load_fit, null_of
 from sessionmlm.report.item_folds import item_fold, items_section
@@ -120,15 +121,18 @@ def render_cohort_report(
     validation: dict,
     fits: list[Fit],
     reliability: pd.DataFrame | None = None,
+    coders: str = "",
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     """The whole cohort report as one HTML string, and the tables that go beside it.
 
     The tables (report_tables) are "comparison" (likelihood-ratio tests), "predicted", "loo"
     and "sensitivity", computed once for the page and the files alike, and "overview" (the
     answer-first grid of every engine). reliability is reliability.csv, when the cohort has a
-    double-coded table. Coded items' sections fold, one item each (item_folds.py). With several
-    outcomes, the posterior checks, prior sensitivity and plain language come once per outcome,
-    for its main model (its last), and the predicted probabilities once per predictions model.
+    double-coded table; coders is the section comparing item models fitted to every coder's
+    codes (report/coders.py), when the cohort has them. Coded items' sections fold, one item
+    each (item_folds.py). With several outcomes, the posterior checks, prior sensitivity and
+    plain language come once per outcome, for its main model (its last), and the predicted
+    probabilities once per predictions model.
     """
     models = list(dict.fromkeys(f.model for f in fits))
     every, fits = fits, [f for f in fits if f.fitted]  # not fitted: said in Models, then left
@@ -222,6 +226,7 @@ def render_cohort_report(
         ("engines", "Engines side by side") if side_by_side else None,
         ("forest", "Odds ratios across models") if plain_fits else None,
         ("items", "Coded items, one by one") if folds else None,
+        ("coders", "Coders: every code in the models") if coders else None,
         *toc_entries("checks"),
         ("comparison", "Model comparison") if comparison else None,
         *toc_entries("predicted"),
@@ -256,6 +261,7 @@ def render_cohort_report(
         side_by_side,
         _forest([f for f in lead_fits if f.model not in item_of], lead) if plain_fits else "",
         items_section(folds, list(dict.fromkeys(t for _, t in cohort.item_models.values()))),
+        coders,
         joined("checks"),
         comparison,
         joined("predicted"),
@@ -287,7 +293,9 @@ def write_cohort_report(
     desc = json.loads(Path(descriptives).read_text())
     check = json.loads(Path(validation).read_text())
     coded = pd.read_csv(reliability) if reliability else None
-    html, frames = render_cohort_report(cohort, desc, check, fits, coded)
+    html, frames = render_cohort_report(
+        cohort, desc, check, fits, coded, coders_section(cohort, folder)
+    )
     for name, path in (tables or {}).items():
         atomic.write_text(path, frames[name].to_csv(index=False, float_format="%.6g"))
     atomic.write_text(out, html)

@@ -114,3 +114,15 @@ def test_grid_marks_clear_cells_flags_items_and_dashes_missing_terms():
     assert "#ffffff" in colours  # odds ratio 1 in the legend is white
     # The legend's ends, odds ratios 4 and 1/4, take the full blue and orange.
     assert "#1b6ca8" in colours and "#c95a1f" in colours
+
+
+def test_with_nothing_clear_the_largest_is_named_and_the_engines_compared_on_all():
+    fits = [item_fit("a", "ml", [0.3, -0.1, 0.0], p=[0.2, 0.6, 0.9]),
+            item_fit("a", "gee", [-0.2, -0.1, 0.0], p=[0.3, 0.6, 0.9])]  # fmt: skip
+    said = summary_sentences(grid_cells(fits, {"a": "a-full"}), "ml", words, {}, False)
+    assert "0 were clear" in said[0]
+    assert (
+        "The largest odds ratio, 1.35 (<code>caregiver_present</code> and <code>a</code>" in said[1]
+    )
+    # child_age's odds ratio is exactly 1 in both: the same side (>= 1).
+    assert "Of the ml engine's associations, gee gave the same direction for 2 of 3" in said[2]

@@ -37,9 +37,14 @@ def odds_ratio_grid(
     """
     if not cells:
         return ""
-    cell_w, cell_h, top = 46, 24, 120
+    cell_w, cell_h = 46, 24
     label_w = max(120, 7 * max(len(t) for t in terms) + 16)
-    width, height = label_w + cell_w * len(items) + 10, top + cell_h * len(terms) + 46
+    # Item names are written at -50 degrees: about 7 px per character, 0.77 of it upwards and
+    # 0.64 of it to the right of the last column.
+    name_px = 7 * max(len(i) + 2 for i in items)
+    top = 16 + round(0.77 * name_px)
+    grid_w = label_w + cell_w * len(items) + round(0.64 * name_px) + 10
+    width, height = max(grid_w, label_w + 44 * 5 + 10), top + cell_h * len(terms) + 46
     at = {(c["term"], c["item"]): c for c in cells}
     parts = [svg_open(width, height, title, f"Grid of odds ratios: {len(terms)} predictors "
                       f"(rows) by {len(items)} coded items (columns).")]  # fmt: skip

@@ -111,30 +111,28 @@ def summary_sentences(
     strongest = [s for s in (_strongest(clear, True, words), _strongest(clear, False, words)) if s]
     if strongest:
         said.append("Strongest: " + "; ".join(strongest) + ".")
-    if not clear.empty:
+    if clear.empty:
+        r = own.loc[np.log(own.odds_ratio).abs().idxmax()]
+        said.append(f"The strongest association, an odds ratio of {r.odds_ratio:.2f} "
+                    f"({words(r.term)} and "
+                    f"<code>{escape(r.outcome)}</code>, 95% interval {r.or_low:.2f} to "
+                    f"{r.or_high:.2f}), was not clear either: the data are compatible with "
+                    "no association for every predictor.")  # fmt: skip
+    elif items > 1:
         by_item = clear.groupby("outcome").size().sort_values(ascending=False)
         said.append(
             "Clear associations by outcome: "
             + ", ".join(f"<code>{escape(o)}</code> {n}" for o, n in by_item.items()) + "."
         )  # fmt: skip
     others = [e for e in dict.fromkeys(cells.engine) if e != lead]
-    if others and not clear.empty:
-        agree = []
-        for engine in others:
-            theirs = cells[cells.engine == engine].set_index(["outcome", "term"])
-            keys = [k for k in zip(clear.outcome, clear.term, strict=True) if k in theirs.index]
-            mine = clear.set_index(["outcome", "term"]).loc[keys]
-            same = ((theirs.loc[keys, "odds_ratio"] >= 1) == (mine.odds_ratio >= 1)).sum()
-            also = theirs.loc[keys, "clear"].sum()
-            agree.append(f"{escape(engine)} gave the same direction for {same} of {len(keys)} "
-                         f"and called {also} clear by its own rule")  # fmt: skip
-        said.append(f"Do the engines agree? Of the {escape(lead)} engine's clear associations, "
-                    + "; ".join(agree) + ".")  # fmt: skip
+    if others:
+        said.append(_agreement(cells, own, clear, lead, others))
     if flagged:
         said.append(
             f"{len(flagged)} outcome{'s were' if len(flagged) > 1 else ' was'} coded unreliably "
             f"(†: {', '.join(f'<code>{escape(i)}</code>' for i in flagged)}): associations with "
-            "them are attenuated by unreliable coding, so they understate the true ones."
+            f"{'them' if len(flagged) > 1 else 'it'} are attenuated by unreliable coding, so "
+            "they understate the true ones."
         )  # fmt: skip
     elif reliability_known:
         said.append("Every double-coded item met the reliability thresholds.")
@@ -142,6 +140,23 @@ def summary_sentences(
         said.append("How reliably the outcomes were coded is not known here: the cohort "
                     "declares no double-coded table.")  # fmt: skip
     return said
+
+
+def _agreement(cells, own, clear, lead: str, others: list[str]) -> str:
+    """Whether the other engines point the same way: on the clear associations, else on all."""
+    judged = clear if not clear.empty else own
+    which = "clear associations" if not clear.empty else "associations"
+    agree = []
+    for engine in others:
+        theirs = cells[cells.engine == engine].set_index(["outcome", "term"])
+        keys = [k for k in zip(judged.outcome, judged.term, strict=True) if k in theirs.index]
+        mine = judged.set_index(["outcome", "term"]).loc[keys]
+        same = int(((theirs.loc[keys, "odds_ratio"] >= 1) == (mine.odds_ratio >= 1)).sum())
+        also = int(theirs.loc[keys, "clear"].sum())
+        agree.append(f"{escape(engine)} gave the same direction for {same} of {len(keys)} and "
+                     f"called {also} clear by its own rule")  # fmt: skip
+    start = f"Do the engines agree? Of the {escape(lead)} engine's {which}, "
+    return start + "; ".join(agree) + "."
 
 
 def overview_section(
@@ -164,18 +179,21 @@ def overview_section(
         list(dict.fromkeys(own.term)), outcomes,
         f"Odds ratios by predictor and outcome ({lead})", set(flagged),
     )  # fmt: skip
-    rule = _rule(own) if not own.empty else ""
+    short = (
+        "q &lt; .05, Benjamini–Hochberg"
+        if own.q_value.notna().any()
+        else (f"posterior probability of the direction ≥ {PROB_CLEAR:.1%}")
+    )
     return (
         "<h2 id='overview'>The answer first</h2>"
         f"<p class='question'><strong>The question:</strong> which characteristics of "
         f"{who} went with more or less of {what}?</p>"
         "<ul class='answer'>" + "".join(f"<li>{s}</li>" for s in sentences) + "</ul>"
-        + (f"<figure>{grid}<figcaption>Odds ratios of the main model of each outcome "
-           f"({escape(lead)} engine): blue, more of the practice; orange, less; white, no "
-           f"difference. Outlined and bold: clear ({rule}). An ordinal outcome's odds ratios "
-           "are cumulative (a higher rating). A dash: the model has no such term. † coded "
-           "unreliably. Hover a cell for its interval; overview.csv beside this report has "
-           f"every engine's.</figcaption></figure>" if grid else "")
+        + (f"<figure>{grid}<figcaption>Main model of each outcome, {escape(lead)} engine: "
+           "blue, more of the practice; orange, less (ordinal outcomes: cumulative odds "
+           f"ratios); bold and outlined, clear ({short}); –, no such term; †, coded "
+           "unreliably. Intervals: hover a cell, or overview.csv (every engine)."
+           "</figcaption></figure>" if grid else "")
     )  # fmt: skip
 
 

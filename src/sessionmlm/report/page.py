@@ -82,6 +82,11 @@ def _forest(lead_fits: list[Fit], lead: str) -> str:
     )
 
 
+def _listed(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def _outcome_of(cohort: Cohort, model: str | None) -> str:
     """The outcome a model of the cohort names ("" for no model): the words follow the model."""
     spec = cohort.models.get(model or "")
@@ -242,7 +247,7 @@ def render_cohort_report(
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
         f"<p class='note'>Multilevel {kinds} models of "
-        f"{' and '.join(f'<code>{escape(name)}</code>' for name in cohort.outcomes)} "
+        f"{_listed([f'<code>{escape(name)}</code>' for name in cohort.outcomes])} "
         f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
         overview_section(cells, lead, levels, words, flagged, reliability is not None),

@@ -122,7 +122,8 @@ def test_with_nothing_clear_the_largest_is_named_and_the_engines_compared_on_all
     said = summary_sentences(grid_cells(fits, {"a": "a-full"}), "ml", words, {}, False)
     assert "0 were clear" in said[0]
     assert (
-        "The largest odds ratio, 1.35 (<code>caregiver_present</code> and <code>a</code>" in said[1]
+        "The strongest association, an odds ratio of 1.35 (<code>caregiver_present</code> and"
+        " <code>a</code>" in said[1]
     )
     # child_age's odds ratio is exactly 1 in both: the same side (>= 1).
     assert "Of the ml engine's associations, gee gave the same direction for 2 of 3" in said[2]

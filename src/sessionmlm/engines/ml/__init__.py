@@ -127,6 +127,7 @@ ENGINE = Engine(
         threads=lambda settings: 2,  # numba's threads, which large cohorts use
         memory_mb=(1000, 150),
         minutes=(10, 2),
+        batch_items=10,
     ),
     wording=Wording(
         estimates="maximum-likelihood estimates with 95% Wald confidence intervals",

@@ -1,6 +1,8 @@
 # Coded items' fits with an engine whose Resources.batch_items exceeds 1, many to a job: one
 # rule per batch (FIT_BATCHES in common.smk), fit_batch_1, fit_batch_2, ..., writing each fit's
 # files exactly as the fit rule would; the ruleorder makes the batch the one way to make them.
+# One core: batches are for fits of seconds, whose data are too small for threads to pay off
+# (ml's kernels go parallel only above PARALLEL_WORK); two batches use two cores.
 from sessionmlm.stages.fit_batch import BatchFit
 
 
@@ -40,7 +42,7 @@ for n, b in enumerate(FIT_BATCHES, 1):
             f"logs/benchmarks/fit_batch/{b.cohort}/{b.label}.tsv"
         conda:
             ENV
-        threads: fit_threads(b.cohort, b.engine)
+        threads: 1
         resources:
             mem_mb=batch_memory_mb(b.engine),
             runtime=batch_minutes(b.engine, len(b.models)),

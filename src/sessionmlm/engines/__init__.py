@@ -99,8 +99,9 @@ class Resources:
 
     threads maps the engine's settings to cores; memory and minutes grow with the size of the
     cohort's canonical table: base + per_mb * megabytes. A profile's set-resources overrides
-    them. batch_items is how many fits of a cohort's coded items one job runs (batches.py):
-    above 1 when a fit takes about as long as a job's start (Python and imports, seconds).
+    them. batch_items is how many fits of a cohort's coded items one job runs, one after
+    another on one core (batches.py): above 1 when a fit takes about as long as a job's start
+    (Python and imports, seconds).
     """
 
     threads: Callable[[Any], int]

@@ -104,9 +104,7 @@ def test_a_batch_writes_the_files_each_fit_job_writes(ingested, tmp_path, engine
     assert len(pd.read_csv(fits[1].outputs["thresholds"])) == 4  # the ordinal item's four cuts
 
 
-def test_a_fit_that_raises_is_recorded_as_failed_and_the_others_are_kept(
-    ingested, tmp_path, caplog
-):
+def test_a_fit_that_raises_is_recorded_alone_and_the_others_are_kept(ingested, tmp_path, caplog):
     cohort, privacy, sessions = ingested
     # An outcome column the sessions do not have: building its model data raises.
     broken = parse_formula("no_such_item ~ caregiver_present + (1 | therapist/client)", "broken")
@@ -115,14 +113,15 @@ def test_a_fit_that_raises_is_recorded_as_failed_and_the_others_are_kept(
     run_fit_batch("tiny", fits, cohort.reference, "gee", cohort.engine_settings["gee"],
                   sessions, 1, privacy, tuple(cohort.levels))  # fmt: skip
     info = json.loads(Path(fits[0].outputs["fit"]).read_text())
-    assert info["status"] == "failed" and info["converged"] is False
-    assert info["model"] == "broken" and info["engine"] == "gee"
-    assert len(info["problems"]) == 1
-    assert info["problems"][0].startswith("the fit stopped on an error: ")
-    assert "no_such_item" in info["problems"][0]
+    # Recorded as the report shows a fit without numbers, with the error as the reason.
+    assert info["status"] == "not fitted" and info["converged"] is False
+    assert info["model"] == "broken" and info["engine"] == "gee" and info["n_obs"] == 0
+    assert info["not_fitted"].startswith("the fit stopped on an error (")
+    assert "no_such_item" in info["error"] and info["error"] in info["not_fitted"]
+    assert "Delete results/tiny/broken/gee/ and run snakemake again" in info["not_fitted"]
     assert pd.read_csv(fits[0].outputs["estimates"]).empty
     assert pd.read_csv(fits[0].outputs["variance"]).empty
-    assert re.search(r"tiny/broken/gee: the fit stopped on an error", caplog.text)
+    assert "tiny/broken/gee: the fit stopped on an error" in caplog.text
     assert "1 of 2 fits of this batch stopped on an error: broken" in caplog.text
     # The other fit of the batch is whole, as its own job would have written it.
     alone = fit_alone(cohort, privacy, sessions, "hw_reviewed-small", "gee", tmp_path / "alone")

@@ -1,21 +1,22 @@
 """Stage `fit_batch`: many item models of a cohort with one engine, in one job (batches.py).
 
 Each fit writes the same files the fit stage writes for it. A fit that raises does not lose the
-others: its own fit.json records the error as a failed fit (status "failed", the error under
-problems, no estimates), which the report and its manuscript table show as failed, and the job
-log names it. The other fits of the batch go on.
+others (a single fit job would fail, and Snakemake delete a failed job's outputs): its own files
+record it without estimates, with the error as the reason (stopped_result), which the report
+and its manuscript table show, and the job's log has its traceback. The other fits go on.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from sessionmlm.engines import ESTIMATE_COLUMNS, VARIANCE_COLUMNS, FitResult, write_result
+from sessionmlm.engines import FitResult, not_fitted_result, write_result
 from sessionmlm.formula import ModelSpec
+from sessionmlm.model_data import build_model_data
 from sessionmlm.privacy import Privacy
 from sessionmlm.stages.fit import fit_model
 from sessionmlm.stages.job import file_hash
@@ -60,7 +61,11 @@ def run_fit_batch(
         except Exception as error:  # noqa: BLE001  (any error: the other fits must still run)
             log.error("%s/%s/%s: the fit stopped on an error; recorded in its fit.json",
                       cohort, one.spec.name, engine, exc_info=True)  # fmt: skip
-            result = failed_result(cohort, one.spec, engine, settings, error, input_hash)
+            try:  # what the fit's data were, for its fit.json, unless they raised
+                data = build_model_data(table, one.spec, reference)
+            except Exception:  # noqa: BLE001  (the fit's own error is the one to report)
+                data = _NoData(one.spec)
+            result = stopped_result(cohort, engine, settings, error, data, input_hash)
             write_result(result, one.outputs["estimates"], one.outputs["variance"],
                          one.outputs["fit"], one.outputs["thresholds"])  # fmt: skip
             failed.append(one.spec.name)
@@ -69,30 +74,39 @@ def run_fit_batch(
                   ", ".join(failed))  # fmt: skip
 
 
-def failed_result(
-    cohort: str, spec: ModelSpec, engine: str, settings: Any, error: Exception, input_hash: str
+@dataclass(frozen=True)
+class _NoData:
+    """Stands in for a model's data when building them raised: the model, no sessions."""
+
+    spec: ModelSpec
+    terms: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        return {"model": self.spec.name, "formula": self.spec.formula, "n_obs": 0,
+                "n_dropped": 0, "dropped_by_variable": {}, "units": {}}  # fmt: skip
+
+
+def stopped_result(
+    cohort: str,
+    engine: str,
+    settings: Any,
+    error: Exception,
+    data: Any,
+    input_hash: str,
 ) -> FitResult:
-    """The output contract of a fit that raised: no estimates, the error as its problem."""
-    info = {
-        "model": spec.name,
-        "formula": spec.formula,
-        "cohort": cohort,
-        "engine": engine,
-        "settings": asdict(settings) if is_dataclass(settings) else dict(settings),
-        "n_obs": None,
-        "units": {},
-        "converged": False,
-        "status": "failed",
-        "problems": [f"the fit stopped on an error: {type(error).__name__}: {error}"],
-        "warnings": [],
-        "diagnostics": {},
-        "wall_seconds": {"total": 0.0},
-        "versions": {},
-        "seed": None,
-        "input_hash": input_hash,
-    }
-    return FitResult(
-        estimates=pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "p_value"]),
-        variance=pd.DataFrame(columns=VARIANCE_COLUMNS),
-        info=info,
+    """The output contract of a fit that raised: no estimates, the error as the reason.
+
+    Its status is "not fitted", the one the report and the manuscript tables show without
+    numbers, with the reason in words (a "failed" fit has an engine's diagnostics to show);
+    fit.json's `error` names the error. data is the model's ModelData, or _NoData.
+    """
+    model = data.record()["model"]
+    reason = (
+        f"the fit stopped on an error ({type(error).__name__}: {error}); the job's log has "
+        f"the details, and the other fits of its batch were kept. Delete "
+        f"results/{cohort}/{model}/{engine}/ and run snakemake again to refit it"
     )
+    result = not_fitted_result(engine, data, settings, reason)
+    result.info.update(cohort=cohort, input_hash=input_hash,
+                       error=f"{type(error).__name__}: {error}")  # fmt: skip
+    return result

@@ -118,7 +118,7 @@ def test_a_fit_that_raises_is_recorded_alone_and_the_others_are_kept(ingested, t
     assert info["model"] == "broken" and info["engine"] == "gee" and info["n_obs"] == 0
     assert info["not_fitted"].startswith("the fit stopped on an error (")
     assert "no_such_item" in info["error"] and info["error"] in info["not_fitted"]
-    assert "Delete results/tiny/broken/gee/ and run snakemake again" in info["not_fitted"]
+    assert "`snakemake --forcerun results/tiny/broken/gee/fit.json` refits it" in info["not_fitted"]
     assert pd.read_csv(fits[0].outputs["estimates"]).empty
     assert pd.read_csv(fits[0].outputs["variance"]).empty
     assert "tiny/broken/gee: the fit stopped on an error" in caplog.text

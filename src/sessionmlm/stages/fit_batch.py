@@ -103,8 +103,8 @@ def stopped_result(
     model = data.record()["model"]
     reason = (
         f"the fit stopped on an error ({type(error).__name__}: {error}); the job's log has "
-        f"the details, and the other fits of its batch were kept. Delete "
-        f"results/{cohort}/{model}/{engine}/ and run snakemake again to refit it"
+        f"the details, and the other fits of its batch were kept. Once its cause is fixed, "
+        f"`snakemake --forcerun results/{cohort}/{model}/{engine}/fit.json` refits it"
     )
     result = not_fitted_result(engine, data, settings, reason)
     result.info.update(cohort=cohort, input_hash=input_hash,

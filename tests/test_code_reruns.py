@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, TINY_COHORT, write_project
+from .test_items import coding_cohort
 from .test_workflow import SNAKEMAKE
 
 pytestmark = pytest.mark.slow
@@ -51,7 +52,12 @@ def fits_planned(folder: Path) -> set[str]:
 
 @pytest.fixture
 def project(tmp_path, tiny_table, monkeypatch):
-    write_project(tmp_path, {"tiny": COHORT}, {"data/tiny/sessions.csv": tiny_table})
+    return copy_and_run(tmp_path, {"tiny": COHORT}, tiny_table, monkeypatch)
+
+
+def copy_and_run(tmp_path, cohorts, tiny_table, monkeypatch) -> Path:
+    """A project with the workflow and package copied in, run once; nothing left to do."""
+    write_project(tmp_path, cohorts, {"data/tiny/sessions.csv": tiny_table})
     shutil.copy(ROOT / "Snakefile", tmp_path / "Snakefile")
     shutil.copytree(ROOT / "workflow", tmp_path / "workflow")
     shutil.copytree(ROOT / "envs", tmp_path / "envs")  # the rules' conda env file
@@ -116,4 +122,30 @@ def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
     # The design simulations' own code is no cohort job's; an undone edit reruns nothing.
     with edited(project, "replicates.py"):
         assert planned(project) == {}
+    assert planned(project) == {}
+
+
+def test_item_batches_rerun_for_their_engine_code_and_their_template(tmp_path, tiny_table,
+                                                                     monkeypatch):  # fmt: skip
+    """Batches rerun as their fits would: an engine's code reruns its batches, a template's
+    formula its own check, fit and table batches, nothing of the other template's."""
+    project = copy_and_run(tmp_path, {"tiny": coding_cohort()}, tiny_table, monkeypatch)
+    downstream = {"report": 1, "index": 1, "all": 1}
+    # Batches (batches.py): checks per template (1 bare, 2 small); fits and tables per engine,
+    # then template: 1 ml-bare, 2 ml-small, 3 gee-bare, 4 gee-small. null is a named model.
+    with edited(project, "engines/gee/fitting.py"):
+        assert planned(project) == {"fit": 1, "model_table": 1, "fit_batch_3": 1,
+                                    "fit_batch_4": 1, "model_table_batch_3": 1,
+                                    "model_table_batch_4": 1} | downstream  # fmt: skip
+    cohort_file = project / "config" / "cohorts" / "tiny.yaml"
+    original = cohort_file.read_text()
+    small = "item ~ caregiver_present + licensed + (1 | therapist/client)"
+    assert small in original
+    # The same predictors in another order: another formula, the same columns to ingest.
+    cohort_file.write_text(
+        original.replace(small, "item ~ licensed + caregiver_present + (1 | therapist/client)")
+    )
+    assert planned(project) == {"check_batch_2": 1, "fit_batch_2": 1, "fit_batch_4": 1,
+                                "model_table_batch_2": 1, "model_table_batch_4": 1} | downstream  # fmt: skip
+    cohort_file.write_text(original)
     assert planned(project) == {}

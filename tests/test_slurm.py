@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ import pytest
 from sessionmlm.simulate import TrueParameters, simulate_cohort
 
 from .conftest import ROOT, TINY, TINY_COHORT, write_project
+from .test_items import coding_cohort
 from .test_workflow import SNAKEMAKE
 
 pytestmark = pytest.mark.slow
@@ -51,30 +53,37 @@ def slurm():
         assert stopped.returncode == 0, stopped.stderr[-3000:]
 
 
-# North runs all three engines (bayes uses 2 CPUs), south ml and gee.
+# North runs all three engines (bayes uses 2 CPUs), south ml and gee. Coded has three items
+# fitted by two templates (tests/test_items.py) with ml and gee: its item models go in batches.
 ENGINES = {"north": ["bayes", "ml", "gee"], "south": ["ml", "gee"]}
+CODED = coding_cohort(name="coded", data="data/coded/sessions.csv")
 
 
 def project(folder: Path) -> Path:
-    """Two cohorts, with ENGINES and the tiny cohort's models."""
+    """Three cohorts: two with ENGINES and the tiny cohort's models, and CODED."""
     tables = {f"data/{name}/sessions.csv": simulate_cohort(TINY, TrueParameters(), seed=seed)
-              for seed, name in [(11, "north"), (12, "south")]}  # fmt: skip
+              for seed, name in [(11, "north"), (12, "south"), (13, "coded")]}  # fmt: skip
     cohorts = {
         name: TINY_COHORT | {"name": name, "data": f"data/{name}/sessions.csv", "engines": engines}
         for name, engines in ENGINES.items()
     }
-    return write_project(folder, cohorts, tables)
+    return write_project(folder, cohorts | {"coded": CODED}, tables)
 
 
 def expected_jobs() -> dict[str, int]:
     """Jobs per rule of project(): five per cohort, a check per model, a fit and a manuscript
-    table per model and engine, index and all."""
-    per_cohort = {rule: len(ENGINES) for rule in ("ingest", "accept", "describe", "table1",
-                                                  "report")}  # fmt: skip
-    checks = len(TINY_COHORT["models"]) * len(ENGINES)
-    fits = sum(len(TINY_COHORT["models"]) * len(engines) for engines in ENGINES.values())
-    return per_cohort | {"check_model": checks, "fit": fits, "model_table": fits, "index": 1,
-                         "all": 1}  # fmt: skip
+    table per model and engine, index and all; coded's item models are checked in a job per
+    template (2), and fitted and tabled in a job per template and engine (ml's batch_items and
+    gee's exceed its 3 items): 4 fit batches, 4 table batches."""
+    cohorts = len(ENGINES) + 1
+    per_cohort = {rule: cohorts for rule in ("ingest", "accept", "describe", "table1", "report")}
+    checks = len(TINY_COHORT["models"]) * len(ENGINES) + 1  # coded: its one named model
+    fits = sum(len(TINY_COHORT["models"]) * len(engines) for engines in ENGINES.values()) + 2
+    batches = {f"{rule}_{n}": 1 for rule, count in [("check_batch", 2), ("fit_batch", 4),
+                                                    ("model_table_batch", 4)]
+               for n in range(1, count + 1)}  # fmt: skip
+    return per_cohort | batches | {"check_model": checks, "fit": fits, "model_table": fits,
+                                   "index": 1, "all": 1}  # fmt: skip
 
 
 def job_stats(log: str) -> dict[str, int]:
@@ -123,7 +132,9 @@ def test_two_cohorts_through_slurm_equal_a_local_run(slurm, tmp_path, monkeypatc
     assert done.returncode == 0, done.stderr[-3000:]
 
     cluster = project(tmp_path / "cluster")
+    start = time.perf_counter()
     done = run(cluster, "slurm", *LOCAL_CLUSTER)
+    print(f"the SLURM run took {time.perf_counter() - start:.0f} s")  # pytest -s shows it
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-4000:]
 
@@ -149,3 +160,9 @@ def test_two_cohorts_through_slurm_equal_a_local_run(slurm, tmp_path, monkeypatc
             assert mine[name] == theirs[name], name
     pooled = pd.read_csv(cluster / "results" / "cohort_comparison.csv")
     assert "pooled (random effects)" in set(pooled.cohort)
+    # The coded cohort's item fits, made in batches on the cluster, are whole fits.
+    for model in ("hw_assigned-small", "extent-small"):
+        for engine in ("ml", "gee"):
+            info = theirs[f"results/coded/{model}/{engine}/fit.json"]
+            assert info["model"] == model and info["n_obs"] == 200, (model, engine)
+            assert "error" not in info, (model, engine, info.get("error"))

@@ -17,7 +17,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 )
 
-from sessionmlm import engines  # noqa: E402
+from sessionmlm import batches, engines  # noqa: E402
 from sessionmlm.all_codes import coder_engines, coder_models  # noqa: E402
 from sessionmlm.code_deps import stage_files  # noqa: E402
 from sessionmlm.config import ConfigError, load_config  # noqa: E402
@@ -144,3 +144,38 @@ def coder_outputs(cohort, name):
         for model, spec in coder_models(c).items()
         for engine in coder_engines(c, spec)
     ]
+# Coded items' models are checked, fitted and tabled many to a job (src/sessionmlm/batches.py):
+# one generated rule per batch, each making exactly the files the single rules (check_model,
+# fit, model_table) would make, and ordered before them (ruleorder in each batch's file).
+CHECK_BATCHES = [
+    b for name, c in COHORTS.items() for b in batches.check_batches(name, c.item_models)
+]
+FIT_BATCHES = [
+    b
+    for name, c in COHORTS.items()
+    for b in batches.fit_batches(
+        name,
+        c.item_models,
+        c.engines,
+        lambda engine: engines.get(engine).resources.batch_items,
+    )
+]
+
+
+def fit_record(cohort, model, engine):
+    """What a fit of model reruns on: its model, its engine's settings, predictions, privacy."""
+    c = COHORTS[cohort]
+    return (
+        c.models[model],
+        c.engine_settings[engine],
+        c.predictions.for_model(model),
+        WORKFLOW.privacy,
+    )
+
+
+def batch_memory_mb(engine):
+    return lambda wildcards, input: fit_memory_mb(engine, input.size_mb)
+
+
+def batch_minutes(engine, n_fits):
+    return lambda wildcards, input: n_fits * fit_minutes(engine, input.size_mb)

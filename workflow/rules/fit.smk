@@ -42,14 +42,7 @@ rule fit:
         runtime=lambda wc, input: fit_minutes(wc.engine, input.size_mb),
     params:
         spec=lambda wc: COHORTS[wc.cohort].models[wc.model],
-        recorded=lambda wc: recorded(
-            (
-                COHORTS[wc.cohort].models[wc.model],
-                COHORTS[wc.cohort].engine_settings[wc.engine],
-                COHORTS[wc.cohort].predictions.for_model(wc.model),
-                WORKFLOW.privacy,
-            )
-        ),
+        recorded=lambda wc: recorded(fit_record(wc.cohort, wc.model, wc.engine)),
         reference=lambda wc: COHORTS[wc.cohort].reference,
         settings=lambda wc: COHORTS[wc.cohort].engine_settings[wc.engine],
         privacy=WORKFLOW.privacy,

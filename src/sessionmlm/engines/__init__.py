@@ -99,12 +99,15 @@ class Resources:
 
     threads maps the engine's settings to cores; memory and minutes grow with the size of the
     cohort's canonical table: base + per_mb * megabytes. A profile's set-resources overrides
-    them.
+    them. batch_items is how many fits of a cohort's coded items one job runs, one after
+    another on one core (batches.py): above 1 when a fit takes about as long as a job's start
+    (Python and imports, seconds).
     """
 
     threads: Callable[[Any], int]
     memory_mb: tuple[float, float]  # base, per MB of sessions.parquet
     minutes: tuple[float, float]  # base, per MB of sessions.parquet
+    batch_items: int = 1  # item fits per job; 1: each its own job
 
     def memory_for(self, input_mb: float) -> int:
         """Memory (MB) of a fit on input_mb megabytes of sessions."""

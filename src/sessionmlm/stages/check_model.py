@@ -22,7 +22,18 @@ def run_check_model(
     Every problem (a predictor constant after the model's listwise deletion, an empty level)
     is listed at once; the check's record is written only when the model can be fitted.
     """
-    table = pd.read_parquet(sessions)
+    problems = check_model(cohort, spec, reference, pd.read_parquet(sessions), out)
+    if problems:
+        raise ModelDataError(problems)
+
+
+def check_model(
+    cohort: str, spec: ModelSpec, reference: dict[str, Any], table: pd.DataFrame, out: str
+) -> str:
+    """run_check_model on the canonical table: writes out when the model can be fitted.
+
+    Returns "" then, else what stops it (every problem), for the caller to raise.
+    """
     problems = model_problems(table, spec, reference)
     if not problems:
         try:  # the derived columns (within/between parts, interactions) too
@@ -30,7 +41,9 @@ def run_check_model(
         except ModelDataError as error:
             problems = str(error).splitlines()
     if problems:
-        raise ModelDataError(f"cohort {cohort!r}: models.{spec.name} cannot be fitted:\n"
-                             + "\n".join(f"- {p}" for p in problems))  # fmt: skip
+        return f"cohort {cohort!r}: models.{spec.name} cannot be fitted:\n" + "\n".join(
+            f"- {p}" for p in problems
+        )
     write_json(out, {"cohort": cohort, "model": spec.name, "formula": spec.formula, "ok": True})
     log.info("%s/%s: checked; every predictor varies in the sessions it keeps", cohort, spec.name)
+    return ""

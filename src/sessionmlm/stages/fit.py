@@ -43,8 +43,30 @@ def run_fit(
     Takes only what the fit depends on, so that Snakemake reruns a fit when its own model or
     settings change and not when another model of the cohort does.
     """
-    chosen = engines.get(engine)
     table = pd.read_parquet(sessions)
+    fit_model(cohort, spec, reference, engine, settings, table, file_hash(sessions), outputs,
+              threads, privacy, levels, predictions)  # fmt: skip
+
+
+def fit_model(
+    cohort: str,
+    spec: ModelSpec,
+    reference: dict[str, Any],
+    engine: str,
+    settings: Any,
+    table: pd.DataFrame,
+    input_hash: str,
+    outputs: dict[str, str],
+    threads: int,
+    privacy: Privacy,
+    levels: tuple[str, ...],
+    predictions: dict[str, Any] | None = None,
+) -> None:
+    """run_fit on the cohort's canonical table, read once; input_hash is its file's SHA-256.
+
+    A batch of fits (stages/fit_batch.py) calls this for each, so both write the same files.
+    """
+    chosen = engines.get(engine)
     data = build_model_data(table, spec, reference)
     log.info(
         "fitting %s with %s: %d sessions (%d dropped for missing values), units %s",
@@ -64,7 +86,7 @@ def run_fit(
         return result
     result = chosen.fit(data, settings, threads=threads)
     result.info["cohort"] = cohort
-    result.info["input_hash"] = file_hash(sessions)
+    result.info["input_hash"] = input_hash
     result.info["rows_hash"] = data.rows_hash  # likelihood-ratio tests need the same sessions
     fitted = engines.Fitted(result, data, table, reference, levels, privacy.min_cell, predictions)
     for step in chosen.after_fit:

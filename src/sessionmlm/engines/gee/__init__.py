@@ -67,8 +67,12 @@ ENGINE = Engine(
     settings=GeeSettings.from_config,
     cannot_fit=cannot_fit,
     fit=fit,
-    # Measured on the demo cohort (680 sessions): 0.2 GB and 1.7 s; about twice the room.
-    resources=Resources(threads=lambda settings: 1, memory_mb=(1000, 150), minutes=(10, 2)),
+    # Measured on the demo cohort (680 sessions): 0.2 GB and 1.7 s; about twice the room. An
+    # item fit on the demo design takes 0.3 s against about 5 s for a job of its own
+    # (benchmarks/many_items.py): coded items are fitted 20 to a job.
+    resources=Resources(
+        threads=lambda settings: 1, memory_mb=(1000, 150), minutes=(10, 2), batch_items=20
+    ),
     wording=Wording(
         estimates="population-averaged estimates with 95% robust (sandwich) Wald intervals",
         sd_intervals="working correlation",

@@ -127,6 +127,9 @@ ENGINE = Engine(
         threads=lambda settings: 2,  # numba's threads, which large cohorts use
         memory_mb=(1000, 150),
         minutes=(10, 2),
+        # Coded items: an item fit on the demo design takes seconds (most of it the profile
+        # intervals of three SDs), about what a job's start costs (benchmarks/many_items.py).
+        batch_items=10,
     ),
     wording=Wording(
         estimates="maximum-likelihood estimates with 95% Wald confidence intervals",

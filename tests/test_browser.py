@@ -72,8 +72,8 @@ FACTS = """(() => {
     }),
     h2: [...document.querySelectorAll('h2')].map(h => ({id: h.id, text: text(h)})),
     ids: [...document.querySelectorAll('[id]')].map(el => el.id),
-    answerBottom: (() => {  // where the overview's figure ends: the answer's last line
-      const f = document.querySelector('#overview ~ figure');
+    answerBottom: (() => {  // where the overview's grid ends: the answer's last line
+      const f = document.querySelector('#overview ~ figure svg');
       return f ? f.getBoundingClientRect().bottom + window.scrollY : null;
     })(),
     anchors: [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href')),

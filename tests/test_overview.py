@@ -78,13 +78,13 @@ def test_sentences_name_the_rule_the_strongest_and_the_engines_agreement():
     cells = grid_cells(fits, {"a": "a-full", "b": "b-full"})
     said = summary_sentences(cells, "bayes", words, {"b": "Fleiss' kappa 0.21 < 0.40"}, True)
     assert 3 <= len(said) <= 6
-    assert said[0].startswith("Of 6 associations (3 predictor terms × 2 outcomes")
-    assert "2 were clear: a posterior probability of at least 97.5%" in said[0]
+    assert said[0].startswith("2 of 6 associations (3 predictor terms, 2 outcomes; bayes engine)")
+    assert "were clear: a posterior probability of at least 97.5%" in said[0]
     assert "no multiplicity adjustment" in said[0]
     assert ("<code>caregiver_present</code> went with more <code>a</code> (odds ratio 2.46"
             in said[1])  # fmt: skip
     assert "<code>licensed</code> went with less <code>a</code> (odds ratio 0.50" in said[1]
-    assert "ml gave the same direction for 2 of 2 and called 1 clear" in said[-2]
+    assert "ml gave the same direction for 2 of 2, and called 1 clear by its own rule" in said[-2]
     assert "1 outcome was coded unreliably (†: <code>b</code>)" in said[-1]
 
 
@@ -120,10 +120,10 @@ def test_with_nothing_clear_the_largest_is_named_and_the_engines_compared_on_all
     fits = [item_fit("a", "ml", [0.3, -0.1, 0.0], p=[0.2, 0.6, 0.9]),
             item_fit("a", "gee", [-0.2, -0.1, 0.0], p=[0.3, 0.6, 0.9])]  # fmt: skip
     said = summary_sentences(grid_cells(fits, {"a": "a-full"}), "ml", words, {}, False)
-    assert "0 were clear" in said[0]
+    assert said[0].startswith("0 of 3 associations (3 predictor terms, 1 outcome; ml engine) were")
     assert (
         "The strongest association, an odds ratio of 1.35 (<code>caregiver_present</code> and"
         " <code>a</code>" in said[1]
     )
     # child_age's odds ratio is exactly 1 in both: the same side (>= 1).
-    assert "Of the ml engine's associations, gee gave the same direction for 2 of 3" in said[2]
+    assert "Of the ml engine's associations, gee gave the same direction for 2 of 3," in said[2]

@@ -26,8 +26,8 @@ code{background:#f2f4f7;padding:.05rem .3rem;border-radius:3px}
 .note{color:#4a5868;font-size:.9rem}nav ol{columns:2}figure{margin:1rem 0}
 .table-wrap{overflow-x:auto;max-width:100%}
 details{border:1px solid #dde3ea;border-radius:4px;padding:.3rem .8rem;margin:.5rem 0}
-summary{cursor:pointer;font-weight:600;padding:.2rem 0}.question{font-size:1.1rem}
-.answer li{margin:.35rem 0}
+summary{cursor:pointer;font-weight:600;padding:.2rem 0}.question{font-size:1.05rem}
+#overview{margin-top:1.2rem}.answer li{margin:.25rem 0}
 pre{background:#f2f4f7;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;border-radius:3px}
 @media print{nav{display:none}h2{page-break-before:auto}body{margin:0}.table-wrap{overflow:visible}
 figure,tr,.banner,.warnbox{break-inside:avoid}h2,h3{break-after:avoid}

@@ -64,11 +64,13 @@ def _rule(engine_rows: pd.DataFrame) -> str:
                 f"rate across all {len(engine_rows)} associations")  # fmt: skip
     return (
         f"a posterior probability of at least {PROB_CLEAR:.1%} that the odds ratio lies on "
-        "its side of 1 (posterior probabilities, not tests: no multiplicity adjustment)"
+        "its side of 1 (not a test: no multiplicity adjustment)"
     )
 
 
-def _phrase(term: str, kinds: dict[str, str], labels: dict[str, str], reference: dict) -> str:
+def _phrase(
+    term: str, kinds: dict[str, str], labels: dict[str, str], reference: dict, rows: str
+) -> str:
     """A predictor's term as words: its label where the cohort gives one."""
     if ":" in term:
         return "the interaction " + " × ".join(f"<code>{escape(t)}</code>" for t in term.split(":"))
@@ -79,7 +81,8 @@ def _phrase(term: str, kinds: dict[str, str], labels: dict[str, str], reference:
         rather = f" (rather than {escape(str(versus))})" if versus is not None else ""
         return f"{name}: {escape(level)}{rather}"
     if kinds.get(var) == "binary" or var not in kinds:
-        return name if var in labels else f"<code>{escape(var)}</code> = 1"
+        plain = f"<code>{escape(var)}</code> = 1"
+        return f"{escape(rows)} where {name}" if var in labels else plain
     return f"each additional {name}" if var in labels else f"each unit of {name}"
 
 
@@ -104,9 +107,9 @@ def summary_sentences(
     clear = own[own.clear]
     items, terms = own.outcome.nunique(), own.term.nunique()
     said = [
-        f"Of {len(own)} associations ({terms} predictor terms × {items} "
-        f"outcome{'s' if items != 1 else ''}, main models, {escape(lead)} engine), "
-        f"{len(clear)} {'was' if len(clear) == 1 else 'were'} clear: {_rule(own)}."
+        f"{len(clear)} of {len(own)} associations ({terms} predictor terms, {items} "
+        f"outcome{'s' if items != 1 else ''}; {escape(lead)} engine) "
+        f"{'was' if len(clear) == 1 else 'were'} clear: {_rule(own)}."
     ]
     strongest = [s for s in (_strongest(clear, True, words), _strongest(clear, False, words)) if s]
     if strongest:
@@ -118,12 +121,6 @@ def summary_sentences(
                     f"<code>{escape(r.outcome)}</code>, 95% interval {r.or_low:.2f} to "
                     f"{r.or_high:.2f}), was not clear either: the data are compatible with "
                     "no association for every predictor.")  # fmt: skip
-    elif items > 1:
-        by_item = clear.groupby("outcome").size().sort_values(ascending=False)
-        said.append(
-            "Clear associations by outcome: "
-            + ", ".join(f"<code>{escape(o)}</code> {n}" for o, n in by_item.items()) + "."
-        )  # fmt: skip
     others = [e for e in dict.fromkeys(cells.engine) if e != lead]
     if others:
         said.append(_agreement(cells, own, clear, lead, others))
@@ -153,10 +150,16 @@ def _agreement(cells, own, clear, lead: str, others: list[str]) -> str:
         mine = judged.set_index(["outcome", "term"]).loc[keys]
         same = int(((theirs.loc[keys, "odds_ratio"] >= 1) == (mine.odds_ratio >= 1)).sum())
         also = int(theirs.loc[keys, "clear"].sum())
-        agree.append(f"{escape(engine)} gave the same direction for {same} of {len(keys)} and "
-                     f"called {also} clear by its own rule")  # fmt: skip
-    start = f"Do the engines agree? Of the {escape(lead)} engine's {which}, "
-    return start + "; ".join(agree) + "."
+        agree.append((escape(engine), same, len(keys), also))
+    same = [f"{a[1]} of {a[2]}" for a in agree]
+    also = " and ".join(str(a[3]) for a in agree)
+    who = " and ".join(a[0] for a in agree)
+    one = len(agree) == 1
+    return (
+        f"Do the engines agree? Of the {escape(lead)} engine's {which}, {who} gave the same "
+        f"direction for {' and '.join(same)}{'' if one else ' respectively'}, and called "
+        f"{also} clear by {'its' if one else 'their'} own rule{'' if one else 's'}."
+    )
 
 
 def overview_section(
@@ -215,4 +218,5 @@ def units_phrase(levels: list[str]) -> str:
 def phrase_maker(desc: dict, cohort):
     """Term -> words, with the cohort's labels and reference levels and Table 1's kinds."""
     kinds = {name: e["kind"] for entries in desc["table1"].values() for name, e in entries.items()}
-    return lambda term: _phrase(term, kinds, cohort.labels, cohort.reference)
+    rows = plural(desc["levels"][-1])
+    return lambda term: _phrase(term, kinds, cohort.labels, cohort.reference, rows)

@@ -246,11 +246,11 @@ def render_cohort_report(
         o.ordinal for o in cohort.outcomes.values()) else "logistic"  # fmt: skip
     body = [
         f"<h1>sessionmlm report: {escape(cohort.name)}</h1>",
+        overview_section(cells, lead, levels, words, flagged, reliability is not None),
         f"<p class='note'>Multilevel {kinds} models of "
         f"{_listed([f'<code>{escape(name)}</code>' for name in cohort.outcomes])} "
         f"with {escape(plural(cohort.session_level))} nested in {nesting}. "
         "Ids are keyed pseudonyms; small cells are suppressed.</p>",
-        overview_section(cells, lead, levels, words, flagged, reliability is not None),
         f"<nav aria-label='Contents'><h2>Contents</h2><ol>{toc_html}</ol></nav>",
         _glance(every, flagged, item_of),
         structure_section(desc),

@@ -44,8 +44,8 @@ def run_fit(
     settings change and not when another model of the cohort does.
     """
     table = pd.read_parquet(sessions)
-    fit_model(cohort, spec, reference, engine, settings, table, file_hash(sessions), outputs,
-              threads, privacy, levels, predictions)  # fmt: skip
+    return fit_model(cohort, spec, reference, engine, settings, table, file_hash(sessions),
+                     outputs, threads, privacy, levels, predictions, notes)  # fmt: skip
 
 
 def fit_model(
@@ -61,7 +61,8 @@ def fit_model(
     privacy: Privacy,
     levels: tuple[str, ...],
     predictions: dict[str, Any] | None = None,
-) -> None:
+    notes: dict[str, Any] | None = None,
+) -> engines.FitResult:
     """run_fit on the cohort's canonical table, read once; input_hash is its file's SHA-256.
 
     A batch of fits (stages/fit_batch.py) calls this for each, so both write the same files.

@@ -144,6 +144,8 @@ def coder_outputs(cohort, name):
         for model, spec in coder_models(c).items()
         for engine in coder_engines(c, spec)
     ]
+
+
 # Coded items' models are checked, fitted and tabled many to a job (src/sessionmlm/batches.py):
 # one generated rule per batch, each making exactly the files the single rules (check_model,
 # fit, model_table) would make, and ordered before them (ruleorder in each batch's file).

@@ -41,7 +41,10 @@ COHORT_IDS = ["overview", "glance", "structure", "table1", "models", "engines", 
 BAYES_IDS = ["sensitivity"]  # sections from the bayes engine's posterior checks
 SECTIONS = {
     "north": ("id", COHORT_IDS + BAYES_IDS),
-    "south": ("id", COHORT_IDS + ["reliability", "items"]),  # a coding study
+    # A coding study: several outcomes (sections per outcome), items folded, no forest plot
+    # (homework's only model outside the items has no predictor).
+    "south": ("id", [i for i in COHORT_IDS if i not in ("checks", "predicted", "plain", "forest")]
+              + ["checks-homework", "plain-homework", "reliability", "items"]),
     "index": ("id", ["cohorts", "across"]),
     "power": ("id", ["answer", "curves", "study", "accuracy"]),
 }  # fmt: skip

@@ -66,7 +66,9 @@ def _forest(lead_fits: list[Fit], lead: str) -> str:
         for r in f.estimates.itertuples()
         if r.term != "Intercept"
     ]  # fmt: skip
-    what = engine_of(lead_fits[0]).wording.estimates if lead_fits else ""
+    if not rows:  # no model outside the items has a predictor: nothing to plot
+        return ""
+    what = engine_of(lead_fits[0]).wording.estimates
     return (
         "<h2 id='forest'>Odds ratios across models</h2>"
         f"<figure>{forest_plot(rows, f'Odds ratios with 95% intervals by model ({lead})')}"
@@ -220,6 +222,7 @@ def render_cohort_report(
     plain_fits = [f for f in fits if f.model not in item_of]
     side_by_side = side_by_side_section(plain_fits, levels)
     words = phrase_maker(desc, cohort)
+    forest = _forest([f for f in lead_fits if f.model not in item_of], lead)
     coding = cohort.double_coding
     toc = [
         ("overview", "The answer first"),
@@ -229,7 +232,7 @@ def render_cohort_report(
         ("reliability", "Reliability of the codes") if reliability is not None else None,
         ("models", "Models"),
         ("engines", "Engines side by side") if side_by_side else None,
-        ("forest", "Odds ratios across models") if plain_fits else None,
+        ("forest", "Odds ratios across models") if forest else None,
         ("items", "Coded items, one by one") if folds else None,
         ("coders", "Coders: every code in the models") if coders else None,
         *toc_entries("checks"),
@@ -264,7 +267,7 @@ def render_cohort_report(
         ),
         "<p>The coded items' models are under Coded items, one by one.</p>" if folds else "",
         side_by_side,
-        _forest([f for f in lead_fits if f.model not in item_of], lead) if plain_fits else "",
+        forest,
         items_section(folds, list(dict.fromkeys(t for _, t in cohort.item_models.values()))),
         coders,
         joined("checks"),

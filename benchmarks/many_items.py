@@ -56,7 +56,7 @@ def redrawn_items(demo: pd.DataFrame, seed: int) -> pd.DataFrame:
     return codes.drop(columns="coder_id")
 
 
-def build(folder: Path, copies: int) -> int:
+def build(folder: Path, copies: int, ml: dict | None = None) -> int:
     """Write the project into folder; return the number of items."""
     demo = pd.read_csv(ROOT / "data" / "demo" / "sessions.csv")
     cohort = yaml.safe_load((ROOT / "config" / "cohorts" / "demo.yaml").read_text())
@@ -73,6 +73,8 @@ def build(folder: Path, copies: int) -> int:
         cohort.pop(key)
     cohort |= {"name": "many", "data": "data/many/sessions.csv", "items": items,
                "models": TEMPLATES, "engines": ["ml", "gee"]}  # fmt: skip
+    if ml:
+        cohort["ml"] = ml
     (folder / "config" / "cohorts").mkdir(parents=True)
     (folder / "data" / "many").mkdir(parents=True)
     table.to_csv(folder / "data" / "many" / "sessions.csv", index=False)
@@ -88,10 +90,12 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def run_once(workflow: Path, copies: int) -> tuple[float, int, dict[str, int]]:
+def run_once(
+    workflow: Path, copies: int, ml: dict | None = None
+) -> tuple[float, int, dict[str, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        build(folder, copies)
+        build(folder, copies, ml)
         start = time.perf_counter()
         done = subprocess.run(
             [SNAKEMAKE, "-s", str(workflow / "Snakefile"), "--directory", str(folder),
@@ -112,13 +116,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--copies", type=int, default=4, help="copies of the ten demo items")
     parser.add_argument("--workflow", type=Path, default=ROOT, help="checkout to run")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="ml: {profile: false} (Wald intervals for the SDs) in the cohort")  # fmt: skip
     args = parser.parse_args()
+    ml = {"profile": False} if args.no_profile else None
     print(f"{args.copies * 10} items x {len(TEMPLATES)} templates x (ml, gee); "
-          f"workflow {args.workflow}; {os.cpu_count()} cores")  # fmt: skip
+          f"workflow {args.workflow}; {os.cpu_count()} cores"
+          f"{'; ml profile intervals off' if ml else ''}")  # fmt: skip
     print(f"before: {uptime()}")
     times = []
     for run in range(args.runs):
-        seconds, jobs, per_rule = run_once(args.workflow, args.copies)
+        seconds, jobs, per_rule = run_once(args.workflow, args.copies, ml)
         times.append(seconds)
         print(f"run {run + 1}: {seconds:.0f} s, {jobs} jobs {per_rule}", flush=True)
         print(f"  {uptime()}", flush=True)

@@ -72,6 +72,11 @@ class Cohort:
         return [self.data, *self.unit_data.values()]
 
     @property
+    def coded_outcomes(self) -> dict[str, Outcome]:
+        """The outcomes a double-coded table holds: the items, or every outcome without items."""
+        return {i: self.outcomes[i] for i in self.items} or dict(self.outcomes)
+
+    @property
     def input_files(self) -> list[Path]:
         """The data files, and the double-coded table when its codes feed the models."""
         coding = self.double_coding

@@ -376,7 +376,7 @@ def ingest(cohort: Cohort, privacy: Privacy) -> tuple[pd.DataFrame, Validation]:
 def _other_codes(cohort: Cohort, joined: Joined) -> tuple[Joined, list[Problem]]:
     """The items' codes of double-coded sessions from the coder(s) models_use names."""
     coding = cohort.double_coding
-    items = {i: cohort.outcomes[i] for i in cohort.items} or dict(cohort.outcomes)
+    items = cohort.coded_outcomes
     session = cohort.levels[cohort.session_level]
     coded, problems = load_double_coded(
         coding, items, joined.table, session, cohort.missing, cohort.read

@@ -46,10 +46,9 @@ def flags(table: pd.DataFrame, kind: str, thresholds: dict[str, float]) -> list[
         held = HELD_TO[key][kind]
         if key == "icc" and held:
             held = tuple(filter(None, [chosen_icc(table)]))
-        value = next((estimates[s] for s in held if np.isfinite(estimates.get(s, np.nan))), None)
-        name = next((s for s in held if np.isfinite(estimates.get(s, np.nan))), "")
-        if value is not None and value < limit:
-            reasons.append(f"{name} {value:.2f} < {limit:.2f}")
+        name = next((s for s in held if np.isfinite(estimates.get(s, np.nan))), None)
+        if name is not None and estimates[name] < limit:
+            reasons.append(f"{name} {estimates[name]:.2f} < {limit:.2f}")
     return reasons
 
 
@@ -89,7 +88,7 @@ def run_reliability(cohort: Cohort, out: str) -> None:
     """Check the double-coded table and write each item's reliability to out (CSV)."""
     coding = cohort.double_coding
     sessions = read_table(cohort.data, ReadOptions.from_config(cohort.read))
-    items = {i: cohort.outcomes[i] for i in cohort.items} or dict(cohort.outcomes)
+    items = cohort.coded_outcomes
     coded, problems = load_double_coded(
         coding, items, sessions, cohort.levels[cohort.session_level], cohort.missing, cohort.read
     )

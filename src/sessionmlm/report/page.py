@@ -211,8 +211,8 @@ def render_cohort_report(
             [
                 "".join(model_section(f, null_of(f, fits), cohort.session_level)
                         for f in every if item_of.get(f.model) == item),
-                side_by_side_section([f for f in fits if item_of.get(f.model) == item], levels)
-                .replace("id='engines'", f"id='engines-{escape(item)}'"),
+                side_by_side_section([f for f in fits if item_of.get(f.model) == item], levels,
+                                     f"engines-{item}"),
                 *parts,
             ],
             flagged.get(item),

@@ -57,16 +57,17 @@ def why_they_differ(engine_names: list[str], groups: list[str], observation: str
     return "".join(parts) + "</p>"
 
 
-def side_by_side_section(fits: list[Fit], levels: list[str]) -> str:
+def side_by_side_section(fits: list[Fit], levels: list[str], anchor: str = "engines") -> str:
     """Each model's odds ratios with every engine that fitted it, in adjacent columns.
 
-    levels are the cohort's, outermost first, for the note on why the engines differ.
+    levels are the cohort's, outermost first, for the note on why the engines differ; anchor
+    is the section's id (an item's own section has its own).
     """
     names = list(dict.fromkeys(f.engine for f in fits))
     if len(names) < 2:
         return ""
     parts = [
-        "<h2 id='engines'>Engines side by side</h2>",
+        f"<h2 id='{escape(anchor)}'>Engines side by side</h2>",
         why_they_differ(names, levels[:-1], levels[-1]),
     ]
     for model in dict.fromkeys(f.model for f in fits):

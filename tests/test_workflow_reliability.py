@@ -47,6 +47,10 @@ def test_coding_study_end_to_end(tmp_path, monkeypatch):
     assert html.index("id='overview'") < html.index("aria-label='Contents'")
     assert "id='reliability'" in html and "id='items'" in html
     assert html.count("<details id='item-") == 3
+    # Each item's engines side by side has its own id; ids are unique on the page.
+    assert "<h3 id='engines-extent'>" in html
+    ids = re.findall(r" id='([^']+)'", html)
+    assert len(ids) == len(set(ids))
     assert "associations with this item are attenuated by unreliable coding" in html
     assert "1 outcome was coded unreliably (†: <code>hw_assigned</code>)" in html
     # No raw session id in the reliability table or the report.

@@ -60,7 +60,8 @@ def read_double_coding(
     path = Path(entry["data"])
     path = path if path.is_absolute() else workdir / path
     if not path.exists():
-        return None, [f"{key}.data: file {entry['data']!r} does not exist."]
+        return None, [f"{key}.data: file {entry['data']!r} does not exist; give its path "
+                      "relative to the project folder (as data:)."]  # fmt: skip
     try:
         columns = read_columns(path, ReadOptions.from_config(raw.get("read", {})))
     except TableError as error:
@@ -70,7 +71,8 @@ def read_double_coding(
     needed = {"session": session, "coder": entry["coder"]}
     needed |= {f"column of {name}": s for name in items for s in outcomes[name].sources}
     problems = [
-        f"{key}: {path.name} has no column {column!r} ({what}).{closest(column, columns)}"
+        f"{key}: {path.name} has no column {column!r} ({what}); add it to the table or name "
+        f"the right column in the cohort file.{closest(column, columns)}"
         for what, column in needed.items()
         if column not in columns
     ]

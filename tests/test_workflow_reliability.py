@@ -23,6 +23,7 @@ def test_coding_study_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("SESSIONMLM_KEY", "test-key")
     run = snakemake(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert "sessionmlm: tiny: 2 templates (bare, small) x 3 items = 6 models." in run.stderr
     results = tmp_path / "results" / "tiny"
     for item in ["hw_assigned", "hw_reviewed", "extent"]:
         for template in ["bare", "small"]:

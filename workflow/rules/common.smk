@@ -22,6 +22,7 @@ from sessionmlm.all_codes import coder_engines, coder_models  # noqa: E402
 from sessionmlm.code_deps import stage_files  # noqa: E402
 from sessionmlm.config import ConfigError, load_config  # noqa: E402
 from sessionmlm.designs import SIMULATION_ENGINE  # noqa: E402
+from sessionmlm.items import expansion_summary  # noqa: E402
 
 ENV = "../../envs/sessionmlm.yaml"
 
@@ -47,6 +48,8 @@ COHORTS = WORKFLOW.cohorts
 BROKEN = WORKFLOW.broken
 DESIGNS = WORKFLOW.designs
 for name, c in COHORTS.items():
+    if c.item_models:  # say what the templates became: the models the run will fit
+        logger.info(f"sessionmlm: {name}: {expansion_summary(c.item_models)}.")
     for model, spec in c.models.items():
         for engine in c.engines:
             reason = engines.get(engine).cannot_fit(spec)

@@ -58,6 +58,44 @@ def _maximise(model, start, hess_inv, fixed: int | None = None, gtol=1e-5, max_i
     return full(result.x)
 
 
+def climb(model, start, metric, fixed: int, gain_tol=1e-6, max_steps=30):
+    """Maximise over every parameter but start[fixed], from a start near the maximum.
+
+    For profile points, which need the maximum's value, not a tight gradient: quasi-Newton
+    steps from metric (a positive definite stand-in for minus the inverse Hessian of the free
+    parameters, updated by BFGS) until the gain the next step predicts, g'Mg/2, is below
+    gain_tol. The log-likelihood is then within about gain_tol of its maximum, 1e-6 of the
+    1.92 an interval end is placed at. This takes 2-3 gradients a point where BFGS to a
+    gradient tolerance took 6-11. Falls back to that BFGS if the steps do not settle.
+    """
+    free = np.ones(len(start), dtype=bool)
+    free[fixed] = False
+    p, ll = start.copy(), _safe_loglike(model, start)
+    if metric is None or not np.isfinite(ll):
+        return _maximise(model, start, metric, fixed=fixed, gtol=1e-4)
+    M, g = metric.copy(), model.score(p)[free]
+    for _ in range(max_steps):
+        step = M @ g
+        if g @ step / 2 < gain_tol:
+            return p
+        for halving in range(20):  # backtrack until the step gains (Armijo)
+            trial = p.copy()
+            trial[free] += step / 2**halving
+            new = _safe_loglike(model, trial)
+            if new >= ll + 1e-4 * (g @ step) / 2**halving:
+                break
+        else:
+            break
+        g_new = model.score(trial)[free]
+        s, y = trial[free] - p[free], g - g_new
+        if s @ y > 1e-12:  # BFGS update of the inverse; skipped where it would lose definiteness
+            rho = 1 / (s @ y)
+            left = np.eye(len(s)) - rho * np.outer(s, y)
+            M = left @ M @ left.T + rho * np.outer(s, s)
+        p, ll, g = trial, new, g_new
+    return _maximise(model, p, M, fixed=fixed, gtol=1e-4)
+
+
 def _safe_loglike(model, params: np.ndarray) -> float:
     """The log-likelihood, or -inf where a trial step went somewhere no mode can be found."""
     if np.any(np.abs(params[model.k_fixed :]) > MAX_SD):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sessionmlm.engines.ml.optimise import _maximise, _safe_loglike, inverse_metric
+from sessionmlm.engines.ml.optimise import _safe_loglike, climb, inverse_metric
 from sessionmlm.engines.ml.settings import BOUNDARY_SD
 from sessionmlm.intervals import Z95
 
@@ -67,9 +67,7 @@ def _profile(model, params, loglik, index, H):
         # where no likelihood is computable: then start from the nearest point as it is.
         if np.isfinite(_safe_loglike(model, predicted)):
             start = predicted
-        # A gradient of 1e-4 leaves the profile log-likelihood within about 1e-8 / (the
-        # smallest curvature) of its maximum: far below what moves an interval end.
-        p = _maximise(model, start, hess_inv, fixed=index, gtol=1e-4)
+        p = climb(model, start, hess_inv, fixed=index)
         solved[value] = p
         at = _safe_loglike(model, p)
         if not np.isfinite(at):

@@ -24,7 +24,9 @@ from sessionmlm.structure import complete_spec
 
 pytestmark = pytest.mark.slow
 
-QUICK = BayesSettings(chains=2, draws=500, tune=500, min_ess=100, max_rhat=1.05, max_attempts=1)
+# A first attempt that misses its diagnostics is retried with twice the draws, as the engine
+# does (default max_attempts 3): one attempt of this size sometimes missed (R-hat 1.056 in CI).
+QUICK = BayesSettings(chains=2, draws=500, tune=500, min_ess=100, max_rhat=1.05, max_attempts=2)
 LEVELS = ("program", "therapist", "client")
 
 

@@ -30,7 +30,9 @@ FULL = (
 )
 
 
-SMALL = BayesSettings(chains=2, draws=300, tune=300, min_ess=50, max_rhat=1.05, max_attempts=1)
+# A first attempt that misses its diagnostics is retried with twice the draws, as the engine
+# does (default max_attempts 3): one attempt of this size sometimes missed (R-hat 1.056 in CI).
+SMALL = BayesSettings(chains=2, draws=300, tune=300, min_ess=50, max_rhat=1.05, max_attempts=2)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,9 @@ from sessionmlm.variance import icc_by_level
 
 pytestmark = pytest.mark.slow
 
-QUICK = BayesSettings(chains=2, draws=500, tune=500, min_ess=100, max_rhat=1.05, max_attempts=1)
+# A first attempt that misses its diagnostics is retried with twice the draws, as the engine
+# does (default max_attempts 3): one attempt of this size sometimes missed (R-hat 1.056 in CI).
+QUICK = BayesSettings(chains=2, draws=500, tune=500, min_ess=100, max_rhat=1.05, max_attempts=2)
 SLOPES = Structure(
     therapists=150, clients_per_therapist=4, sessions_per_client=6, slope_sd=0.9,
     correlation=-0.6, sd={"therapist": 0.8, "client": 0.5},

@@ -44,7 +44,7 @@ def slurm():
     started = subprocess.run(
         ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=900
     )
-    assert started.returncode == 0, started.stderr[-3000:]
+    assert started.returncode == 0, started.stderr[-6000:]
     yield
     if not was_running:
         stopped = subprocess.run(

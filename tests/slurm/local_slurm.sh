@@ -212,6 +212,9 @@ EOF
 
 ctld_pid() { live_pid "$STATE_DIR/slurmctld.pid" slurmctld; }
 slurmd_pid() { live_pid "$STATE_DIR/slurmd.pid" slurmd; }
+# Whether daemon `name` runs: by its pid file (function $2) or, before it has written
+# one, by name in the process table.
+alive() { "$2" >/dev/null || pgrep -x "$1" >/dev/null; }
 
 # State of our node as sinfo prints it (e.g. idle, mixed, down*, drained).
 node_state() { sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -n 1; }
@@ -245,7 +248,8 @@ sched_started() {
 
 show_logs() {
     local f
-    for f in "$STATE_DIR/slurmctld.log" "$STATE_DIR/slurmd.log" /var/log/munge/munged.log; do
+    # munged first: its log is the least telling, and callers may keep only the tail.
+    for f in /var/log/munge/munged.log "$STATE_DIR/slurmctld.log" "$STATE_DIR/slurmd.log"; do
         [[ -f $f ]] || continue
         printf '\n==== tail %s ====\n' "$f" >&2
         tail -n 25 "$f" >&2 || true
@@ -291,8 +295,13 @@ cmd_start() {
             log "SLURM ready after $(elapsed "$t0") s (node $NODE, partition $PARTITION)"
             return 0
         fi
-        ctld_pid >/dev/null || { show_logs; die "slurmctld died"; }
-        slurmd_pid >/dev/null || { show_logs; die "slurmd died"; }
+        # A daemon writes its pid file a moment after it forks (slurmd after reading its
+        # state), so only a daemon gone both from its pid file and from the process table
+        # after the first 5 s has died.
+        if ((i >= 25)); then
+            alive slurmctld ctld_pid || { show_logs; die "slurmctld died"; }
+            alive slurmd slurmd_pid || { show_logs; die "slurmd died"; }
+        fi
         state=$(node_state)
         # A node drained/down from an earlier run: resume it once.
         if ((!resumed)) && [[ $state == drain* || $state == down ]]; then

@@ -17,6 +17,7 @@ work on the machine slows it).
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def uptime() -> str:
 
 
 def run_once(
-    workflow: Path, copies: int, ml: dict | None = None
+    workflow: Path, copies: int, ml: dict | None = None, keep: Path | None = None
 ) -> tuple[float, int, dict[str, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -104,6 +105,9 @@ def run_once(
         )  # fmt: skip
         seconds = time.perf_counter() - start
         log = done.stdout + done.stderr
+        if keep is not None:  # the project with its logs, to see where the time went
+            shutil.copytree(folder, keep, dirs_exist_ok=True)
+            (keep / "snakemake.log").write_text(log)
         if done.returncode != 0 or not (folder / "results" / "many" / "report.html").is_file():
             raise SystemExit(f"snakemake failed:\n{log[-4000:]}")
     table = log.split("Job stats:", 1)[1].split("\ntotal", 1)[0]
@@ -116,8 +120,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--copies", type=int, default=4, help="copies of the ten demo items")
     parser.add_argument("--workflow", type=Path, default=ROOT, help="checkout to run")
-    parser.add_argument("--no-profile", action="store_true",
-                        help="ml: {profile: false} (Wald intervals for the SDs) in the cohort")  # fmt: skip
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="ml: {profile: false} (Wald intervals for the SDs) in the cohort",
+    )
+    parser.add_argument("--keep", type=Path, help="copy each run's project (logs too) here")  # fmt: skip
     args = parser.parse_args()
     ml = {"profile": False} if args.no_profile else None
     print(f"{args.copies * 10} items x {len(TEMPLATES)} templates x (ml, gee); "
@@ -126,7 +134,9 @@ def main() -> None:
     print(f"before: {uptime()}")
     times = []
     for run in range(args.runs):
-        seconds, jobs, per_rule = run_once(args.workflow, args.copies, ml)
+        seconds, jobs, per_rule = run_once(
+            args.workflow, args.copies, ml, args.keep and args.keep / f"run{run + 1}"
+        )
         times.append(seconds)
         print(f"run {run + 1}: {seconds:.0f} s, {jobs} jobs {per_rule}", flush=True)
         print(f"  {uptime()}", flush=True)

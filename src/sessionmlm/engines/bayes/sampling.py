@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.engines.bayes.model import Compiled, Standardisation, _data_values, plain_levels
+from sessionmlm.engines.bayes.progress import CALLBACK_MS, SamplingProgress
 from sessionmlm.engines.bayes.settings import BayesSettings
 from sessionmlm.engines.bayes.slopes import (
     correlation_draws,
@@ -64,7 +65,10 @@ def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesS
         cores=s.cores,
         seed=s.seed,
         target_accept=s.target_accept,
+        # nutpie's own bar only on a terminal; the log lines go to the job's log file too.
         progress_bar=sys.stderr.isatty(),
+        progress_callback=SamplingProgress(),
+        progress_rate=CALLBACK_MS,
         save_warmup=False,
     )
     seconds = time.perf_counter() - start

@@ -33,6 +33,7 @@ from sessionmlm.engines.ml.optimise import (
     inverse_metric,
 )
 from sessionmlm.engines.ml.profile import profile_correlation, profile_interval
+from sessionmlm.engines.ml.progress import FitProgress
 from sessionmlm.engines.ml.quadrature import ModeNotFoundError
 from sessionmlm.engines.ml.separation import (
     _describe_separating_rows,
@@ -120,11 +121,15 @@ def fit_model(data: ModelData, settings: MlSettings):
     y = data.y[st.order]
     exog, fixed_names, n_cuts = _design(data, st.order)
     timings = {}
+    progress = FitProgress()
 
     def model_with(points: int, outer_points: int = settings.outer_points):
-        return st.model(y, exog, fixed_names, n_cuts, points, outer_points, data.groups)
+        model = st.model(y, exog, fixed_names, n_cuts, points, outer_points, data.groups)
+        model.progress = progress
+        return model
 
     start = time.perf_counter()
+    progress.enter("Laplace")
     laplace = model_with(1)
     if data.ordinal:
         params = _ordinal_start(y, exog.shape[1], len(data.categories), st.start)
@@ -138,12 +143,15 @@ def fit_model(data: ModelData, settings: MlSettings):
         params = laplace.canonical(params)
         hess_inv = inverse_metric(laplace.hessian(params))
         model = model_with(points)
+        progress.enter(f"quadrature ({points} points)")
         params = _maximise(model, params, hess_inv, max_iter=settings.max_iter)
     if st.slope is not None:
+        progress.enter("correlation checked from inside +-1")
         params = _off_the_boundary(model, params, hess_inv, settings.max_iter)
     timings["optimise"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    progress.enter("Newton polish and Hessian")
     # Where BFGS stopped short of the maximum (at a saddle, say), the polish's modified
     # Newton steps carry on uphill.
     params, H, g, step, free, eigenvalues = _newton_polish(model, params)
@@ -158,6 +166,7 @@ def fit_model(data: ModelData, settings: MlSettings):
     loglik = model.loglike(params)
 
     # How far the answer is from a finer rule: the quadrature's own error, at the optimum.
+    progress.enter(f"quadrature check ({points + CHECK_EXTRA_POINTS} points)")
     finer = model_with(points + CHECK_EXTRA_POINTS, settings.outer_points + CHECK_EXTRA_POINTS)
     quadrature_gap = finer.loglike(params) - loglik
 
@@ -184,7 +193,10 @@ def fit_model(data: ModelData, settings: MlSettings):
     intervals = {}
     start = time.perf_counter()
     if settings.profile:
+        correlation = st.slope is not None and min(abs(sds[0]), abs(sds[-1])) > BOUNDARY_SD
+        profiles = len(st.labels) + correlation
         for k, group in enumerate(st.labels):
+            progress.enter(f"profile of sd {group}, {k + 1} of {profiles}")
             index = model.k_fixed + k
             low, high, evaluations = profile_interval(model, params, loglik, index, H)
             intervals[group] = (low, high)
@@ -192,13 +204,15 @@ def fit_model(data: ModelData, settings: MlSettings):
                 diagnostics.setdefault("profile_not_found", []).append(group)
             log.info("profile interval for sd %s: %.3f to %.3f (%d evaluations)",
                      group, low, high, evaluations)  # fmt: skip
-        if st.slope is not None and min(abs(sds[0]), abs(sds[-1])) > BOUNDARY_SD:
+        if correlation:
+            progress.enter(f"profile of the correlation, {profiles} of {profiles}")
             index = model.k_fixed + model.n_sd
             low, high, evaluations = profile_correlation(model, params, loglik, index, H)
             intervals[f"correlation {st.slope[0]}"] = (low, high)
             log.info("profile interval for the correlation: %.3f to %.3f (%d evaluations)",
                      low, high, evaluations)  # fmt: skip
     timings["profile"] = time.perf_counter() - start
+    progress.enter("summary")  # statsmodels' summary evaluates the likelihood at the estimates
     return result, loglik, diagnostics, intervals, timings, st
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.base.model import GenericLikelihoodModel
 
+from sessionmlm.engines.ml.progress import FitProgress
 from sessionmlm.engines.ml.quadrature import NestedQuadrature, Nesting, nesting_from_codes
 from sessionmlm.engines.ml.settings import BOUNDARY_SD
 from sessionmlm.model_data import ModelData
@@ -49,6 +50,8 @@ class NestedLogit(GenericLikelihoodModel):
         self.evaluations = 0
         self._cached = (None, None)
 
+    progress: FitProgress | None = None  # set by fit_model: a line every few seconds
+
     def evaluate(self, params):
         """Log-likelihood and its gradient, computed once per parameter vector."""
         key = np.asarray(params, dtype=np.float64).tobytes()
@@ -64,6 +67,8 @@ class NestedLogit(GenericLikelihoodModel):
             grad = np.r_[self.exog.T @ g_off, d_theta, d_outer, d_inner][: len(p)]
             self.evaluations += 1
             self._cached = (key, (ll, grad))
+            if self.progress is not None:
+                self.progress.evaluated(ll)
         return self._cached[1]
 
     def canonical(self, params: np.ndarray) -> np.ndarray:

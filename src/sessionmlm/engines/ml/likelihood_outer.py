@@ -65,6 +65,8 @@ class OuterLogit(NestedLogit):
             ll, grad = self._compute(self.exog @ beta, theta, var)
             self.evaluations += 1
             self._cached = (key, (ll, np.r_[self.exog.T @ grad[0], grad[1]]))
+            if self.progress is not None:
+                self.progress.evaluated(ll)
         return self._cached[1]
 
 

@@ -125,6 +125,26 @@ def test_a_module_change_reruns_exactly_the_jobs_that_run_it(project):
     assert planned(project) == {}
 
 
+def test_a_settings_change_reruns_that_engines_fits_only(project):
+    """Engine settings (bayes priors, ml points, gee covariance) are recorded with each fit.
+
+    Snakemake leaves a typed settings param out of its record; the fit's `recorded` param
+    (its repr) is what reruns it. Undoing the change reruns nothing.
+    """
+    config = project / "config" / "config.yaml"
+    original = config.read_text()
+    config.write_text(original + "ml:\n  points: 9\n")
+    assert fits_planned(project) == {"null/ml", "small/ml"}
+    config.write_text(original)
+    assert planned(project) == {}
+    cohort_file = project / "config" / "cohorts" / "tiny.yaml"
+    cohort = cohort_file.read_text()
+    cohort_file.write_text(cohort + "gee:\n  covariance: bias_reduced\n")
+    assert fits_planned(project) == {"null/gee", "small/gee"}
+    cohort_file.write_text(cohort)
+    assert planned(project) == {}
+
+
 def test_item_batches_rerun_for_their_engine_code_and_their_template(tmp_path, tiny_table,
                                                                      monkeypatch):  # fmt: skip
     """Batches rerun as their fits would: an engine's code reruns its batches, a template's

@@ -201,12 +201,20 @@ def build_model(data: ModelData, settings: BayesSettings):
 
 
 def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
-    """Compile the model for data (reusable for any data of the same shape)."""
+    """Compile the model for data (reusable for any data of the same shape).
+
+    Without fastmath: with it (PyTensor's default), LLVM may fuse and reorder floating-point
+    operations across the pieces of the log-density, which it can do when it compiles them
+    together but not when it loads them from PyTensor's on-disk cache, so the same seed gave
+    other draws on a machine's first run than on later ones.
+    """
     import nutpie
+    import pytensor
 
     log.info("compiling the model (about a minute the first time on a machine, seconds after that)")
+    log.info("numba fastmath off: draws depend on the data, seed and settings, not on caches")
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
         # LKJCholeskyCov's initial point is compiled by PyTensor's C backend, which warns when
         # pip's PyTensor finds no BLAS; its q x q products need none, and nutpie uses numba.
         warnings.filterwarnings("ignore", "PyTensor could not link to a BLAS", UserWarning)

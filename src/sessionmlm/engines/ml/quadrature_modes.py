@@ -10,6 +10,10 @@ import math
 import numba as nb
 import numpy as np
 
+from sessionmlm.engines.ml import kernel_cache
+
+kernel_cache.register()  # before the first kernel: cached on every kernel file
+
 MODE_TOL = 1e-11  # Newton step size at which a mode counts as found
 MODE_MAX_ITER = 100
 

@@ -10,6 +10,7 @@ import math
 import numba as nb
 import numpy as np
 
+from sessionmlm.engines.ml import kernel_cache
 from sessionmlm.engines.ml.quadrature_modes import (
     _client_mode,
     _joint_mode,
@@ -17,6 +18,8 @@ from sessionmlm.engines.ml.quadrature_modes import (
     _slopes,
     _upper,
 )
+
+kernel_cache.register()  # before the first kernel: cached on every kernel file
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 SQRT2 = math.sqrt(2.0)

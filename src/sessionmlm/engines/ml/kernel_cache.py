@@ -1,0 +1,78 @@
+"""numba's on-disk cache of the quadrature kernels, keyed on every kernel file, not one.
+
+numba keys a cached function on its own file's contents only. The kernels of
+quadrature_therapist.py inline the Newton steps and constants of quadrature_modes.py, so an
+edit there (a new release, a git pull) would leave the old machine code in use, silently,
+while Snakemake reruns the fit for the changed code. Every cached kernel here is keyed on the
+contents of all the files in this folder that define kernels.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from numba.core.caching import CacheImpl, _CacheLocator
+
+FOLDER = Path(__file__).resolve().parent
+KERNEL_MARK = "nb.njit("  # a file that compiles kernels says so
+
+
+@functools.cache  # the files do not change under a running process
+def kernel_files() -> tuple[Path, ...]:
+    """The files of this folder that define numba kernels, sorted."""
+    here = Path(__file__).resolve()
+    return tuple(
+        sorted(p for p in FOLDER.glob("*.py") if p != here and KERNEL_MARK in p.read_text())
+    )
+
+
+@functools.cache
+def kernels_digest() -> str:
+    """SHA-256 over the name and contents of every kernel file."""
+    digest = hashlib.sha256()
+    for path in kernel_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class KernelFilesLocator(_CacheLocator):
+    """numba's own locator for a kernel (same folder, same file names), with a wider stamp."""
+
+    def __init__(self, inner: _CacheLocator):
+        self._inner = inner
+
+    def ensure_cache_path(self):
+        """As numba's own locator does."""
+        self._inner.ensure_cache_path()
+
+    def get_cache_path(self):
+        """The folder numba's own locator chose (NUMBA_CACHE_DIR, __pycache__, ...)."""
+        return self._inner.get_cache_path()
+
+    def get_source_stamp(self):
+        """The kernel's own file, as numba stamps it, and every kernel file's contents."""
+        return (self._inner.get_source_stamp(), kernels_digest())
+
+    def get_disambiguator(self):
+        """As numba's own locator does (the kernel's line number)."""
+        return self._inner.get_disambiguator()
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        """Wrap the locator numba would use, for kernels of this folder only."""
+        if Path(py_file).resolve() not in kernel_files():
+            return None
+        for locator in CacheImpl._locator_classes:
+            if locator is not cls:
+                inner = locator.from_function(py_func, py_file)
+                if inner is not None:
+                    return cls(inner)
+        return None
+
+
+def register() -> None:
+    """Put the locator first, before any kernel of this folder is decorated (idempotent)."""
+    if KernelFilesLocator not in CacheImpl._locator_classes:
+        CacheImpl._locator_classes.insert(0, KernelFilesLocator)

@@ -27,17 +27,12 @@ kernel = njit(cache=True, nogil=True, error_model="numpy")
 
 
 @kernel
-def _softplus(t):
-    """log(1 + exp(t)) without overflow."""
-    return max(t, 0.0) + math.log1p(math.exp(-abs(t)))
-
-
-@kernel
-def _sigmoid(t):
+def _log_sigmoid(t):
+    """(log sigmoid(t), its derivative sigmoid(-t)), sharing one exp; stable for any t."""
+    e = math.exp(-abs(t))
     if t >= 0.0:
-        return 1.0 / (1.0 + math.exp(-t))
-    e = math.exp(t)
-    return e / (1.0 + e)
+        return -math.log1p(e), e / (1.0 + e)
+    return t - math.log1p(e), 1.0 / (1.0 + e)
 
 
 @kernel
@@ -146,8 +141,10 @@ def binary_logp(x, y, w, X, units, z_start, sd_start, intercept, coefficients, g
     d_eta = np.empty(eta.shape[0])
     loglik = 0.0
     for i in range(eta.shape[0]):
-        loglik += w[i] * (y[i] * eta[i] - _softplus(eta[i]))
-        d_eta[i] = w[i] * (y[i] - _sigmoid(eta[i]))
+        # y log sigmoid(eta) + (1 - y) log sigmoid(-eta) = log sigmoid(eta) - (1 - y) eta
+        value, slope = _log_sigmoid(eta[i])
+        loglik += w[i] * (value - (1.0 - y[i]) * eta[i])
+        d_eta[i] = w[i] * (slope - (1.0 - y[i]))
     _predictor_gradient(x, d_eta, X, units, z_start, sd_start, True, grad)
     logp = loglik + _normal(x[0:1], intercept[0], intercept[1], grad, 0)
     logp += _effects_prior(
@@ -183,14 +180,14 @@ def ordinal_logp(x, ordinal, y_index, n_inner, X, units, z_start, sd_start, cut_
     d_c = np.zeros(c.shape[0])
     loglik = 0.0
     for i in range(eta.shape[0]):
-        upper = c[y_index[0, i]] - eta[i]  # log sigmoid(upper) = -softplus(-upper)
-        loglik -= ordinal[0, i] * _softplus(-upper)
-        d = ordinal[0, i] * _sigmoid(-upper)
+        value, slope = _log_sigmoid(c[y_index[0, i]] - eta[i])  # the upper threshold
+        loglik += ordinal[0, i] * value
+        d = ordinal[0, i] * slope
         d_c[y_index[0, i]] += d
         d_eta[i] -= d
-        lower = eta[i] - c[y_index[1, i]]
-        loglik -= ordinal[1, i] * _softplus(-lower)
-        d = ordinal[1, i] * _sigmoid(-lower)
+        value, slope = _log_sigmoid(eta[i] - c[y_index[1, i]])  # the lower threshold
+        loglik += ordinal[1, i] * value
+        d = ordinal[1, i] * slope
         d_eta[i] += d
         d_c[y_index[1, i]] -= d
     for k in range(c.shape[0] - 1):

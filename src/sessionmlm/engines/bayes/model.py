@@ -205,13 +205,18 @@ def build_model(data: ModelData, settings: BayesSettings):
     return model
 
 
+def hand_written_covers(data: ModelData) -> bool:
+    """Whether fast.py's hand-written log density covers data's model: random intercepts only."""
+    return not data.slopes
+
+
 def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
     """Compile the model for data (reusable for any data of the same shape).
 
     Random intercepts only: the hand-written log density (fast.py, density.py), loaded from
     numba's on-disk cache. Random slopes (LKJ): the PyMC model, compiled by nutpie.
     """
-    if data.slopes:
+    if not hand_written_covers(data):
         return compile_pymc(data, settings)
     from sessionmlm.engines.bayes.fast import hand_written
 

@@ -1,6 +1,6 @@
 """Wall time of one full demo-model fit with the Bayesian engine, as a user's job sees it.
 
-Each repeat is a fresh Python process (imports, PyMC model, nutpie/numba compile, sampling,
+Each repeat is a fresh Python process (imports, model and its log density, sampling,
 diagnostics), the way a Snakemake job runs, importing this checkout's package. Each repeat
 fits the demo model twice, in turn: to the demo's binary outcome and to an ordinal one (four
 categories) made from a latent logistic variable on the same sessions and design. Prints every
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_FIT = """
 import json, sys, time
 t0 = time.perf_counter()
-import yaml, pymc, nutpie, arviz_stats
+import yaml, nutpie, arviz_stats  # what a job imports (PyMC only for random slopes)
 from sessionmlm.config import load_config
 from sessionmlm.model_data import build_model_data
 from sessionmlm.engines.bayes import fit
@@ -88,7 +88,7 @@ def main() -> None:
     for outcome, m in med.items():
         print(
             f"{outcome} median of {len(runs[outcome])}: wall {m['process']:.1f} s = imports "
-            f"(PyMC, nutpie) {m['imports']:.1f} + compile {m['compile']:.1f} + sampling "
+            f"(nutpie, package) {m['imports']:.1f} + compile {m['compile']:.1f} + sampling "
             f"{m['sampling']:.1f} + rest; min ESS bulk {m['min_ess_bulk']:.0f}, tail "
             f"{m['min_ess_tail']:.0f}; max R-hat {m['max_rhat']:.3f}; all converged: "
             f"{all(r['converged'] for r in runs[outcome])}"

@@ -1,4 +1,8 @@
-"""The Bayesian engine's PyMC model, compiled by nutpie once per shape of data and priors."""
+"""The Bayesian engine's model, compiled once per shape of data and priors.
+
+Random-intercept models use the hand-written log density (fast.py); the PyMC model here
+serves random slopes and is the reference the hand-written one is tested against.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +22,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Compiled:
-    """A nutpie-compiled model with the shapes and priors it was built for.
+    """A model nutpie samples, with the shapes and priors it was built for.
 
-    The data stay shared variables rather than constants baked into the graph: new data of the
-    same shape (retries, simulation replicates) sample without compiling again, and numba's
-    on-disk cache serves any cohort with the same model structure. (Freezing the data in
-    compiles about 2 s faster when the cache already holds that exact data, but about 4 s
-    slower for data it has not seen, which is the usual case.)
+    model is fast.HandWritten or nutpie's compiled PyMC model; either takes new data of the
+    same shape (retries, simulation replicates) by model.with_data(**_data_values(...))
+    without compiling again. The PyMC model keeps its data as shared variables rather than
+    constants baked into the graph, so numba's on-disk cache serves any cohort with the same
+    model structure. (Freezing the data in compiles about 2 s faster when the cache already
+    holds that exact data, but about 4 s slower for data it has not seen, the usual case.)
     """
 
     model: Any
@@ -200,8 +205,31 @@ def build_model(data: ModelData, settings: BayesSettings):
     return model
 
 
+def hand_written_covers(data: ModelData) -> bool:
+    """Whether fast.py's hand-written log density covers data's model: random intercepts only."""
+    return not data.slopes
+
+
 def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
     """Compile the model for data (reusable for any data of the same shape).
+
+    Random intercepts only: the hand-written log density (fast.py, density.py), loaded from
+    numba's on-disk cache. Random slopes (LKJ): the PyMC model, compiled by nutpie.
+    """
+    if not hand_written_covers(data):
+        return compile_pymc(data, settings)
+    from sessionmlm.engines.bayes.fast import hand_written
+
+    log.info("log density: hand-written (numba, cached; compiled once per machine)")
+    start = time.perf_counter()
+    model = hand_written(data, settings, _standardise(data))
+    seconds = time.perf_counter() - start
+    log.info("loaded the log density in %.1f s", seconds)
+    return Compiled(model=model, shape=_shape_key(data, settings), compile_seconds=seconds)
+
+
+def compile_pymc(data: ModelData, settings: BayesSettings) -> Compiled:
+    """The PyMC model compiled by nutpie (any model; the reference for the hand-written one).
 
     Without fastmath: with it (PyTensor's default), LLVM may fuse and reorder floating-point
     operations across the pieces of the log-density, which it can do when it compiles them
@@ -211,7 +239,10 @@ def compile_model(data: ModelData, settings: BayesSettings) -> Compiled:
     import nutpie
     import pytensor
 
-    log.info("compiling the model (about a minute the first time on a machine, seconds after that)")
+    log.info(
+        "log density: PyMC + nutpie's numba compile (about a minute the first time on a "
+        "machine, seconds after that)"
+    )
     log.info("numba fastmath off: draws depend on the data, seed and settings, not on caches")
     start = time.perf_counter()
     with warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):

@@ -83,6 +83,35 @@ def ordinal_parts(table, data, post, categorical, min_cell, seed, parts) -> None
     timed(parts, "prior sensitivity", lambda: prior_sensitivity(post, list(data.terms)))
 
 
+def accuracy(data, post, unit_loglik) -> None:
+    """What fewer quadrature points or kept draws would change in PSIS-LOO, on this fit.
+
+    Quadrature: each Q against Q = 61 (per unit and draw, and elpd_loo). Draws: LOO from each
+    half of the kept draws (every other one) against all of them.
+    """
+    joint = post.joint()
+    best = unit_loglik(data, joint, 61)
+    best_elpd = checks.psis_loo(best)["elpd"]
+    for points in (7, 11, 15, 21, 31):
+        ll = unit_loglik(data, joint, points)
+        elpd = checks.psis_loo(ll)["elpd"]
+        print(
+            f"  Q = {points:2d} against 61: max |log-lik| difference {np.abs(ll - best).max():.1e}, "
+            f"pointwise elpd {np.abs(elpd - best_elpd).max():.1e}, "
+            f"elpd_loo {abs(elpd.sum() - best_elpd.sum()):.1e}"
+        )
+    ll = unit_loglik(data, joint, checks.QUADRATURE_POINTS)
+    for name, rows in (("all", slice(None)), ("half a", slice(0, None, 2)),
+                       ("half b", slice(1, None, 2))):  # fmt: skip
+        loo = checks.psis_loo(ll[rows])
+        summary = checks.loo_summary(loo, "unit", np.arange(ll.shape[1]))
+        print(
+            f"  {name:6s} {ll[rows].shape[0]:5d} draws: elpd_loo {summary['elpd']:.2f} "
+            f"(SE {summary['se']:.2f}), p_loo {summary['p_loo']:.2f}, max k "
+            f"{summary['k_max']:.2f}, k > {summary['k_threshold']:.2f}: {summary['k_bad']}"
+        )
+
+
 def report(title: str, parts: dict[str, list[float]], whole: list[float]) -> None:
     print(f"\n{title}")
     for name, seconds in parts.items():
@@ -123,6 +152,11 @@ def main() -> None:
             checks.posterior_checks(table, data, post, categorical, min_cell, seed)
             whole.append(time.perf_counter() - start)
         report(f"{model}, median of {args.repeats} runs after the first:", parts, whole)
+        print(f"{model}: accuracy of the quadrature and of fewer draws")
+        if data.ordinal:
+            accuracy(data, post, ordinal_checks.ordinal_unit_loglik)
+        else:
+            accuracy(data, post, lambda d, p, q: checks.unit_loglik(d, p, q)[0])
         print(f"load average after: {os.getloadavg()}")
 
 

@@ -97,3 +97,31 @@ def test_new_unit_probability_takes_sds_or_loadings():
     by_sd = new_unit_probability(a, sd)
     assert np.abs(by_sd - reference_new_unit(a, sd[:, None, None], QUADRATURE_POINTS)).max() < 1e-12
     assert np.array_equal(by_sd, new_unit_probability(a, sd[:, None, None]))
+
+
+@pytest.mark.parametrize("sd", [1.0, 60.0])
+def test_kernels_hold_for_units_with_hundreds_of_sessions_and_huge_sds(sd):
+    """A unit's product of probabilities below the smallest double (folded into logs), and
+    an SD whose nodes reach exp(+-450) (no split of exp(a + sd x))."""
+    rng = np.random.default_rng(40)
+    S, n, J = 3, 1800, 2
+    units = np.repeat(np.arange(J), n // J)
+    a = rng.normal(0, 2, (S, n))
+    loadings = np.full((S, 1, 1), sd)
+    nodes, weights = product_rule(1, QUADRATURE_POINTS)
+    y = rng.integers(0, 2, n).astype(float)
+    loglik, new_unit = binary_unit_quadrature(y, a, loadings, units, J, nodes, weights)
+    expected = reference_integrated_loglik(
+        units, J, a, loadings, lambda eta: bernoulli_loglik(y[:, None], eta), QUADRATURE_POINTS
+    )
+    # Each unit's 900 probabilities multiply to below TINY = exp(-345): folded at least once.
+    assert loglik.max() < -400
+    assert np.abs(loglik - expected).max() < 1e-10 * np.abs(expected).max()
+    assert np.abs(new_unit - reference_new_unit(a, loadings, QUADRATURE_POINTS)).max() < 1e-10
+    categories = rng.integers(0, 4, n)
+    thresholds = np.sort(rng.normal(0, 1.5, (S, 3)), axis=1)
+    got = ordinal_unit_quadrature(categories, a, loadings, thresholds, units, J, nodes, weights)
+    expected = reference_integrated_loglik(
+        units, J, a, loadings, lambda eta: ordinal_loglik(categories, eta, thresholds), 21
+    )
+    assert np.abs(got - expected).max() < 1e-10 * np.abs(expected).max()

@@ -6,7 +6,10 @@ where eta_si(x) = a_si + loadings_si' x (checks.unit_loglik says what a and the 
 hold). Gauss-Hermite nodes (Q, d) and weights (Q,) (posterior.product_rule) turn each into a
 sum over Q points. Written in NumPy this makes (draws, sessions, Q) arrays, about 57 million
 numbers at 4,000 draws, 680 sessions and Q = 21; these kernels run over the draws in parallel
-and keep one (units, Q) buffer per draw instead, with one exp and one log1p per point.
+and keep (units, Q) buffers per draw instead. They multiply probabilities rather than add
+log-probabilities (a log per unit, not per point), and split exp(a + loadings . x) into
+exp(a) exp(loadings . x) (an exp per session and per node, not per point), falling back to
+the stable log form far out: a division or two per point instead of an exp and a log1p.
 
 loadings are (S, n or 1, d): one row per session with random slopes, one per draw without.
 """
@@ -35,27 +38,79 @@ def _log1mexp(x):
     return math.log1p(-math.exp(x))
 
 
+# Products of probabilities are folded into a log before they could underflow; a factor
+# below this (far-out log-odds) is added as its log, computed stably.
+TINY = 1e-150
+# exp(a) exp(loadings . x) replaces exp(a + loadings . x) while neither exponent passes this.
+SPLIT_LIMIT = 300.0
+
+
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _eta(a, loadings, s, i, nodes, q):
-    """a[s, i] + loadings[s, i or 0] . nodes[q]."""
-    row = i if loadings.shape[1] > 1 else 0
-    eta = a[s, i]
+def _dot(loadings, s, row, nodes, q):
+    total = 0.0
     for k in range(nodes.shape[1]):
-        eta += loadings[s, row, k] * nodes[q, k]
-    return eta
+        total += loadings[s, row, k] * nodes[q, k]
+    return total
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _log_mean(acc, j, log_w):
-    """The log of sum_q w_q exp(acc[j, q]), shifted by the largest term."""
+def _node_exps(loadings, s, nodes, sign, out):
+    """out[q] = exp(sign loadings[s, 0] . nodes[q]); False if an exponent passes SPLIT_LIMIT."""
+    for q in range(nodes.shape[0]):
+        x = _dot(loadings, s, 0, nodes, q)
+        if abs(x) > SPLIT_LIMIT:
+            return False
+        out[q] = math.exp(sign * x)
+    return True
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _etas(a, loadings, s, i, nodes, node_exp, split, sign, eta, ex):
+    """eta[q] = a[s, i] + loadings[s, i or 0] . nodes[q] and ex[q] = exp(sign eta[q]).
+
+    With loadings shared by the sessions (split: _node_exps succeeded for this draw), ex is
+    exp(sign a) node_exp[q]: one exp per session rather than per point.
+    """
+    base = a[s, i]
+    row = i if loadings.shape[1] > 1 else 0
+    if split and abs(base) <= SPLIT_LIMIT:
+        ea = math.exp(sign * base)
+        for q in range(nodes.shape[0]):
+            eta[q] = base + _dot(loadings, s, 0, nodes, q)
+            ex[q] = ea * node_exp[q]
+    else:
+        for q in range(nodes.shape[0]):
+            eta[q] = base + _dot(loadings, s, row, nodes, q)
+            ex[q] = math.exp(sign * eta[q])
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _multiply(prod, logs, j, q, factor):
+    """prod[j, q] *= factor, folding prod into logs[j, q] first if the product could underflow."""
+    if prod[j, q] < TINY:
+        logs[j, q] += math.log(prod[j, q])
+        prod[j, q] = 1.0
+    prod[j, q] *= factor
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _unit_log_mean(prod, logs, j, weights, log_w):
+    """The log of sum_q w_q prod[j, q] exp(logs[j, q]): one log unless something was folded."""
+    folded = False
+    total = 0.0
+    for q in range(prod.shape[1]):
+        folded = folded or logs[j, q] != 0.0
+        total += weights[q] * prod[j, q]
+    if not folded and total > 0.0:
+        return math.log(total)
     top = -np.inf
-    for q in range(acc.shape[1]):
-        top = max(top, acc[j, q] + log_w[q])
+    for q in range(prod.shape[1]):
+        top = max(top, logs[j, q] + math.log(prod[j, q]) + log_w[q])
     if top == -np.inf:
         return top
     total = 0.0
-    for q in range(acc.shape[1]):
-        total += math.exp(acc[j, q] + log_w[q] - top)
+    for q in range(prod.shape[1]):
+        total += math.exp(logs[j, q] + math.log(prod[j, q]) + log_w[q] - top)
     return top + math.log(total)
 
 
@@ -63,7 +118,8 @@ def _log_mean(acc, j, log_w):
 def binary_unit_quadrature(y, a, loadings, unit, n_units, nodes, weights):
     """(S, J) log-likelihood of each unit, its effect integrated out, and (S, n) E_x[expit(eta)].
 
-    y (n,) 0/1, a (S, n), unit (n,) each session's unit in 0..n_units-1.
+    y (n,) 0/1, a (S, n), unit (n,) each session's unit in 0..n_units-1. Per point: t =
+    exp(-eta), expit(eta) = 1 / (1 + t), P(y = 0) = t / (1 + t).
     """
     S, n = a.shape
     Q = len(weights)
@@ -71,19 +127,25 @@ def binary_unit_quadrature(y, a, loadings, unit, n_units, nodes, weights):
     loglik = np.empty((S, n_units))
     new_unit = np.empty((S, n))
     for s in nb.prange(S):
-        acc = np.zeros((n_units, Q))  # (J, Q) sum of the unit's session log-likelihoods
+        prod = np.ones((n_units, Q))  # (J, Q) product of the unit's session probabilities
+        logs = np.zeros((n_units, Q))  # and the logs folded out of it
+        node_exp, eta, t = np.empty(Q), np.empty(Q), np.empty(Q)
+        split = loadings.shape[1] == 1 and _node_exps(loadings, s, nodes, -1.0, node_exp)
         for i in range(n):
             j = unit[i]
-            sign = 2.0 * y[i] - 1.0
+            _etas(a, loadings, s, i, nodes, node_exp, split, -1.0, eta, t)
             p = 0.0
             for q in range(Q):
-                eta = _eta(a, loadings, s, i, nodes, q)
-                e = math.exp(-abs(eta))  # one exp for both: expit(eta) and log expit(sign eta)
-                p += weights[q] * (1.0 / (1.0 + e) if eta >= 0.0 else e / (1.0 + e))
-                acc[j, q] -= math.log1p(e) + max(0.0, -sign * eta)
+                r = 1.0 / (1.0 + t[q])  # expit(eta), 0 at t = inf
+                p += weights[q] * r
+                factor = r if y[i] > 0.5 else t[q] * r
+                if factor > TINY:  # false for nan (inf * 0) too
+                    _multiply(prod, logs, j, q, factor)
+                else:
+                    logs[j, q] += _log_sigmoid(eta[q] if y[i] > 0.5 else -eta[q])
             new_unit[s, i] = p
         for j in range(n_units):
-            loglik[s, j] = _log_mean(acc, j, log_w)
+            loglik[s, j] = _unit_log_mean(prod, logs, j, weights, log_w)
     return loglik, new_unit
 
 
@@ -93,7 +155,9 @@ def ordinal_unit_quadrature(y, a, loadings, thresholds, unit, n_units, nodes, we
 
     y (n,) category indices 0..K-1, thresholds (S, K-1) increasing; logit P(y <= k) =
     thresholds_k - eta, P(y = k) = sigmoid(c_k - eta) sigmoid(eta - c_{k-1})
-    (1 - exp(c_{k-1} - c_k)) as ordinal_checks.ordinal_loglik: no log of a difference.
+    (1 - exp(c_{k-1} - c_k)) as ordinal_checks.ordinal_loglik: no difference of
+    probabilities. With u = exp(eta): sigmoid(c_k - eta) = 1 / (1 + u exp(-c_k)) and
+    sigmoid(eta - c_{k-1}) = u / (u + exp(c_{k-1})).
     """
     S, n = a.shape
     Q = len(weights)
@@ -104,20 +168,34 @@ def ordinal_unit_quadrature(y, a, loadings, thresholds, unit, n_units, nodes, we
         gaps = np.zeros(cuts + 1)  # each category's width term, 0 for the end categories
         for k in range(1, cuts):
             gaps[k] = _log1mexp(thresholds[s, k - 1] - thresholds[s, k])
-        acc = np.zeros((n_units, Q))
+        widths = np.exp(gaps)
+        below = np.exp(-thresholds[s])  # exp(-c_k)
+        above = np.exp(thresholds[s])  # exp(c_k)
+        prod = np.ones((n_units, Q))
+        logs = np.zeros((n_units, Q))
+        node_exp, eta, u = np.empty(Q), np.empty(Q), np.empty(Q)
+        split = loadings.shape[1] == 1 and _node_exps(loadings, s, nodes, 1.0, node_exp)
         for i in range(n):
             j = unit[i]
             c = y[i]
+            _etas(a, loadings, s, i, nodes, node_exp, split, 1.0, eta, u)
             for q in range(Q):
-                eta = _eta(a, loadings, s, i, nodes, q)
-                term = gaps[c]
+                factor = widths[c]
                 if c < cuts:
-                    term += _log_sigmoid(thresholds[s, c] - eta)
+                    factor /= 1.0 + u[q] * below[c]
                 if c > 0:
-                    term += _log_sigmoid(eta - thresholds[s, c - 1])
-                acc[j, q] += term
+                    factor *= u[q] / (u[q] + above[c - 1])
+                if factor > TINY:  # false for nan and for overflows that gave 0
+                    _multiply(prod, logs, j, q, factor)
+                else:
+                    term = gaps[c]
+                    if c < cuts:
+                        term += _log_sigmoid(thresholds[s, c] - eta[q])
+                    if c > 0:
+                        term += _log_sigmoid(eta[q] - thresholds[s, c - 1])
+                    logs[j, q] += term
         for j in range(n_units):
-            loglik[s, j] = _log_mean(acc, j, log_w)
+            loglik[s, j] = _unit_log_mean(prod, logs, j, weights, log_w)
     return loglik
 
 
@@ -125,16 +203,15 @@ def ordinal_unit_quadrature(y, a, loadings, thresholds, unit, n_units, nodes, we
 def new_unit_quadrature(a, loadings, nodes, weights):
     """(S, n) E_x[expit(a + loadings . x)]: each session's probability for a new unit."""
     S, n = a.shape
+    Q = len(weights)
     out = np.empty((S, n))
     for s in nb.prange(S):
+        node_exp, eta, t = np.empty(Q), np.empty(Q), np.empty(Q)
+        split = loadings.shape[1] == 1 and _node_exps(loadings, s, nodes, -1.0, node_exp)
         for i in range(n):
+            _etas(a, loadings, s, i, nodes, node_exp, split, -1.0, eta, t)
             p = 0.0
-            for q in range(len(weights)):
-                eta = _eta(a, loadings, s, i, nodes, q)
-                if eta >= 0.0:
-                    p += weights[q] / (1.0 + math.exp(-eta))
-                else:
-                    e = math.exp(eta)
-                    p += weights[q] * e / (1.0 + e)
+            for q in range(Q):
+                p += weights[q] / (1.0 + t[q])
             out[s, i] = p
     return out

@@ -56,6 +56,8 @@ def test_draws_do_not_depend_on_what_the_compile_cache_holds(tmp_path, path):
     cache = tmp_path / "cache"
     cold = _fit_in_new_process(path, cache)
     filled = cache / "numba" if path == "pymc" else cache
-    assert filled.is_dir() and any(p.is_file() for p in filled.rglob("*"))  # the first process wrote the cache
+    assert filled.is_dir() and any(
+        p.is_file() for p in filled.rglob("*")
+    )  # the first process wrote the cache
     warm = _fit_in_new_process(path, cache)
     assert warm == cold

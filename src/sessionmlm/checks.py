@@ -26,7 +26,6 @@ sessions; per-therapist rates are shown only as a sorted curve without ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,12 @@ from sessionmlm.sensitivity import K_GOOD, prior_sensitivity
 
 __all__ = ["Posterior", "linear_predictor"]  # with the checks: re-exported for callers
 
+# Kept at 21 points and 4,000 kept draws (sampling.kept_draws) after measuring, on the demo
+# `full` fit (benchmarks/posterior_checks_speed.py): against 61 points, 21 change elpd_loo by
+# 7e-7 and a draw's unit log-likelihood by at most 9e-4; 11 points would halve the kernels'
+# time (under 0.2 s) for errors of 2e-2 in a draw's log-likelihood, which the Pareto k fits
+# read. Half the draws moved elpd_loo by 0.1-0.2 and the count of k above the threshold
+# (lower at 2,000 draws) from 3 to 3 or 4: not negligible, so neither is lowered.
 QUADRATURE_POINTS = 21
 
 
@@ -65,23 +70,27 @@ def unit_loglik(
     holds the fixed part and the outer levels' effects (with random slopes on the innermost
     level, sigma x is the unit's random part at the session's x: innermost_loadings). Also
     returns (S, n) E_x[expit(a_i + sigma x)], each session's probability for a new unit of its
-    outer units. Without grouping levels the units are the sessions.
+    outer units. Without grouping levels the units are the sessions. Gauss-Hermite quadrature
+    (a product rule in d dimensions) in a numba kernel (checks_quadrature.py).
     """
+    from sessionmlm.checks_quadrature import binary_unit_quadrature  # numba: fit jobs only
+
     K = len(data.groups)
     a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
     if K == 0:
         return bernoulli_loglik(data.y, a), expit(a)
     loadings = innermost_loadings(data, post)
-    loglik = integrated_loglik(
-        data, a, loadings, lambda eta, draws: bernoulli_loglik(data.y[:, None], eta), points,
+    nodes, weights = product_rule(loadings.shape[-1], points)
+    return binary_unit_quadrature(
+        data.y.astype(float), np.ascontiguousarray(a), _as_loadings(loadings),
+        data.unit_of_session[-1].astype(np.int64), data.n_units[-1], nodes, weights,
     )  # fmt: skip
-    return loglik, new_unit_probability(a, loadings, points)
 
 
 def _as_loadings(sd: np.ndarray) -> np.ndarray:
     """An innermost SD per draw (S,) as loadings (S, 1, 1); loadings pass unchanged."""
     sd = np.asarray(sd, dtype=float)
-    return sd[:, None, None] if sd.ndim == 1 else sd
+    return np.ascontiguousarray(sd[:, None, None] if sd.ndim == 1 else sd)
 
 
 def new_unit_probability(
@@ -90,50 +99,13 @@ def new_unit_probability(
     """(S, n) E_x[expit(a + sd x)], x ~ N(0, 1): each session's probability for a new unit.
 
     a is (S, n), sd (S,) the innermost level's SD, or its loadings (S, n or 1, d) when it has
-    random slopes (innermost_loadings); in blocks of draws, as integrated_loglik.
+    random slopes (innermost_loadings).
     """
+    from sessionmlm.checks_quadrature import new_unit_quadrature  # numba: fit jobs only
+
     loadings = _as_loadings(sd)
     nodes, weights = product_rule(loadings.shape[-1], points)
-    out = np.empty_like(a)
-    block = max(1, 4_000_000 // (a.shape[1] * len(weights)))
-    for start in range(0, len(a), block):
-        stop = min(start + block, len(a))
-        eta = a[start:stop, :, None] + loadings[start:stop] @ nodes.T  # (b, n, Q)
-        out[start:stop] = expit(eta) @ weights
-    return out
-
-
-def integrated_loglik(
-    data: ModelData,
-    a: np.ndarray,
-    sd: np.ndarray,
-    per_session: Callable[[np.ndarray, slice], np.ndarray],
-    points: int = QUADRATURE_POINTS,
-) -> np.ndarray:
-    """(S, J) log-likelihood of each innermost unit's sessions, its own effect integrated out.
-
-    a is (S, n), every part of the log-odds but the innermost unit's effect, sd (S,) that
-    level's SD or its loadings (S, n or 1, d) with random slopes; per_session(eta, draws)
-    gives (b, n, Q) log-likelihoods for eta (b, n, Q) at the draws slice draws, by
-    Gauss-Hermite quadrature over the unit effect (a product rule in d dimensions).
-    """
-    loadings = _as_loadings(sd)
-    nodes, weights = product_rule(loadings.shape[-1], points)
-    log_w = np.log(weights)
-    Q = len(weights)
-    member = _membership(data.unit_of_session[-1], data.n_units[-1])
-    S, n = a.shape
-    loglik = np.empty((S, data.n_units[-1]))
-    block = max(1, 4_000_000 // (n * Q))  # draws per block: about 32 MB per array
-    for start in range(0, S, block):
-        stop = min(start + block, S)
-        eta = a[start:stop, :, None] + loadings[start:stop] @ nodes.T  # (b, n, Q)
-        per = per_session(eta, slice(start, stop))
-        per_unit = (member.T @ per.transpose(1, 0, 2).reshape(n, -1)).reshape(
-            -1, stop - start, Q
-        )  # (J, b, Q)
-        loglik[start:stop] = logsumexp(per_unit + log_w, axis=-1).T
-    return loglik
+    return new_unit_quadrature(np.ascontiguousarray(a, dtype=float), loadings, nodes, weights)
 
 
 def psis_loo(loglik: np.ndarray) -> dict[str, np.ndarray]:
@@ -195,9 +167,10 @@ def per_category(
     rows = []
     kept = table.iloc[data.rows]
     for column in [c for c in categorical if c in kept]:
-        values = kept[column].astype("string")
-        for level in sorted(values.dropna().unique()):
-            mask = (values == level).fillna(False).to_numpy()
+        # Codes once (missing: -1), then NumPy per level: no pandas work per level.
+        codes, levels = pd.factorize(kept[column].astype("string"), sort=True)
+        for code, level in enumerate(levels):
+            mask = codes == code
             total = int(mask.sum())
             for label, value in events:
                 count = int((y[mask] == value).sum())

@@ -27,11 +27,11 @@ import pandas as pd
 from sessionmlm.checks import (
     QUADRATURE_POINTS,
     Posterior,
+    _as_loadings,
     _membership,
     _quantiles,
     _statistic,
     calibration,
-    integrated_loglik,
     linear_predictor,
     loo_summary,
     new_unit_probability,
@@ -39,7 +39,7 @@ from sessionmlm.checks import (
     psis_loo,
 )
 from sessionmlm.model_data import ModelData
-from sessionmlm.posterior import innermost_loadings
+from sessionmlm.posterior import innermost_loadings, product_rule
 from sessionmlm.sensitivity import prior_sensitivity
 
 
@@ -165,13 +165,18 @@ def ordinal_unit_loglik(
     As checks.unit_loglik, with the ordinal likelihood; without grouping levels the units are
     the sessions.
     """
+    from sessionmlm.checks_quadrature import ordinal_unit_quadrature  # numba: fit jobs only
+
     K = len(data.groups)
     a = linear_predictor(data, post, levels=max(K - 1, 0))  # (S, n)
     if K == 0:
         return ordinal_loglik(data.y, a, post.thresholds)
-    return integrated_loglik(
-        data, a, innermost_loadings(data, post),
-        lambda eta, draws: ordinal_loglik(data.y, eta, post.thresholds[draws]), points,
+    loadings = _as_loadings(innermost_loadings(data, post))
+    nodes, weights = product_rule(loadings.shape[-1], points)
+    return ordinal_unit_quadrature(
+        data.y.astype(np.int64), np.ascontiguousarray(a), loadings,
+        np.ascontiguousarray(post.thresholds, dtype=float),
+        data.unit_of_session[-1].astype(np.int64), data.n_units[-1], nodes, weights,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionmlm.engines.ml.kernel_cache import kernel_files
+from sessionmlm.kernel_cache import kernel_files
 
 from .conftest import ROOT
 
@@ -58,7 +58,7 @@ def test_every_cached_kernel_of_the_package_is_keyed_on_all_kernel_files():
         p.resolve()
         for p in (ROOT / "src" / "sessionmlm").rglob("*.py")
         if "cache=True" in p.read_text() and "numba" in p.read_text()
-    }
+    } - {(ROOT / "src" / "sessionmlm" / "kernel_cache.py").resolve()}  # it says the words
     assert cached and cached <= set(kernel_files())
 
 

@@ -21,6 +21,10 @@ import math
 import numba as nb
 import numpy as np
 
+from sessionmlm import kernel_cache
+
+kernel_cache.register()  # before the first kernel: cached on every kernel file
+
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _log_sigmoid(x):

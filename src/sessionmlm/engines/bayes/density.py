@@ -20,6 +20,10 @@ import math
 import numpy as np
 from numba import njit
 
+from sessionmlm import kernel_cache
+
+kernel_cache.register()  # before the first kernel: cached on every kernel file
+
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 HALF_NORMAL, HALF_STUDENT_T = 0, 1  # the group_sd prior's family, as the kernels read it
 

@@ -10,7 +10,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sessionmlm.engines.ml import kernel_cache
+from sessionmlm import kernel_cache
 
 kernel_cache.register()  # before the first kernel: cached on every kernel file
 

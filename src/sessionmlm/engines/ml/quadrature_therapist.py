@@ -10,7 +10,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sessionmlm.engines.ml import kernel_cache
+from sessionmlm import kernel_cache
 from sessionmlm.engines.ml.quadrature_modes import (
     _client_mode,
     _joint_mode,

@@ -1,10 +1,12 @@
-"""numba's on-disk cache of the quadrature kernels, keyed on every kernel file, not one.
+"""numba's on-disk cache of the package's kernels, keyed on every kernel file, not one.
 
 numba keys a cached function on its own file's contents only. The kernels of
-quadrature_therapist.py inline the Newton steps and constants of quadrature_modes.py, so an
-edit there (a new release, a git pull) would leave the old machine code in use, silently,
-while Snakemake reruns the fit for the changed code. Every cached kernel here is keyed on the
-contents of all the files in this folder that define kernels.
+engines/ml/quadrature_therapist.py inline the Newton steps and constants of
+quadrature_modes.py, so an edit there (a new release, a git pull) would leave the old machine
+code in use, silently, while Snakemake reruns the fit for the changed code. Every cached kernel
+of the package (ml quadrature, the bayes density, the posterior checks) is keyed on the
+contents of all the package's files that compile kernels with numba's cache: an edit of any
+of them recompiles them all once.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from pathlib import Path
 
 from numba.core.caching import CacheImpl, _CacheLocator
 
-FOLDER = Path(__file__).resolve().parent
-KERNEL_MARK = "nb.njit("  # a file that compiles kernels says so
+PACKAGE = Path(__file__).resolve().parent
 
 
 @functools.cache  # the files do not change under a running process
 def kernel_files() -> tuple[Path, ...]:
-    """The files of this folder that define numba kernels, sorted."""
+    """The package's files that compile numba kernels into its disk cache, sorted."""
     here = Path(__file__).resolve()
-    return tuple(
-        sorted(p for p in FOLDER.glob("*.py") if p != here and KERNEL_MARK in p.read_text())
-    )
+    return tuple(sorted(p for p in PACKAGE.rglob("*.py") if p != here and _compiles_cached(p)))
+
+
+def _compiles_cached(path: Path) -> bool:
+    text = path.read_text()
+    return "numba" in text and "cache=True" in text
 
 
 @functools.cache
@@ -33,7 +37,8 @@ def kernels_digest() -> str:
     """SHA-256 over the name and contents of every kernel file."""
     digest = hashlib.sha256()
     for path in kernel_files():
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(PACKAGE).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -61,7 +66,7 @@ class KernelFilesLocator(_CacheLocator):
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        """Wrap the locator numba would use, for kernels of this folder only."""
+        """Wrap the locator numba would use, for the package's kernels only."""
         if Path(py_file).resolve() not in kernel_files():
             return None
         for locator in CacheImpl._locator_classes:
@@ -73,6 +78,6 @@ class KernelFilesLocator(_CacheLocator):
 
 
 def register() -> None:
-    """Put the locator first, before any kernel of this folder is decorated (idempotent)."""
+    """Put the locator first, before any kernel of the package is decorated (idempotent)."""
     if KernelFilesLocator not in CacheImpl._locator_classes:
         CacheImpl._locator_classes.insert(0, KernelFilesLocator)

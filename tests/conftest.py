@@ -29,8 +29,10 @@ TINY_COHORT = {
         "small": "homework ~ caregiver_present + child_age + licensed + (1 | therapist/client)",
     },
     "engines": ["bayes", "ml", "gee"],
-    # Few draws keep the test quick; the thresholds are loosened to match, on purpose.
-    "bayes": {"chains": 2, "draws": 300, "tune": 300, "min_ess": 50, "max_rhat": 1.05, "max_attempts": 1},
+    # Few draws keep the test quick; the thresholds are loosened to match, on purpose. A first
+    # attempt that misses them is retried with twice the draws, as the engine does by default
+    # (one attempt missed R-hat 1.05 at 1.052 in a full run).
+    "bayes": {"chains": 2, "draws": 300, "tune": 300, "min_ess": 50, "max_rhat": 1.05, "max_attempts": 2},
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ import numba as nb
 import numpy as np
 
 from sessionmlm import kernel_cache
+from sessionmlm.numba_math import log1mexp as _log1mexp
 
 kernel_cache.register()  # before the first kernel: cached on every kernel file
 
@@ -32,14 +33,6 @@ def _log_sigmoid(x):
     if x >= 0.0:
         return -math.log1p(math.exp(-x))
     return x - math.log1p(math.exp(x))
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _log1mexp(x):
-    """log(1 - exp(x)) for x < 0, accurate near 0 and far below it (Maechler 2012)."""
-    if x > -math.log(2.0):
-        return math.log(-math.expm1(x))
-    return math.log1p(-math.exp(x))
 
 
 # Products of probabilities are folded into a log before they could underflow; a factor

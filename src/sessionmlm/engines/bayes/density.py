@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from sessionmlm import kernel_cache
+from sessionmlm.numba_math import log1mexp as _log1mexp
 
 kernel_cache.register()  # before the first kernel: cached on every kernel file
 
@@ -37,14 +38,6 @@ def _log_sigmoid(t):
     if t >= 0.0:
         return -math.log1p(e), e / (1.0 + e)
     return t - math.log1p(e), 1.0 / (1.0 + e)
-
-
-@kernel
-def _log1mexp(a):
-    """log(1 - exp(a)) for a < 0, as PyTensor computes it."""
-    if a < -math.log(2.0):
-        return math.log1p(-math.exp(a))
-    return math.log(-math.expm1(a))
 
 
 @kernel

@@ -20,6 +20,7 @@ from sessionmlm.reliability import (
 )
 from sessionmlm.reliability.alpha import krippendorff_alpha
 from sessionmlm.reliability.bootstrap import unit_weights
+from sessionmlm.reliability.ratings import read_ratings
 
 nan = np.nan
 
@@ -46,7 +47,7 @@ FLEISS_1971 = np.array([
 
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", section C: 4 observers
 # (A-D) x 12 units, values 1-5, NaN = not coded. Published: nominal .743, ordinal .815,
-# interval .849. Units 1-11 as in pln-fing-udelar/fast-krippendorff's sample.py (Krippendorff
+# interval .849, ratio .797. Units 1-11 as in pln-fing-udelar/fast-krippendorff's sample.py (Krippendorff
 # 2019, Content Analysis, 4th ed., p. 290). The same ratings, but for unit 12's lone code 3
 # being under the third rater, are irrCAC's cac.raw4raters (kgwet/irrCAC,
 # inst/extdata/cac.raw4raters.csv; Gwet 2014, Handbook of Inter-Rater Reliability, 4th ed.),
@@ -112,6 +113,17 @@ def test_krippendorff_2011_alphas():
         assert line["ci_low"] < line["estimate"] <= line["ci_high"]
         assert line["method"] == "bootstrap over units, 1000 resamples"
         assert "1 units rated once left out" in line["note"]
+
+
+def test_krippendorff_2011_ratio_alpha():
+    # Ratio alpha is not in the item table (extensiveness ratings have no true zero), so it is
+    # checked on the coincidences directly: Krippendorff (2011), section C, ratio .797.
+    ratings = read_ratings(KRIPPENDORFF_2011, [1, 2, 3, 4, 5], "ordinal")
+    counts = ratings.paired.counts
+    alpha = krippendorff_alpha(counts, np.ones((1, len(counts))), "ratio", ratings.values)
+    assert alpha[0] == pytest.approx(0.797, abs=5e-4)
+    with pytest.raises(ValueError, match="not one of nominal, ordinal, interval, ratio"):
+        krippendorff_alpha(counts, np.ones((1, len(counts))), "rank", ratings.values)
 
 
 def test_gwet_four_raters_with_missing_ratings():

@@ -1,4 +1,4 @@
-"""Krippendorff's alpha from the coincidence matrix, for nominal, ordinal and interval data.
+"""Krippendorff's alpha from the coincidence matrix, for nominal, ordinal, interval, ratio data.
 
 Krippendorff (2011), "Computing Krippendorff's alpha-reliability", and Krippendorff (2019),
 Content Analysis, 4th ed., ch. 12. Values of units rated once are not pairable and drop out.
@@ -12,7 +12,7 @@ import numpy as np
 
 from .agreement import ratio
 
-LEVELS = ("nominal", "ordinal", "interval")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 def coincidences(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -32,6 +32,7 @@ def distances(level: str, marginals: np.ndarray, values: np.ndarray) -> np.ndarr
 
     The ordinal metric, (sum_{g=c..k} n_g - (n_c + n_k)/2)^2, is the squared difference of
     the categories' mid-ranks S_c - n_c/2 (S the cumulative marginals), computed that way.
+    The ratio metric, ((c - k) / (c + k))^2, needs values with a true zero; 0 with 0 is 0.
     """
     draws, q = marginals.shape
     if level == "nominal":
@@ -40,6 +41,11 @@ def distances(level: str, marginals: np.ndarray, values: np.ndarray) -> np.ndarr
         points = np.cumsum(marginals, axis=1) - marginals / 2
     elif level == "interval":
         points = np.broadcast_to(values, (draws, q))
+    elif level == "ratio":
+        total = values[:, None] + values[None, :]
+        difference = values[:, None] - values[None, :]
+        share = np.divide(difference, total, out=np.zeros((q, q)), where=total != 0)
+        return np.broadcast_to(share**2, (draws, q, q))
     else:
         raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     return (points[:, :, None] - points[:, None, :]) ** 2

@@ -234,6 +234,46 @@ def test_a_profile_end_that_does_not_settle_is_not_reported():
     assert np.isnan(profile._solve_end(lambda x: 0.5, 1.0, 2.0, 1.96, floor=1.0))
 
 
+def test_a_profile_end_within_reach_is_finished_by_a_secant_step_not_another_point():
+    # Slightly curved signed root: the first point lands 1.2e-3 short of 1.96, so the secant
+    # step from it is taken without a profile point, and is as close as a point would be.
+    points = []
+
+    def signed_root(x):
+        points.append(x)
+        return 2 * (x - 1) + 0.02 * (x - 1) ** 2
+
+    end = profile._solve_end(signed_root, 1.0, 1.97, 1.96, floor=1.0)
+    assert len(points) == 1
+    assert abs(signed_root(end) - 1.96) < 1e-4
+    assert end == pytest.approx(1 + (-2 + math.sqrt(4 + 0.08 * 1.96)) / 0.04, abs=1e-5)
+
+
+def test_the_likelihood_is_not_computed_twice_at_a_point_the_fit_comes_back_to():
+    data = model_data(SMALL, CohortShape(30, 80, 200), seed=3)
+    result = fitting.fit_model(data, ml.MlSettings(points=6))[0]
+    model = result.model
+    p = np.asarray(result.params) + 0.01  # not the estimates, which the fit keeps
+    model.evaluations = 0
+    centre = model.loglike(p)
+    model.hessian(p)  # its steps must not push the centre out of the recent values
+    model.score(p)
+    n = 1 + len(p)
+    for k in range(likelihood.RECENT - 1):  # p is still among the recent ...
+        model.loglike(p + 1e-3 * (k + 1))
+    model.loglike(p)
+    assert model.evaluations == (n := n + likelihood.RECENT - 1)
+    for k in range(likelihood.RECENT):  # ... and pushed out by as many new points
+        model.loglike(p + 1.0 + k)
+    model.loglike(p)
+    assert model.evaluations == (n := n + likelihood.RECENT + 1)
+    model.keep(p)  # unless kept
+    for k in range(2 * likelihood.RECENT):
+        model.loglike(p - 1e-3 * (k + 1))
+    assert model.loglike(p) == centre
+    assert model.evaluations == n + 2 * likelihood.RECENT
+
+
 # --- The output contract ----------------------------------------------------------------------
 
 

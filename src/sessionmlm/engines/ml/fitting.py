@@ -163,6 +163,7 @@ def fit_model(data: ModelData, settings: MlSettings):
         cov[np.ix_(free, free)] = np.linalg.inv(-Hf)
     fitted = LikelihoodModelResults(model, params, cov, scale=1.0)
     result = GenericLikelihoodModelResults(model, fitted)
+    model.keep(params)  # statsmodels' summary evaluates the estimates after the profiles
     loglik = model.loglike(params)
 
     # How far the answer is from a finer rule: the quadrature's own error, at the optimum.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 from statsmodels.base.model import GenericLikelihoodModel
 
@@ -9,6 +11,8 @@ from sessionmlm.engines.ml.progress import FitProgress
 from sessionmlm.engines.ml.quadrature import NestedQuadrature, Nesting, nesting_from_codes
 from sessionmlm.engines.ml.settings import BOUNDARY_SD
 from sessionmlm.model_data import ModelData
+
+RECENT = 4  # evaluations kept (NestedLogit.evaluate)
 
 
 def _nesting(data: ModelData) -> tuple[np.ndarray, Nesting]:
@@ -48,28 +52,53 @@ class NestedLogit(GenericLikelihoodModel):
         self.k_fixed = exog.shape[1] + n_thresholds  # everything before the SDs
         self.n_sd = n_levels  # the SDs; any parameters after them are correlations (atanh)
         self.evaluations = 0
-        self._cached = (None, None)
+        self._recent: OrderedDict[bytes, tuple[float, np.ndarray]] = OrderedDict()
+        self._kept: dict[bytes, tuple[float, np.ndarray]] = {}
 
     progress: FitProgress | None = None  # set by fit_model: a line every few seconds
 
     def evaluate(self, params):
-        """Log-likelihood and its gradient, computed once per parameter vector."""
+        """Log-likelihood and its gradient, computed once per parameter vector.
+
+        The last RECENT vectors' values are kept: the optimisers come back to a point after a
+        few others (the Newton polish to its centre after the Hessian's steps, statsmodels'
+        summary to the estimates), and at 10^5 sessions each evaluation costs a third of a
+        second. keep() holds one vector's value for good.
+        """
         key = np.asarray(params, dtype=np.float64).tobytes()
-        if self._cached[0] != key:
-            p = np.asarray(params, dtype=np.float64)
-            beta, sds = p[: self.k_exog], p[self.k_fixed :]
-            theta = p[self.k_exog : self.k_fixed] if self.n_thresholds else None
-            sd_inner = sds[1] if self.n_levels == 2 else 0.0
-            ll, g_off, d_outer, d_inner, d_theta = self.quadrature.evaluate(
-                self.exog @ beta, sds[0], sd_inner, theta
-            )
-            d_theta = [] if d_theta is None else d_theta
-            grad = np.r_[self.exog.T @ g_off, d_theta, d_outer, d_inner][: len(p)]
-            self.evaluations += 1
-            self._cached = (key, (ll, grad))
-            if self.progress is not None:
-                self.progress.evaluated(ll)
-        return self._cached[1]
+        value = self._kept.get(key) or self._recent.get(key)
+        if value is None:
+            value = self._counted(np.asarray(params, dtype=np.float64))
+            self._recent[key] = value
+            if len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        elif key in self._recent:
+            self._recent.move_to_end(key)
+        return value
+
+    def keep(self, params) -> None:
+        """Hold params' value for good (the estimates, which the summary evaluates last)."""
+        key = np.asarray(params, dtype=np.float64).tobytes()
+        self._kept = {key: self.evaluate(params)}
+
+    def _counted(self, p: np.ndarray) -> tuple[float, np.ndarray]:
+        """_compute_all, counted and shown as progress, not kept."""
+        value = self._compute_all(p)
+        self.evaluations += 1
+        if self.progress is not None:
+            self.progress.evaluated(value[0])
+        return value
+
+    def _compute_all(self, p: np.ndarray) -> tuple[float, np.ndarray]:
+        """The log-likelihood and its whole gradient at p, by the quadrature."""
+        beta, sds = p[: self.k_exog], p[self.k_fixed :]
+        theta = p[self.k_exog : self.k_fixed] if self.n_thresholds else None
+        sd_inner = sds[1] if self.n_levels == 2 else 0.0
+        ll, g_off, d_outer, d_inner, d_theta = self.quadrature.evaluate(
+            self.exog @ beta, sds[0], sd_inner, theta
+        )
+        d_theta = [] if d_theta is None else d_theta
+        return ll, np.r_[self.exog.T @ g_off, d_theta, d_outer, d_inner][: len(p)]
 
     def canonical(self, params: np.ndarray) -> np.ndarray:
         """Params with each SD made positive and those at the boundary set to 0.
@@ -111,6 +140,7 @@ class NestedLogit(GenericLikelihoodModel):
         for i, h in enumerate(steps):
             e = np.zeros_like(p)
             e[i] = h
-            columns.append((self.score(p + e) - g0) / h)
+            # Not kept: the steps are never revisited, and would push out the centre.
+            columns.append((self._counted(p + e)[1] - g0) / h)
         H = np.column_stack(columns)
         return (H + H.T) / 2

@@ -56,18 +56,11 @@ class OuterLogit(NestedLogit):
         theta = p[self.k_exog : self.k_fixed] if self.n_thresholds else None
         return beta, theta, p[self.k_fixed :]
 
-    def evaluate(self, params):
-        """Log-likelihood and its gradient, computed once per parameter vector."""
-        key = np.asarray(params, dtype=np.float64).tobytes()
-        if self._cached[0] != key:
-            p = np.asarray(params, dtype=np.float64)
-            beta, theta, var = self._split(p)
-            ll, grad = self._compute(self.exog @ beta, theta, var)
-            self.evaluations += 1
-            self._cached = (key, (ll, np.r_[self.exog.T @ grad[0], grad[1]]))
-            if self.progress is not None:
-                self.progress.evaluated(ll)
-        return self._cached[1]
+    def _compute_all(self, p: np.ndarray) -> tuple[float, np.ndarray]:
+        """The log-likelihood and its whole gradient at p, by the outer quadrature."""
+        beta, theta, var = self._split(p)
+        ll, grad = self._compute(self.exog @ beta, theta, var)
+        return ll, np.r_[self.exog.T @ grad[0], grad[1]]
 
 
 class ProgramLogit(OuterLogit):

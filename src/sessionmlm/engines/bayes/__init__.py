@@ -59,11 +59,15 @@ def _predictions(fitted: Fitted) -> dict[str, Any]:
 
 
 def _diagnostics(info: dict[str, Any]) -> str:
-    d = info["diagnostics"]
+    d, last = info["diagnostics"], info["attempts"][-1]
+    # Fits of earlier versions did not record the draws kept: all of them.
+    kept, most = last.get("kept_draws", last["draws"]), last["draws"]
+    stopped = f" (stopped at the first check that passed, of up to {most:,})" if kept < most else ""
     return (
         f"max R-hat {num(d['max_rhat'], 3)}, min bulk ESS {num(d['min_ess_bulk'], 0)}, "
         f"min tail ESS {num(d['min_ess_tail'], 0)}, {d['divergences']} divergences, over "
-        f"{len(info['attempts'])} attempt(s)"
+        f"{len(info['attempts'])} attempt(s), the last with {info['settings']['chains']} chains "
+        f"x {kept:,} draws{stopped}"
     )
 
 

@@ -60,11 +60,12 @@ def fit(
     attempts = []
     for attempt in range(s.max_attempts):
         current = s.retry(attempt)
-        draws = _sample(compiled, data, std, current)
+        draws, kept = _sample(compiled, data, std, current, names)
         diagnostics = diagnose(draws, s, names)
         attempts.append(
             {
                 "draws": current.draws,
+                "kept_draws": kept,  # per chain: fewer when a check passed (stopping.py)
                 "tune": current.tune,
                 "target_accept": current.target_accept,
                 "seconds": round(draws.seconds, 3),
@@ -73,9 +74,10 @@ def fit(
             }
         )
         log.info(
-            "attempt %d/%d: %d chains x %d draws (target accept %.2f) in %.1f s: max R-hat %.3f, "
-            "min ESS bulk %.0f tail %.0f, %d divergences%s",
-            attempt + 1, s.max_attempts, current.chains, current.draws, current.target_accept,
+            "attempt %d/%d: %d chains x %d of %d draws (target accept %.2f) in %.1f s: max "
+            "R-hat %.3f, min ESS bulk %.0f tail %.0f, %d divergences%s",
+            attempt + 1, s.max_attempts, current.chains, kept, current.draws,
+            current.target_accept,
             draws.seconds, diagnostics["max_rhat"], diagnostics["min_ess_bulk"],
             diagnostics["min_ess_tail"], diagnostics["divergences"],
             "" if diagnostics["passed"] else ": " + "; ".join(diagnostics["problems"]),

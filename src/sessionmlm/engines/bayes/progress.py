@@ -57,9 +57,11 @@ class SamplingProgress:
 
     def __init__(self) -> None:
         self.ticker = Ticker()
+        self.least_finished = 0  # the fewest draws any chain has done, warm-up counted
 
     def __call__(self, chains) -> None:
         """chains: nutpie.ChainProgress, one per chain."""
+        self.least_finished = min((c.finished_draws for c in chains), default=0)
         if not self.ticker.due():
             return
         states = [

@@ -6,7 +6,6 @@ are summarised from them.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from sessionmlm.engines.bayes.model import Compiled, Standardisation, _data_values, plain_levels
-from sessionmlm.engines.bayes.progress import CALLBACK_MS, SamplingProgress
 from sessionmlm.engines.bayes.settings import BayesSettings
 from sessionmlm.engines.bayes.slopes import (
     correlation_draws,
     level_slopes,
     slope_sd_draws,
 )
+from sessionmlm.engines.bayes.stopping import sample_until_passed
 from sessionmlm.engines.bayes.variance_table import _flat, _interval, variance_table
 from sessionmlm.model_data import ModelData
 from sessionmlm.posterior import Posterior, SlopeDraws
@@ -52,26 +51,23 @@ def kept_draws(n_sessions: int) -> int:
     return int(np.clip(20_000_000 // max(n_sessions, 1), 200, 4000))
 
 
-def _sample(compiled: Compiled, data: ModelData, std: Standardisation, s: BayesSettings) -> Draws:
-    import nutpie
-
+def _sample(
+    compiled: Compiled, data: ModelData, std: Standardisation, s: BayesSettings, names: list[str]
+) -> tuple[Draws, int]:
+    """(draws, draws per chain kept): sampled until the diagnostics pass at a check (stopping)."""
     model = compiled.model.with_data(**_data_values(data, std))
     start = time.perf_counter()
-    trace = nutpie.sample(
-        model,
-        draws=s.draws,
-        tune=s.tune,
-        chains=s.chains,
-        cores=s.cores,
-        seed=s.seed,
-        target_accept=s.target_accept,
-        # nutpie's own bar only on a terminal; the log lines go to the job's log file too.
-        progress_bar=sys.stderr.isatty(),
-        progress_callback=SamplingProgress(),
-        progress_rate=CALLBACK_MS,
-        save_warmup=False,
-    )
-    seconds = time.perf_counter() - start
+    least = -(-kept_draws(len(data.y)) // s.chains)  # per chain: the posterior checks' draws
+
+    def passes(trace) -> bool:
+        return diagnose(_draws(trace, data, std, s, 0.0), s, names)["passed"]
+
+    trace, kept = sample_until_passed(model, s, least, passes)
+    return _draws(trace, data, std, s, time.perf_counter() - start), kept
+
+
+def _draws(trace, data: ModelData, std: Standardisation, s: BayesSettings, seconds: float) -> Draws:
+    """The reported quantities' draws from nutpie's trace (chains x draws)."""
     post = trace.posterior
     chains, n_draws = trace.sample_stats["diverging"].shape[:2]
     # Back to the data's scale: X beta = Xs gamma + mean . beta, so the shift mean . beta moves

@@ -62,6 +62,9 @@ class BayesSettings:
     target_accept: float = 0.8
     seed: int = 20261122
     max_attempts: int = 3
+    # Draws per chain between checks of the diagnostics; sampling stops at the first check
+    # they pass (stopping.py). 0: no checks, every draw.
+    check_every: int = 250
     max_rhat: float = 1.01
     min_ess: float = 400.0
     max_divergences: int = 0

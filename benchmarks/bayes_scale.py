@@ -31,6 +31,7 @@ print(json.dumps({
     "wall": time.perf_counter() - t0, "sampling": info["wall_seconds"]["sampling"],
     "attempts": len(info["attempts"]), "converged": info["converged"],
     "draws": info["attempts"][-1]["draws"], "chains": info["settings"]["chains"],
+    "kept": info["attempts"][-1].get("kept_draws", info["attempts"][-1]["draws"]),
     **{k: info["diagnostics"][k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail",
                                            "divergences")},
 }))
@@ -57,7 +58,8 @@ def main() -> None:
                   and run["divergences"] == 0)  # fmt: skip
         print(
             f"{n:>9,} sessions: {wall:7.1f} s (sampling {run['sampling']:.1f} s, "
-            f"{run['attempts']} attempt(s), {run['chains']} x {run['draws']} draws){growth}; "
+            f"{run['attempts']} attempt(s), {run['chains']} x {run['kept']} of up to "
+            f"{run['draws']} draws){growth}; "
             f"max R-hat {run['max_rhat']:.3f}, min ESS bulk {run['min_ess_bulk']:.0f}, tail "
             f"{run['min_ess_tail']:.0f}, {run['divergences']} divergences: diagnostics "
             f"{'pass' if passed else 'FAIL'}"

@@ -60,6 +60,8 @@ print(json.dumps({
     "wall": time.perf_counter() - t0, "imports": t_import, "checks": t_checks,
     "compile": info["wall_seconds"]["compile"], "sampling": info["wall_seconds"]["sampling"],
     "attempts": len(info["attempts"]), "converged": info["converged"],
+    "kept": info["attempts"][-1].get("kept_draws", info["attempts"][-1]["draws"]),
+    "chains": info["settings"]["chains"],
     **{k: info["diagnostics"][k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")},
 }))
 """
@@ -114,7 +116,8 @@ def main() -> None:
                 f"repeat {i + 1} {outcome:7s}: process {run['process']:.1f} s (checks "
                 f"{run['checks']:.1f}, imports "
                 f"{run['imports']:.1f}, compile {run['compile']:.1f}, sampling "
-                f"{run['sampling']:.1f} over {run['attempts']} attempt(s)); max R-hat "
+                f"{run['sampling']:.1f} over {run['attempts']} attempt(s), {run['chains']} x {run['kept']} draws "
+                f"kept); max R-hat "
                 f"{run['max_rhat']:.3f}, min ESS bulk {run['min_ess_bulk']:.0f}, tail "
                 f"{run['min_ess_tail']:.0f}, {run['divergences']} divergences, converged "
                 f"{run['converged']}",

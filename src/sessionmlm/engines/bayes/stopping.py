@@ -50,12 +50,15 @@ def sample_until_passed(
     import nutpie
 
     progress = SamplingProgress()
+    checks = checks_at(s, least)
     sampler = nutpie.sample(
         model,
         draws=s.draws,
         tune=s.tune,
         chains=s.chains,
-        cores=s.cores,
+        # Every chain at once, even on fewer cores: nutpie runs `cores` chains to the end before
+        # it starts the next, so a check would wait for the first chains' last draw.
+        cores=max(s.cores, s.chains) if checks else s.cores,
         seed=s.seed,
         target_accept=s.target_accept,
         # nutpie's own bar only on a terminal; the log lines go to the job's log file too.
@@ -65,18 +68,22 @@ def sample_until_passed(
         save_warmup=False,
         blocking=False,
     )
-    for m in checks_at(s, least):
+    for m in checks:
         while progress.least_finished < s.tune + m and not _finished(sampler):
             time.sleep(POLL_SECONDS)
         if _finished(sampler):  # stopped early, on an error: wait() raises it
             break
         sampler.pause()
+        start = time.perf_counter()
         trace = first_draws(sampler.inspect(), m)
-        if passes(trace):
+        copied = time.perf_counter() - start
+        passed = passes(trace)
+        took = f"(trace copied in {copied:.1f} s, checked in {time.perf_counter() - start - copied:.1f} s)"
+        if passed:
             sampler.cancel()
-            log.info("sampling stopped at %d draws per chain: every diagnostic passed", m)
+            log.info("sampling stopped at %d draws per chain: every diagnostic passed %s", m, took)
             return trace, m
-        log.info("check at %d draws per chain: not passed yet, sampling on", m)
+        log.info("check at %d draws per chain: not passed yet, sampling on %s", m, took)
         sampler.resume()
     return sampler.wait(), s.draws
 

@@ -78,7 +78,8 @@ def sample_until_passed(
         trace = first_draws(sampler.inspect(), m)
         copied = time.perf_counter() - start
         passed = passes(trace)
-        took = f"(trace copied in {copied:.1f} s, checked in {time.perf_counter() - start - copied:.1f} s)"
+        checked = time.perf_counter() - start - copied
+        took = f"(trace copied in {copied:.1f} s, checked in {checked:.1f} s)"
         if passed:
             sampler.cancel()
             log.info("sampling stopped at %d draws per chain: every diagnostic passed %s", m, took)

@@ -22,7 +22,7 @@ from sessionmlm.engines.bayes.model import (
     compile_pymc,
     hand_written_covers,
 )
-from sessionmlm.engines.bayes.sampling import _sample
+from sessionmlm.engines.bayes.sampling import _quantity_names, _sample
 from sessionmlm.formula import parse_formula
 from sessionmlm.model_data import ModelData, build_model_data
 from sessionmlm.simulate import CohortShape, canonical, simulate_cohort
@@ -155,14 +155,15 @@ def test_a_fit_by_each_path_gives_the_same_posterior(caplog):
     table = canonical(simulate_cohort(CohortShape(25, 70, 180), seed=31))
     spec = parse_formula("homework ~ caregiver_present + child_age + (1 | therapist/client)", "f")
     data = build_model_data(table, spec, {})
-    settings = BayesSettings(chains=4, draws=1000, tune=500, cores=2, seed=5)
+    settings = BayesSettings(chains=4, draws=1000, tune=500, cores=2, seed=5, check_every=0)
     std = _standardise(data)
     with caplog.at_level("INFO", logger="sessionmlm.engines.bayes.model"):
         compiled = compile_model(data, settings)
     assert isinstance(compiled.model, HandWritten)
     assert "log density: hand-written (numba, cached" in caplog.text
-    fast = _sample(compiled, data, std, settings)
-    reference = _sample(compile_pymc(data, settings), data, std, settings)
+    names = _quantity_names(data)
+    fast, _ = _sample(compiled, data, std, settings, names)
+    reference, _ = _sample(compile_pymc(data, settings), data, std, settings, names)
     assert fast.divergences == 0 and reference.divergences == 0
     for a, b in ((fast.coefficients, reference.coefficients), (fast.sds, reference.sds)):
         mcse = np.hypot(*(array_stats.mcse(d, chain_axis=0, draw_axis=1) for d in (a, b)))

@@ -125,7 +125,7 @@ def test_an_ordinal_fit_writes_thresholds_and_reuses_its_compiled_model(
     fitted = Fitted(result, small_data, table, {}, ("therapist", "client", "session"), 11)
     checks = next(s for s in get("bayes").after_fit if s.key == "checks").run(fitted)["checks"]
     assert checks["outcome_type"] == "ordinal"
-    assert checks["all_draws"] == 4 * result.info["attempts"][-1]["draws"]
+    assert checks["all_draws"] == 4 * result.info["attempts"][-1]["kept_draws"]
     assert [s["observed"] for s in checks["predictive"]["shares"]] == pytest.approx(
         np.bincount(small_data.y.astype(int)) / len(small_data.y)
     )

@@ -31,13 +31,23 @@ HALF_NORMAL, HALF_STUDENT_T = 0, 1  # the group_sd prior's family, as the kernel
 kernel = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@kernel
-def _log_sigmoid(t):
-    """(log sigmoid(t), its derivative sigmoid(-t)), sharing one exp; stable for any t."""
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _sigmoid_parts(t):
+    """(min(t, 0), 1 + exp(-|t|), sigmoid(-t)), sharing one exp; stable for any t.
+
+    log sigmoid(t) = min(t, 0) - log(1 + exp(-|t|)), and sigmoid(-t) is its derivative. The
+    caller takes the log of a product of many 1 + exp(-|t|) (each in (1, 2]) at once: one
+    log per LOG_BLOCK sessions instead of one log1p each, a third of the time at 10^5
+    sessions, with an absolute error near 1e-16 per term.
+    """
     e = math.exp(-abs(t))
+    inverse = 1.0 / (1.0 + e)
     if t >= 0.0:
-        return -math.log1p(e), e / (1.0 + e)
-    return t - math.log1p(e), 1.0 / (1.0 + e)
+        return 0.0, 1.0 + e, e * inverse
+    return t, 1.0 + e, inverse
+
+
+LOG_BLOCK = 32  # terms multiplied before one log: at most 2^33, far from overflow
 
 
 @kernel
@@ -76,7 +86,8 @@ def _group_sds(x, grad, sd_start, n_levels, prior):
     return total
 
 
-@kernel
+# reassoc: sums over the predictors may be vectorised (bit-identical from run to run still).
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _sessions(x, X, units, z_start, sd_start, has_alpha, grad, y, w, ordinal, y_index, c, d_c):
     """The sessions' log-likelihood at x, in one pass; adds its gradient to grad (and d_c).
 
@@ -94,6 +105,8 @@ def _sessions(x, X, units, z_start, sd_start, has_alpha, grad, y, w, ordinal, y_
     alpha = x[0] if has_alpha else 0.0
     g_alpha = 0.0
     loglik = 0.0
+    product = 1.0  # of the unweighted terms' 1 + exp(-|t|) not yet logged
+    in_product = 0
     binary = c.shape[0] == 0
     for i in range(n):
         eta = alpha
@@ -103,20 +116,37 @@ def _sessions(x, X, units, z_start, sd_start, has_alpha, grad, y, w, ordinal, y_
             eta += sigma[k] * x[z_start[k] + units[k, i]]
         if binary:
             # y log sigmoid(eta) + (1 - y) log sigmoid(-eta) = log sigmoid(eta) - (1 - y) eta
-            value, slope = _log_sigmoid(eta)
-            loglik += w[i] * (value - (1.0 - y[i]) * eta)
+            base, q, slope = _sigmoid_parts(eta)
+            if w[i] == 1.0:  # unweighted rows: into the product, logged in blocks
+                product *= q
+                in_product += 1
+                loglik += base - (1.0 - y[i]) * eta
+            else:
+                loglik += w[i] * (base - math.log(q) - (1.0 - y[i]) * eta)
             g = w[i] * (slope - (1.0 - y[i]))
         else:
-            value, slope = _log_sigmoid(c[y_index[0, i]] - eta)  # the upper threshold
-            loglik += ordinal[0, i] * value
-            d = ordinal[0, i] * slope
-            d_c[y_index[0, i]] += d
-            g = -d
-            value, slope = _log_sigmoid(eta - c[y_index[1, i]])  # the lower threshold
-            loglik += ordinal[1, i] * value
-            d = ordinal[1, i] * slope
-            g += d
-            d_c[y_index[1, i]] -= d
+            g = 0.0
+            for side in range(2):  # the upper threshold, then the lower
+                f = ordinal[side, i]  # 0 where the category has no such threshold
+                cut = c[y_index[side, i]]
+                base, q, slope = _sigmoid_parts(cut - eta if side == 0 else eta - cut)
+                if f == 1.0:
+                    product *= q
+                    in_product += 1
+                    loglik += base
+                elif f != 0.0:
+                    loglik += f * (base - math.log(q))
+                d = f * slope
+                if side == 0:
+                    d_c[y_index[0, i]] += d
+                    g -= d
+                else:
+                    d_c[y_index[1, i]] -= d
+                    g += d
+        if in_product >= LOG_BLOCK:
+            loglik -= math.log(product)
+            product = 1.0
+            in_product = 0
         g_alpha += g
         for j in range(p):
             g_gamma[j] += X[i, j] * g
@@ -130,7 +160,7 @@ def _sessions(x, X, units, z_start, sd_start, has_alpha, grad, y, w, ordinal, y_
         grad[first + j] += g_gamma[j]
     for k in range(n_levels):
         grad[sd_start + k] += d_sigma[k] * sigma[k]
-    return loglik
+    return loglik - math.log(product)
 
 
 @kernel

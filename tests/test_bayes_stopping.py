@@ -13,16 +13,26 @@ from sessionmlm.simulate import CohortShape, canonical, simulate_cohort
 
 def test_checks_start_where_the_posterior_checks_have_their_draws_and_end_before_the_last():
     s = BayesSettings(draws=2000, check_every=500)
-    assert checks_at(s, least=1000) == [1000, 1500]
-    assert checks_at(s, least=50) == [500, 1000, 1500]
-    assert checks_at(s, least=1001) == [1500]
-    assert checks_at(s, least=2000) == []
-    assert checks_at(BayesSettings(draws=2000, check_every=0), least=50) == []
+    assert checks_at(s, least=1000, n_sessions=20_000) == [1000, 1500]
+    assert checks_at(s, least=50, n_sessions=20_000) == [500, 1000, 1500]
+    assert checks_at(s, least=1001, n_sessions=20_000) == [1500]
+    assert checks_at(s, least=2000, n_sessions=20_000) == []
+    assert checks_at(BayesSettings(draws=2000, check_every=0), 50, n_sessions=20_000) == []
+
+
+def test_small_cohorts_take_every_draw_unless_told_otherwise():
+    s = BayesSettings(draws=2000, check_every=500)
+    assert s.check_from_sessions == 10_000
+    assert checks_at(s, least=50, n_sessions=9_999) == []
+    assert checks_at(s, least=50, n_sessions=10_000) == [500, 1000, 1500]
+    assert checks_at(BayesSettings(draws=2000, check_every=500, check_from_sessions=0), 1000,
+                     n_sessions=200) == [1000, 1500]  # fmt: skip
 
 
 # 200 sessions: the posterior checks keep 4,000 draws, 2,000 per chain of two, so the first
 # check is at 2,000 draws per chain.
-RUN = BayesSettings(chains=2, draws=2400, tune=200, min_ess=50, max_rhat=1.05, max_attempts=1)
+RUN = BayesSettings(chains=2, draws=2400, tune=200, min_ess=50, max_rhat=1.05, max_attempts=1,
+                    check_from_sessions=0)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ def _sample(
     def passes(trace) -> bool:
         return diagnose(_draws(trace, data, std, s, 0.0), s, names)["passed"]
 
-    trace, kept = sample_until_passed(model, s, least, passes)
+    trace, kept = sample_until_passed(model, s, least, len(data.y), passes)
     return _draws(trace, data, std, s, time.perf_counter() - start), kept
 
 

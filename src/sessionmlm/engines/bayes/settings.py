@@ -65,6 +65,7 @@ class BayesSettings:
     # Draws per chain between checks of the diagnostics; sampling stops at the first check
     # they pass (stopping.py). 0: no checks, every draw.
     check_every: int = 250
+    check_from_sessions: int = 10_000  # smaller cohorts take every draw (stopping.checks_at)
     max_rhat: float = 1.01
     min_ess: float = 400.0
     max_divergences: int = 0

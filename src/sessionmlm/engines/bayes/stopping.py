@@ -7,7 +7,8 @@ If they pass, sampling stops there and those m draws per chain are the posterior
 chains resume, up to `draws`. A chain's draws do not depend on when it paused (nutpie seeds
 each chain on its own), so a fit stopped at m draws has exactly the first m draws of the full
 run: as reproducible as one that runs to the end. Checks start once the chains hold the draws
-the posterior checks keep (sampling.kept_draws), so those are not thinned by stopping early.
+the posterior checks keep (sampling.kept_draws), so those are not thinned by stopping early,
+and only for cohorts of at least `check_from_sessions` sessions (checks_at says why).
 
 Checking only every few hundred draws, against the same thresholds a finished run must meet,
 keeps the chance of stopping on a lucky stretch small; a fit that needs every draw gets them.
@@ -29,19 +30,22 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05  # how often to look whether the chains reached the next check
 
 
-def checks_at(s: BayesSettings, least: int) -> list[int]:
+def checks_at(s: BayesSettings, least: int, n_sessions: int) -> list[int]:
     """Draws per chain at which to check: multiples of check_every from least on, below draws.
 
-    least is the draws per chain the posterior checks need (none when check_every is 0).
+    least is the draws per chain the posterior checks need. None when check_every is 0 or
+    the cohort has fewer than check_from_sessions sessions: there sampling takes seconds, and
+    running every chain at once for the checks cost more than stopping saved (demo model,
+    680 sessions: 8.8 s without checks, 11.4 s with them, none of which passed).
     """
-    if s.check_every <= 0:
+    if s.check_every <= 0 or n_sessions < s.check_from_sessions:
         return []
     first = max(1, -(-least // s.check_every)) * s.check_every
     return list(range(first, s.draws, s.check_every))
 
 
 def sample_until_passed(
-    model: Any, s: BayesSettings, least: int, passes: Callable[[Any], bool]
+    model: Any, s: BayesSettings, least: int, n_sessions: int, passes: Callable[[Any], bool]
 ) -> tuple[Any, int]:
     """(trace, draws per chain kept): stopped at the first check whose draws pass, or all.
 
@@ -50,7 +54,7 @@ def sample_until_passed(
     import nutpie
 
     progress = SamplingProgress()
-    checks = checks_at(s, least)
+    checks = checks_at(s, least, n_sessions)
     sampler = nutpie.sample(
         model,
         draws=s.draws,

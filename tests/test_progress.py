@@ -109,8 +109,7 @@ def test_ml_fit_reports_each_stage_and_every_evaluation(small_data, every_chance
         "quadrature check (13 points)",
         "profile of sd therapist, 1 of 2",
         "profile of sd client, 2 of 2",
-        "summary",
-    ]
+    ]  # the summary evaluates the estimates, whose value the fit kept: no evaluation there
     # At an interval of 0 s every evaluation prints: the counts run 1, 2, 3, ...
     counts = [number(m["evaluations"]) for m in parsed]
     assert counts == list(range(1, len(counts) + 1))
@@ -164,4 +163,4 @@ def test_bayes_fit_reports_draws_and_divergences_in_the_jobs_log_and_on_the_term
     terminal = capsys.readouterr().err
     assert terminal.count("[sessionmlm.engines.bayes.progress] sampling (") == len(lines)
     # The closing line of totals follows the progress lines.
-    assert text.rindex("attempt 1/1: 2 chains x 1000 draws") > text.rindex(" sampling (")
+    assert text.rindex("attempt 1/1: 2 chains x 1000 of 1000 draws") > text.rindex(" sampling (")

@@ -60,15 +60,17 @@ def _predictions(fitted: Fitted) -> dict[str, Any]:
 
 def _diagnostics(info: dict[str, Any]) -> str:
     d, last = info["diagnostics"], info["attempts"][-1]
+    line = (
+        f"max R-hat {num(d['max_rhat'], 3)}, min bulk ESS {num(d['min_ess_bulk'], 0)}, "
+        f"min tail ESS {num(d['min_ess_tail'], 0)}, {d['divergences']} divergences, over "
+        f"{len(info['attempts'])} attempt(s)"
+    )
+    if "draws" not in last:  # records that do not say how many draws
+        return line
     # Fits of earlier versions did not record the draws kept: all of them.
     kept, most = last.get("kept_draws", last["draws"]), last["draws"]
     stopped = f" (stopped at the first check that passed, of up to {most:,})" if kept < most else ""
-    return (
-        f"max R-hat {num(d['max_rhat'], 3)}, min bulk ESS {num(d['min_ess_bulk'], 0)}, "
-        f"min tail ESS {num(d['min_ess_tail'], 0)}, {d['divergences']} divergences, over "
-        f"{len(info['attempts'])} attempt(s), the last with {info['settings']['chains']} chains "
-        f"x {kept:,} draws{stopped}"
-    )
+    return f"{line}, the last with {info['settings']['chains']} chains x {kept:,} draws{stopped}"
 
 
 def _prediction_method(info: dict[str, Any]) -> str:

@@ -118,7 +118,7 @@ def fit(
         "seed": s.seed,
         "wall_seconds": {
             "total": round(time.perf_counter() - start, 3),
-            "compile": 0.0 if reused else round(compiled.compile_seconds, 3),
+            "compile": 0.0 if reused else round(compiled.compile_seconds, 6),
             "sampling": round(sum(a["seconds"] for a in attempts), 3),
         },
         "versions": versions(),

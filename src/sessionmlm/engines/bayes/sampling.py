@@ -59,11 +59,17 @@ def _sample(
     start = time.perf_counter()
     least = -(-kept_draws(len(data.y)) // s.chains)  # per chain: the posterior checks' draws
 
+    checked: list = [None, None]  # the last check's trace and its draws
+
     def passes(trace) -> bool:
-        return diagnose(_draws(trace, data, std, s, 0.0), s, names)["passed"]
+        checked[:] = [trace, _draws(trace, data, std, s, 0.0)]
+        return diagnose(checked[1], s, names)["passed"]
 
     trace, kept = sample_until_passed(model, s, least, len(data.y), passes)
-    return _draws(trace, data, std, s, time.perf_counter() - start), kept
+    # Stopped at a check: its draws are the ones already built.
+    draws = checked[1] if trace is checked[0] else _draws(trace, data, std, s, 0.0)
+    draws.seconds = time.perf_counter() - start
+    return draws, kept
 
 
 def _draws(trace, data: ModelData, std: Standardisation, s: BayesSettings, seconds: float) -> Draws:

@@ -72,11 +72,14 @@ def sample_until_passed(
         save_warmup=False,
         blocking=False,
     )
-    for m in checks:
+    for k, m in enumerate(checks):
         while progress.least_finished < s.tune + m and not _finished(sampler):
             time.sleep(POLL_SECONDS)
-        if _finished(sampler):  # stopped early, on an error: wait() raises it
-            break
+        if _finished(sampler):
+            # Done before this check could pause it (small data sample fast; the progress
+            # counts arrive every CALLBACK_MS): the checks left are made on the whole trace,
+            # so where a fit stops never depends on timing. wait() raises a sampling error.
+            return _check_finished(sampler.wait(), checks[k:], s, passes)
         sampler.pause()
         start = time.perf_counter()
         trace = first_draws(sampler.inspect(), m)
@@ -91,6 +94,18 @@ def sample_until_passed(
         log.info("check at %d draws per chain: not passed yet, sampling on %s", m, took)
         sampler.resume()
     return sampler.wait(), s.draws
+
+
+def _check_finished(
+    trace: Any, checks: list[int], s: BayesSettings, passes: Callable[[Any], bool]
+) -> tuple[Any, int]:
+    """The first of checks whose draws pass, on a finished trace; else every draw."""
+    for m in checks:
+        cut = first_draws(trace, m)
+        if passes(cut):
+            log.info("kept the first %d draws per chain: every diagnostic passed there", m)
+            return cut, m
+    return trace, s.draws
 
 
 def _finished(sampler: Any) -> bool:
